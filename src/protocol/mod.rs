@@ -1,0 +1,1 @@
+//! The wire protocol (in progress on the `protocol` branch).

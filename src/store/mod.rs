@@ -1,0 +1,1 @@
+//! The cache engine (in progress on the `store` branch).
