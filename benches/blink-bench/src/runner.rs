@@ -1,0 +1,263 @@
+//! The client event loop: one mio `Poll` over one thread's connections.
+//!
+//! Closed loop: a connection sends `pipeline` requests in one write and the
+//! next batch once every reply of the batch is back (redis-benchmark's `-P`
+//! behaviour, so the two agree); latency runs from the batch's send.
+//!
+//! Open loop: each connection owns a fixed schedule (`connections / rate`
+//! seconds apart, staggered across connections). A request whose time has
+//! come is sent as soon as the connection has fewer than `pipeline`
+//! outstanding, and its latency runs from its *intended* send time, so a
+//! stalled server shows up as tail latency instead of silently lowering the
+//! request rate (coordinated omission). When the next send is under
+//! [`SPIN_BELOW`] away the loop polls without sleeping, because epoll's
+//! millisecond timeout would otherwise add up to 1 ms of client-made delay.
+//!
+//! Every loop is bounded by the deadline; a failed connection is counted,
+//! reported once, and dropped while the others go on.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Poll, Token};
+
+use crate::adapter::Adapter;
+use crate::conn::{Conn, ConnError};
+use crate::report::Tally;
+use crate::workload::{Generator, Op, write_key};
+
+/// Below this distance to the next scheduled send, poll without sleeping.
+pub const SPIN_BELOW: Duration = Duration::from_millis(2);
+/// Longest single poll: stop conditions are rechecked at least this often.
+const POLL_MAX: Duration = Duration::from_millis(100);
+/// Events drained per poll call; more wait for the next call.
+const EVENTS_CAPACITY: usize = 1024;
+
+/// Counters the main thread reads for the progress line.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Replies received so far, all threads.
+    pub completed: AtomicU64,
+    /// Error replies and failed connections so far, all threads.
+    pub errors: AtomicU64,
+}
+
+/// How one phase runs, the same for every thread.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    /// Requests in flight per connection.
+    pub pipeline: usize,
+    /// Start of the phase, shared by all threads.
+    pub start: Instant,
+    /// No request is sent, and no reply counted, after this.
+    pub deadline: Instant,
+    /// Open loop: time between two sends on one connection.
+    pub interval: Option<Duration>,
+    /// Length of every key.
+    pub key_size_bytes: usize,
+}
+
+/// What one thread measured, and when it stopped.
+#[derive(Debug)]
+pub struct ThreadResult {
+    /// Counts and latencies.
+    pub tally: Tally,
+    /// When the loop ended (deadline, budget spent, or all connections lost).
+    pub finished: Instant,
+}
+
+/// One thread's loop state.
+struct Worker<'a, A> {
+    adapter: A,
+    plan: Plan,
+    conns: Vec<Option<Conn>>,
+    next_due: Vec<Instant>,
+    generator: Generator,
+    exhausted: bool,
+    key: Vec<u8>,
+    values: &'a [u8],
+    tally: Tally,
+    progress: &'a Progress,
+}
+
+/// Runs one thread's share of a phase to its end.
+pub fn run_thread<A: Adapter>(
+    adapter: A,
+    conns: Vec<Conn>,
+    generator: Generator,
+    plan: Plan,
+    values: &[u8],
+    progress: &Progress,
+) -> Result<ThreadResult, String> {
+    let count = conns.len();
+    let stagger = plan.interval.unwrap_or_default() / count.max(1) as u32;
+    let mut worker = Worker {
+        adapter,
+        plan,
+        conns: conns.into_iter().map(Some).collect(),
+        next_due: (0..count).map(|i| plan.start + stagger * i as u32).collect(),
+        generator,
+        exhausted: false,
+        key: vec![0; plan.key_size_bytes],
+        values,
+        tally: Tally::new(),
+        progress,
+    };
+    let poll = Poll::new().map_err(|e| format!("creating the poll: {e}"))?;
+    for (index, conn) in worker.conns.iter_mut().flatten().enumerate() {
+        poll.registry()
+            .register(conn.stream_mut(), Token(index), Interest::READABLE | Interest::WRITABLE)
+            .map_err(|e| format!("registering a connection: {e}"))?;
+    }
+    worker.run(poll)
+}
+
+impl<A: Adapter> Worker<'_, A> {
+    fn run(mut self, mut poll: Poll) -> Result<ThreadResult, String> {
+        let mut events = Events::with_capacity(EVENTS_CAPACITY);
+        for index in 0..self.conns.len() {
+            self.service(index, false);
+        }
+        loop {
+            let now = Instant::now();
+            if now >= self.plan.deadline || self.done() {
+                break;
+            }
+            let timeout = self.poll_timeout(now);
+            if let Err(e) = poll.poll(&mut events, Some(timeout)) {
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(format!("poll failed: {e}"));
+            }
+            for event in events.iter() {
+                // Tokens of dropped connections are skipped inside service().
+                let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+                self.service(event.token().0, readable);
+            }
+            if self.plan.interval.is_some() {
+                for index in 0..self.conns.len() {
+                    self.service(index, false);
+                }
+            }
+        }
+        self.tally.in_flight_at_stop = self.conns.iter().flatten().map(Conn::in_flight).sum::<usize>() as u64;
+        Ok(ThreadResult {
+            tally: self.tally,
+            finished: Instant::now().min(self.plan.deadline),
+        })
+    }
+
+    /// Nothing more to send and nothing outstanding, or nobody left.
+    fn done(&self) -> bool {
+        let mut live = self.conns.iter().flatten().peekable();
+        live.peek().is_none() || (self.exhausted && live.all(|c| c.in_flight() == 0))
+    }
+
+    fn poll_timeout(&self, now: Instant) -> Duration {
+        let mut timeout = (self.plan.deadline - now).min(POLL_MAX);
+        if self.plan.interval.is_some() && !self.exhausted {
+            let next_send = self
+                .conns
+                .iter()
+                .zip(&self.next_due)
+                .filter(|(conn, _)| conn.as_ref().is_some_and(|c| c.in_flight() < self.plan.pipeline))
+                .map(|(_, due)| *due)
+                .min();
+            if let Some(due) = next_send {
+                let wait = due.saturating_duration_since(now);
+                timeout = if wait < SPIN_BELOW { Duration::ZERO } else { timeout.min(wait - SPIN_BELOW / 2) };
+            }
+        }
+        timeout
+    }
+
+    /// Reads replies (when `readable`), sends what is due, flushes; a
+    /// failure drops the connection and is counted.
+    fn service(&mut self, index: usize, readable: bool) {
+        let Some(Some(conn)) = self.conns.get_mut(index) else {
+            return;
+        };
+        let now = Instant::now();
+        let before = self.tally.completed();
+        let errors_before = self.tally.error_replies;
+        let tally = &mut self.tally;
+        let mut result = if readable {
+            conn.receive(self.adapter, |pending, outcome| tally.record(pending, outcome, now))
+        } else {
+            Ok(())
+        };
+        if result.is_ok() {
+            self.issue(index, now);
+            result = self.conns[index].as_mut().map_or(Ok(()), Conn::flush);
+        }
+        self.progress
+            .completed
+            .fetch_add(self.tally.completed() - before, Ordering::Relaxed);
+        let mut new_errors = self.tally.error_replies - errors_before;
+        if let Err(e) = result {
+            self.drop_conn(index, &e);
+            new_errors += 1;
+        }
+        if new_errors > 0 {
+            self.progress.errors.fetch_add(new_errors, Ordering::Relaxed);
+        }
+    }
+
+    fn drop_conn(&mut self, index: usize, error: &ConnError) {
+        self.conns[index] = None;
+        self.tally.conn_errors += 1;
+        if self.tally.first_error.is_none() {
+            self.tally.first_error = Some(error.to_string());
+        }
+    }
+
+    /// Queues the requests connection `index` should send at `now`.
+    fn issue(&mut self, index: usize, now: Instant) {
+        match self.plan.interval {
+            None => {
+                if self.conns[index].as_ref().is_some_and(|c| c.in_flight() == 0) {
+                    for _ in 0..self.plan.pipeline {
+                        if !self.queue_next(index, now) {
+                            break;
+                        }
+                    }
+                }
+            }
+            Some(interval) => {
+                while self.conns[index].as_ref().is_some_and(|c| c.in_flight() < self.plan.pipeline)
+                    && self.next_due[index] <= now
+                    && self.next_due[index] < self.plan.deadline
+                {
+                    if !self.queue_next(index, self.next_due[index]) {
+                        break;
+                    }
+                    self.next_due[index] += interval;
+                }
+            }
+        }
+    }
+
+    /// Encodes the generator's next request on connection `index`; false
+    /// once the generator is spent.
+    fn queue_next(&mut self, index: usize, start: Instant) -> bool {
+        let Some(planned) = self.generator.next_request() else {
+            self.exhausted = true;
+            return false;
+        };
+        let Some(conn) = self.conns[index].as_mut() else {
+            return false;
+        };
+        write_key(planned.key_id, &mut self.key);
+        let (adapter, key) = (self.adapter, &self.key[..]);
+        match planned.op {
+            Op::Get => conn.queue(Op::Get, start, |out| adapter.encode_get(key, out)),
+            Op::Set => {
+                let value = &self.values[..planned.value_bytes];
+                conn.queue(Op::Set, start, |out| adapter.encode_set(key, value, out));
+                self.tally.value_bytes_sent += planned.value_bytes as u64;
+            }
+        }
+        true
+    }
+}
