@@ -139,13 +139,6 @@ pub struct SizeRange {
     pub max_bytes: usize,
 }
 
-impl SizeRange {
-    /// Mean size of a uniform draw from the range.
-    pub fn mean_bytes(self) -> f64 {
-        (self.min_bytes as f64 + self.max_bytes as f64) / 2.0
-    }
-}
-
 /// Relative weights of SET and GET requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ratio {
@@ -225,12 +218,22 @@ impl Config {
     pub fn from_cli(cli: Cli) -> Result<Config, String> {
         check_range("--connections", cli.connections, 1, CONNECTIONS_MAX)?;
         check_range("--pipeline", cli.pipeline, 1, PIPELINE_MAX)?;
-        check_range("--threads", cli.threads, 1, THREADS_MAX.min(cli.connections))?;
+        check_range(
+            "--threads",
+            cli.threads,
+            1,
+            THREADS_MAX.min(cli.connections),
+        )?;
         if cli.keys == 0 {
             return Err("--keys must be at least 1".into());
         }
         let key_min_bytes = KEY_PREFIX.len() + decimal_digits(cli.keys - 1);
-        check_range("--key-size-bytes", cli.key_size_bytes, key_min_bytes, KEY_BYTES_MAX)?;
+        check_range(
+            "--key-size-bytes",
+            cli.key_size_bytes,
+            key_min_bytes,
+            KEY_BYTES_MAX,
+        )?;
         if !(cli.zipf_theta > 0.0 && cli.zipf_theta < 1.0) {
             return Err("--zipf-theta must be strictly between 0 and 1".into());
         }

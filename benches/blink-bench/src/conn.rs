@@ -84,14 +84,24 @@ impl Write for Stream {
 }
 
 impl Source for Stream {
-    fn register(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.register(registry, token, interests),
             Stream::Unix(s) => s.register(registry, token, interests),
         }
     }
 
-    fn reregister(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
+    fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.reregister(registry, token, interests),
             Stream::Unix(s) => s.reregister(registry, token, interests),
@@ -256,10 +266,12 @@ impl Conn {
             match adapter.parse_reply(buf).map_err(ConnError::Protocol)? {
                 Parsed::NeedMore => return Ok(()),
                 Parsed::Reply { outcome, len_bytes } => {
-                    let pending = self
-                        .pending
-                        .pop_front()
-                        .ok_or(ConnError::Protocol(ProtocolError("reply without a request")))?;
+                    let pending =
+                        self.pending
+                            .pop_front()
+                            .ok_or(ConnError::Protocol(ProtocolError(
+                                "reply without a request",
+                            )))?;
                     self.in_start += len_bytes;
                     on_reply(pending, outcome);
                 }

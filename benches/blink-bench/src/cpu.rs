@@ -23,8 +23,11 @@ pub fn parse_stat_ticks(stat: &str) -> Result<u64, String> {
         .ok_or("no ')' after the command name")?;
     let mut fields = after_comm.split_whitespace().skip(UTIME_INDEX_AFTER_COMM);
     let mut tick_field = |name: &str| -> Result<u64, String> {
-        let text = fields.next().ok_or(format!("stat line ends before {name}"))?;
-        text.parse::<u64>().map_err(|e| format!("{name} {text:?}: {e}"))
+        let text = fields
+            .next()
+            .ok_or(format!("stat line ends before {name}"))?;
+        text.parse::<u64>()
+            .map_err(|e| format!("{name} {text:?}: {e}"))
     };
     let utime = tick_field("utime")?;
     let stime = tick_field("stime")?;
@@ -41,7 +44,8 @@ fn ticks_per_s() -> u64 {
 /// CPU microseconds process `pid` has used so far (user + system, all threads).
 pub fn process_cpu_us(pid: u32) -> io::Result<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    let ticks = parse_stat_ticks(&stat).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let ticks =
+        parse_stat_ticks(&stat).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     Ok(ticks * 1_000_000 / ticks_per_s())
 }
 

@@ -85,7 +85,10 @@ fn run<A: Adapter>(adapter: A, config: &Config) -> Result<bool, String> {
             tally.conn_errors
         );
         if tally.conn_errors > 0 || tally.sets < config.keys {
-            return Err(format!("prefill incomplete: {} of {} keys", tally.sets, config.keys));
+            return Err(format!(
+                "prefill incomplete: {} of {} keys",
+                tally.sets, config.keys
+            ));
         }
     }
     if config.duration.is_zero() {
@@ -116,7 +119,11 @@ fn run<A: Adapter>(adapter: A, config: &Config) -> Result<bool, String> {
 
 /// Connects, runs one phase on every thread, and merges the results.
 /// Returns the merged tally and the measured seconds.
-fn run_phase<A: Adapter>(adapter: A, config: &Config, phase: Phase) -> Result<(Tally, f64), String> {
+fn run_phase<A: Adapter>(
+    adapter: A,
+    config: &Config,
+    phase: Phase,
+) -> Result<(Tally, f64), String> {
     let mut per_thread: Vec<Vec<Conn>> = (0..config.threads).map(|_| Vec::new()).collect();
     let pipeline = match phase {
         Phase::Prefill => PREFILL_PIPELINE.max(config.pipeline),
@@ -134,9 +141,12 @@ fn run_phase<A: Adapter>(adapter: A, config: &Config, phase: Phase) -> Result<(T
     let start = Instant::now();
     let (duration, interval) = match phase {
         Phase::Prefill => (config.prefill_timeout, None),
-        Phase::Measure => (config.duration, config.rate_per_s.map(|rate| {
-            Duration::from_secs_f64(config.connections as f64 / rate)
-        })),
+        Phase::Measure => (
+            config.duration,
+            config
+                .rate_per_s
+                .map(|rate| Duration::from_secs_f64(config.connections as f64 / rate)),
+        ),
     };
     let plan = Plan {
         pipeline,
@@ -155,13 +165,18 @@ fn run_phase<A: Adapter>(adapter: A, config: &Config, phase: Phase) -> Result<(T
                     Phase::Measure => Generator::new(config, zipf, thread, config.threads),
                 };
                 let (values, progress) = (&values[..], &progress);
-                scope.spawn(move || runner::run_thread(adapter, conns, generator, plan, values, progress))
+                scope.spawn(move || {
+                    runner::run_thread(adapter, conns, generator, plan, values, progress)
+                })
             })
             .collect();
         watch(&handles, &progress, start, phase, config.quiet);
         handles
             .into_iter()
-            .map(|h| h.join().map_err(|_| "a client thread panicked".to_string())?)
+            .map(|h| {
+                h.join()
+                    .map_err(|_| "a client thread panicked".to_string())?
+            })
             .collect::<Result<Vec<_>, String>>()
     })?;
     let mut tally = Tally::new();
@@ -174,7 +189,13 @@ fn run_phase<A: Adapter>(adapter: A, config: &Config, phase: Phase) -> Result<(T
 }
 
 /// Prints a progress line each second until every worker has finished.
-fn watch<T>(handles: &[std::thread::ScopedJoinHandle<'_, T>], progress: &Progress, start: Instant, phase: Phase, quiet: bool) {
+fn watch<T>(
+    handles: &[std::thread::ScopedJoinHandle<'_, T>],
+    progress: &Progress,
+    start: Instant,
+    phase: Phase,
+    quiet: bool,
+) {
     let mut last_print = start;
     let mut last_completed = 0;
     while !handles.iter().all(|h| h.is_finished()) {

@@ -123,7 +123,12 @@ pub struct Summary<'a> {
 }
 
 /// Latency percentiles reported, as (name, quantile).
-const PERCENTILES: [(&str, f64); 4] = [("p50", 0.50), ("p99", 0.99), ("p99.9", 0.999), ("p99.99", 0.9999)];
+const PERCENTILES: [(&str, f64); 4] = [
+    ("p50", 0.50),
+    ("p99", 0.99),
+    ("p99.9", 0.999),
+    ("p99.99", 0.9999),
+];
 
 impl Summary<'_> {
     /// Replies per second over the measured time.
@@ -160,8 +165,26 @@ impl Summary<'_> {
         let t = self.tally;
         let mut rows: Vec<(&str, String)> = vec![
             ("run", format!("{} {:?} {}", c.label, c.protocol, c.target)),
-            ("load", format!("{} conns x pipeline {}, {} thread(s), {}", c.connections, c.pipeline, c.threads, self.mode())),
-            ("requests", format!("{} in {:.2} s (gets {}, sets {})", t.completed(), self.elapsed_s, t.gets, t.sets)),
+            (
+                "load",
+                format!(
+                    "{} conns x pipeline {}, {} thread(s), {}",
+                    c.connections,
+                    c.pipeline,
+                    c.threads,
+                    self.mode()
+                ),
+            ),
+            (
+                "requests",
+                format!(
+                    "{} in {:.2} s (gets {}, sets {})",
+                    t.completed(),
+                    self.elapsed_s,
+                    t.gets,
+                    t.sets
+                ),
+            ),
             ("ops/s", format!("{:.0}", self.ops_per_s())),
             ("gets", format!("hits {}, misses {}", t.hits, t.misses)),
         ];
@@ -172,7 +195,13 @@ impl Summary<'_> {
         let _ = write!(latency, "max {:.1}", t.latency_ns.max() as f64 / 1000.0);
         rows.push(("latency (µs)", latency));
         if let Some(per_request) = self.cpu_us_per_request() {
-            rows.push(("server CPU", format!("{per_request:.2} µs/request ({} µs total)", self.server_cpu_us.unwrap_or(0))));
+            rows.push((
+                "server CPU",
+                format!(
+                    "{per_request:.2} µs/request ({} µs total)",
+                    self.server_cpu_us.unwrap_or(0)
+                ),
+            ));
         }
         let mut errors = format!(
             "error replies {}, lost connections {}, unanswered at stop {}",
@@ -231,9 +260,16 @@ impl Summary<'_> {
             let _ = write!(out, "\"{name}\":{:.2},", self.latency_us(quantile));
         }
         let _ = write!(out, "\"max\":{:.2}}},", t.latency_ns.max() as f64 / 1000.0);
-        let per_request = self.cpu_us_per_request().map_or("null".to_string(), |v| format!("{v:.4}"));
-        let total = self.server_cpu_us.map_or("null".to_string(), |v| v.to_string());
-        let _ = write!(out, "\"server_cpu_us\":{total},\"server_cpu_us_per_request\":{per_request}}}");
+        let per_request = self
+            .cpu_us_per_request()
+            .map_or("null".to_string(), |v| format!("{v:.4}"));
+        let total = self
+            .server_cpu_us
+            .map_or("null".to_string(), |v| v.to_string());
+        let _ = write!(
+            out,
+            "\"server_cpu_us\":{total},\"server_cpu_us_per_request\":{per_request}}}"
+        );
         out
     }
 }
@@ -270,7 +306,10 @@ mod tests {
         let mut b = Tally::new();
         b.record(Pending { op: Op::Set, start }, Outcome::Error, now);
         a.merge(b);
-        assert_eq!((a.gets, a.sets, a.hits, a.misses, a.error_replies), (2, 1, 1, 1, 1));
+        assert_eq!(
+            (a.gets, a.sets, a.hits, a.misses, a.error_replies),
+            (2, 1, 1, 1, 1)
+        );
         assert_eq!(a.latency_ns.len(), 3);
         let p50_us = a.latency_ns.value_at_quantile(0.5) as f64 / 1000.0;
         assert!((p50_us - 250.0).abs() < 1.0, "{p50_us}");

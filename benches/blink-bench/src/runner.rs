@@ -95,7 +95,9 @@ pub fn run_thread<A: Adapter>(
         adapter,
         plan,
         conns: conns.into_iter().map(Some).collect(),
-        next_due: (0..count).map(|i| plan.start + stagger * i as u32).collect(),
+        next_due: (0..count)
+            .map(|i| plan.start + stagger * i as u32)
+            .collect(),
         generator,
         exhausted: false,
         key: vec![0; plan.key_size_bytes],
@@ -106,7 +108,11 @@ pub fn run_thread<A: Adapter>(
     let poll = Poll::new().map_err(|e| format!("creating the poll: {e}"))?;
     for (index, conn) in worker.conns.iter_mut().flatten().enumerate() {
         poll.registry()
-            .register(conn.stream_mut(), Token(index), Interest::READABLE | Interest::WRITABLE)
+            .register(
+                conn.stream_mut(),
+                Token(index),
+                Interest::READABLE | Interest::WRITABLE,
+            )
             .map_err(|e| format!("registering a connection: {e}"))?;
     }
     worker.run(poll)
@@ -141,7 +147,12 @@ impl<A: Adapter> Worker<'_, A> {
                 }
             }
         }
-        self.tally.in_flight_at_stop = self.conns.iter().flatten().map(Conn::in_flight).sum::<usize>() as u64;
+        self.tally.in_flight_at_stop = self
+            .conns
+            .iter()
+            .flatten()
+            .map(Conn::in_flight)
+            .sum::<usize>() as u64;
         Ok(ThreadResult {
             tally: self.tally,
             finished: Instant::now().min(self.plan.deadline),
@@ -161,12 +172,19 @@ impl<A: Adapter> Worker<'_, A> {
                 .conns
                 .iter()
                 .zip(&self.next_due)
-                .filter(|(conn, _)| conn.as_ref().is_some_and(|c| c.in_flight() < self.plan.pipeline))
+                .filter(|(conn, _)| {
+                    conn.as_ref()
+                        .is_some_and(|c| c.in_flight() < self.plan.pipeline)
+                })
                 .map(|(_, due)| *due)
                 .min();
             if let Some(due) = next_send {
                 let wait = due.saturating_duration_since(now);
-                timeout = if wait < SPIN_BELOW { Duration::ZERO } else { timeout.min(wait - SPIN_BELOW / 2) };
+                timeout = if wait < SPIN_BELOW {
+                    Duration::ZERO
+                } else {
+                    timeout.min(wait - SPIN_BELOW / 2)
+                };
             }
         }
         timeout
@@ -183,7 +201,9 @@ impl<A: Adapter> Worker<'_, A> {
         let errors_before = self.tally.error_replies;
         let tally = &mut self.tally;
         let mut result = if readable {
-            conn.receive(self.adapter, |pending, outcome| tally.record(pending, outcome, now))
+            conn.receive(self.adapter, |pending, outcome| {
+                tally.record(pending, outcome, now)
+            })
         } else {
             Ok(())
         };
@@ -200,7 +220,9 @@ impl<A: Adapter> Worker<'_, A> {
             new_errors += 1;
         }
         if new_errors > 0 {
-            self.progress.errors.fetch_add(new_errors, Ordering::Relaxed);
+            self.progress
+                .errors
+                .fetch_add(new_errors, Ordering::Relaxed);
         }
     }
 
@@ -216,7 +238,10 @@ impl<A: Adapter> Worker<'_, A> {
     fn issue(&mut self, index: usize, now: Instant) {
         match self.plan.interval {
             None => {
-                if self.conns[index].as_ref().is_some_and(|c| c.in_flight() == 0) {
+                if self.conns[index]
+                    .as_ref()
+                    .is_some_and(|c| c.in_flight() == 0)
+                {
                     for _ in 0..self.plan.pipeline {
                         if !self.queue_next(index, now) {
                             break;
@@ -225,7 +250,9 @@ impl<A: Adapter> Worker<'_, A> {
                 }
             }
             Some(interval) => {
-                while self.conns[index].as_ref().is_some_and(|c| c.in_flight() < self.plan.pipeline)
+                while self.conns[index]
+                    .as_ref()
+                    .is_some_and(|c| c.in_flight() < self.plan.pipeline)
                     && self.next_due[index] <= now
                     && self.next_due[index] < self.plan.deadline
                 {

@@ -100,8 +100,15 @@ mod tests {
     fn rejects_garbage() {
         assert!(Memcache.parse_reply(b"HELLO\r\n").is_err());
         assert!(Memcache.parse_reply(b"VALUE k 0\r\n").is_err());
-        assert!(Memcache.parse_reply(b"VALUE k 0 2\r\nhiEND\r\n\r\n").is_err());
+        assert!(
+            Memcache
+                .parse_reply(b"VALUE k 0 2\r\nhiEND\r\n\r\n")
+                .is_err()
+        );
         assert!(Memcache.parse_reply(&[b'V'; 2000]).is_err());
-        assert_eq!(Memcache.parse_reply(b"VALUE k 0 2\r\nh").unwrap(), Parsed::NeedMore);
+        assert_eq!(
+            Memcache.parse_reply(b"VALUE k 0 2\r\nh").unwrap(),
+            Parsed::NeedMore
+        );
     }
 }

@@ -114,7 +114,11 @@ pub(crate) fn parse_len(digits: &[u8]) -> Result<usize, ProtocolError> {
 /// Test support: feeds `wire` to `adapter` in every possible way and checks
 /// each yields exactly `expected`.
 #[cfg(test)]
-pub(crate) fn assert_parses_at_every_split<A: Adapter>(adapter: A, wire: &[u8], expected: &[Outcome]) {
+pub(crate) fn assert_parses_at_every_split<A: Adapter>(
+    adapter: A,
+    wire: &[u8],
+    expected: &[Outcome],
+) {
     assert_eq!(parse_all(adapter, wire, &[]), expected, "whole buffer");
     // One byte at a time.
     let cuts: Vec<usize> = (1..wire.len()).collect();

@@ -41,7 +41,9 @@ impl Adapter for Resp {
         let Some((line, line_end)) = crlf_line(buf)? else {
             return Ok(Parsed::NeedMore);
         };
-        let (kind, rest) = line.split_first().ok_or(ProtocolError("empty reply line"))?;
+        let (kind, rest) = line
+            .split_first()
+            .ok_or(ProtocolError("empty reply line"))?;
         let outcome = match kind {
             b'+' | b':' => Outcome::Ok,
             b'-' => Outcome::Error,
