@@ -12,7 +12,7 @@ use std::time::Instant;
 use hdrhistogram::Histogram;
 
 use crate::adapter::Outcome;
-use crate::cli::Config;
+use crate::cli::{Config, Protocol};
 use crate::conn::Pending;
 use crate::workload::Op;
 
@@ -164,7 +164,15 @@ impl Summary<'_> {
         let c = self.config;
         let t = self.tally;
         let mut rows: Vec<(&str, String)> = vec![
-            ("run", format!("{} {:?} {}", c.label, c.protocol, c.target)),
+            (
+                "run",
+                format!(
+                    "{}{} {}",
+                    label_prefix(&c.label),
+                    protocol_name(c),
+                    c.target
+                ),
+            ),
             (
                 "load",
                 format!(
@@ -229,7 +237,7 @@ impl Summary<'_> {
             out,
             "\"label\":{},\"protocol\":{},\"target\":{},\"connections\":{},\"pipeline\":{},\"threads\":{},",
             json_string(&c.label),
-            json_string(&format!("{:?}", c.protocol).to_lowercase()),
+            json_string(protocol_name(c)),
             json_string(&c.target.to_string()),
             c.connections,
             c.pipeline,
@@ -271,6 +279,24 @@ impl Summary<'_> {
             "\"server_cpu_us\":{total},\"server_cpu_us_per_request\":{per_request}}}"
         );
         out
+    }
+}
+
+/// The protocol as named on the command line.
+fn protocol_name(config: &Config) -> &'static str {
+    match config.protocol {
+        Protocol::Blink => "blink",
+        Protocol::Resp => "resp",
+        Protocol::Memcache => "memcache",
+    }
+}
+
+/// `label` followed by a space, or nothing for an unlabelled run.
+fn label_prefix(label: &str) -> String {
+    if label.is_empty() {
+        String::new()
+    } else {
+        format!("{label} ")
     }
 }
 

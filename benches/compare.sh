@@ -1,0 +1,355 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of Blink-Store, Redis and memcached on this machine.
+#
+# Each server starts fresh, pinned to CPU 0 (memcached with -t 1); the load
+# generator (blink-bench, and redis-benchmark for calibration) is pinned to
+# CPU 1. Everything runs on loopback, every step is bounded in time, and
+# every server started here is killed on exit.
+#
+# Workloads (100-byte values, 100k keys, 16-byte keys, 50 connections):
+#   get90-set10 at pipeline 1 and 16, set-only at pipeline 1, and get90-set10
+#   open loop at a fixed rate (latency at the same load); over TCP, and Blink
+#   also over its Unix socket.
+# Memory: 1,000,000 items of 100-byte values: RSS and overhead per item.
+# Memory cap: 64 MiB cap, 1 GiB of values of 100 B..100 KiB written: peak
+#   RSS (VmHWM) / cap and the final accounted bytes.
+# Calibration: redis-benchmark and blink-bench on the same GET workload
+#   against Redis should agree within 15%.
+#
+# Output: docs/benchmarks.md and docs/benchmarks.png.
+#
+# Usage: benches/compare.sh [--quick] [--install] [--skip-build]
+#   --quick       3-second runs (whole script under 3 minutes)
+#   --install     apt-get install the servers if missing (needs root)
+#   --skip-build  use the release binaries already in target/release
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+COMMAND="benches/compare.sh $*"
+QUICK=0 INSTALL=0 BUILD=1
+for arg in "$@"; do
+    case "$arg" in
+        --quick) QUICK=1 ;;
+        --install) INSTALL=1 ;;
+        --skip-build) BUILD=0 ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+# Run lengths, seconds. Quick mode keeps the whole script under 3 minutes.
+if [ "$QUICK" = 1 ]; then DURATION_S=3; else DURATION_S=10; fi
+CONNECTIONS=50
+KEYS=100000
+VALUE_BYTES=100
+MEMORY_ITEMS=1000000
+CAP_MIB=64
+CAP_WRITE_BYTES=$((1 << 30))
+CAP_VALUE_RANGE="100-102400"
+# Mean of the uniform value-size range: requests needed to write 1 GiB.
+CAP_REQUESTS=$(( CAP_WRITE_BYTES / ((100 + 102400) / 2) + 1 ))
+# Memory limit for the throughput and per-item memory runs: large enough
+# that nothing is evicted.
+BIG_MIB=1024
+# Open-loop rate for comparing latency at the same load: below what every
+# server sustains at pipeline 1 on a shared 2-core machine.
+OPEN_RATE_PER_S=30000
+STEP_TIMEOUT_S=120
+SERVER_START_TIMEOUT_S=10
+
+REDIS_PORT=16379
+MEMCACHED_PORT=11311
+BLINK_PORT=26465
+
+OUT_DIR="$ROOT/docs"
+TARGET_DIR="$ROOT/target"
+BENCH="$TARGET_DIR/release/blink-bench"
+BLINK="$TARGET_DIR/release/blink-store"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/blink-compare.XXXXXX")
+RESULTS="$WORK/results.jsonl"
+SOCKET="$WORK/blink.sock"
+: > "$RESULTS"
+
+SERVER_PID=""
+cleanup() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+
+# ---------------------------------------------------------------- prerequisites
+check_tools() {
+    local missing=()
+    for tool in redis-server redis-benchmark redis-cli memcached taskset python3 cargo; do
+        command -v "$tool" >/dev/null || missing+=("$tool")
+    done
+    [ "${#missing[@]}" = 0 ] && return 0
+    if [ "$INSTALL" = 1 ] && [ "$(id -u)" = 0 ]; then
+        log "installing redis-server redis-tools memcached"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools memcached util-linux python3 python3-venv >/dev/null
+        return 0
+    fi
+    echo "missing: ${missing[*]}" >&2
+    echo "install with: sudo apt-get install -y redis-server redis-tools memcached python3 python3-venv" >&2
+    echo "(or rerun this script as root with --install)" >&2
+    exit 1
+}
+
+# A python3 that can import matplotlib: the system one, or a venv under target/.
+chart_python() {
+    if python3 -c 'import matplotlib' 2>/dev/null; then
+        echo python3
+        return
+    fi
+    local venv="$TARGET_DIR/bench-venv"
+    if ! "$venv/bin/python" -c 'import matplotlib' 2>/dev/null; then
+        log "installing matplotlib into $venv"
+        python3 -m venv "$venv" >&2
+        "$venv/bin/pip" install -q matplotlib >&2
+    fi
+    echo "$venv/bin/python"
+}
+
+# ---------------------------------------------------------------- servers
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start_server NAME CAP_MIB: starts NAME pinned to CPU 0 and waits until it
+# accepts connections; sets SERVER_PID. Returns 1 if it never comes up.
+start_server() {
+    local name=$1 cap_mib=$2 port
+    case "$name" in
+        redis)
+            port=$REDIS_PORT
+            taskset -c 0 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+                --maxmemory "${cap_mib}mb" --maxmemory-policy allkeys-lru \
+                --logfile "$WORK/redis.log" --dir "$WORK" &
+            ;;
+        memcached)
+            port=$MEMCACHED_PORT
+            local user=()
+            [ "$(id -u)" = 0 ] && user=(-u root)
+            taskset -c 0 memcached -l 127.0.0.1 -p "$port" -U 0 -t 1 -m "$cap_mib" -c 4096 "${user[@]}" \
+                >"$WORK/memcached.log" 2>&1 &
+            ;;
+        blink)
+            port=$BLINK_PORT
+            rm -f "$SOCKET"
+            taskset -c 0 "$BLINK" --tcp "127.0.0.1:$port" --unix-socket "$SOCKET" \
+                --memory-limit "${cap_mib}MiB" --log-dir "$WORK/blink-logs" \
+                >"$WORK/blink.out" 2>&1 &
+            ;;
+    esac
+    SERVER_PID=$!
+    local waited=0
+    until port_open "$port"; do
+        if ! kill -0 "$SERVER_PID" 2>/dev/null || [ "$waited" -ge $((SERVER_START_TIMEOUT_S * 10)) ]; then
+            log "$name did not start on port $port"
+            stop_server
+            return 1
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    if [ "$name" = blink ]; then
+        waited=0
+        until [ -S "$SOCKET" ] || [ "$waited" -ge 50 ]; do sleep 0.1; waited=$((waited + 1)); done
+    fi
+}
+
+stop_server() {
+    if [ -n "$SERVER_PID" ]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=""
+    fi
+}
+
+server_protocol() { case "$1" in redis) echo resp ;; memcached) echo memcache ;; blink) echo blink ;; esac; }
+server_port() { case "$1" in redis) echo $REDIS_PORT ;; memcached) echo $MEMCACHED_PORT ;; blink) echo $BLINK_PORT ;; esac; }
+
+# target_args SERVER TRANSPORT
+target_args() {
+    if [ "$2" = uds ]; then echo "--unix-socket $SOCKET"; else echo "--tcp 127.0.0.1:$(server_port "$1")"; fi
+}
+
+proc_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+
+# The server's own count of bytes held: used_bytes (Blink STATS),
+# used_memory (Redis INFO), bytes (memcached stats).
+accounted_bytes() {
+    python3 - "$1" "$(server_port "$1")" <<'PY'
+import socket, struct, sys
+name, port = sys.argv[1], int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+def read_until(marker):
+    data = b""
+    while marker not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+if name == "redis":
+    s.sendall(b"INFO memory\r\n")
+    text, key = read_until(b"\r\n\r\n").decode(), "used_memory"
+elif name == "memcached":
+    s.sendall(b"stats\r\n")
+    text, key = read_until(b"END\r\n").decode(), "bytes"
+else:
+    s.sendall(b"\x00\x00\x00\x01\x20")
+    head = b""
+    while len(head) < 4:
+        head += s.recv(4 - len(head))
+    (length,) = struct.unpack(">I", head)
+    body = b""
+    while len(body) < length:
+        body += s.recv(length - len(body))
+    text, key = body[1:].decode(), "used_bytes"
+for line in text.replace("\r", "").splitlines():
+    parts = line.replace(":", " ").split()
+    if parts and parts[0] == "STAT":
+        parts = parts[1:]
+    if len(parts) >= 2 and parts[0] == key:
+        print(parts[1])
+        break
+else:
+    print("null")
+PY
+}
+
+# bench SERVER TRANSPORT WORKLOAD ARGS...: one blink-bench run pinned to
+# CPU 1, its JSON appended to the results.
+bench() {
+    local server=$1 transport=$2 workload=$3
+    shift 3
+    local json
+    # shellcheck disable=SC2046
+    if ! json=$(timeout "$STEP_TIMEOUT_S" taskset -c 1 "$BENCH" --protocol "$(server_protocol "$server")" \
+            $(target_args "$server" "$transport") --connections "$CONNECTIONS" --keys "$KEYS" \
+            --value-size "$VALUE_BYTES" --duration-s "$DURATION_S" --server-pid "$SERVER_PID" \
+            --label "$server/$transport/$workload" --json --quiet "$@"); then
+        log "  $server $transport $workload: blink-bench failed (${json:-no output})"
+        [ -z "$json" ] && return 0
+    fi
+    printf '{"kind":"run","server":"%s","transport":"%s","workload":"%s","result":%s}\n' \
+        "$server" "$transport" "$workload" "$json" >> "$RESULTS"
+    python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("  %-28s %9.0f ops/s  cpu %s us/req  p50 %.0f p99 %.0f p99.9 %.0f us  errors %d/%d" % (r["label"], r["ops_per_s"], "%.2f" % r["server_cpu_us_per_request"] if r["server_cpu_us_per_request"] is not None else "-", r["latency_us"]["p50"], r["latency_us"]["p99"], r["latency_us"]["p99.9"], r["error_replies"], r["conn_errors"]))' "$json" >&2
+}
+
+prefill() {
+    timeout "$STEP_TIMEOUT_S" taskset -c 1 "$BENCH" --protocol "$(server_protocol "$1")" \
+        $(target_args "$1" tcp) --connections "$CONNECTIONS" --keys "$2" --value-size "$VALUE_BYTES" \
+        --prefill --prefill-timeout-s $((STEP_TIMEOUT_S - 10)) --duration-s 0 --quiet
+}
+
+# ---------------------------------------------------------------- phases
+throughput() {
+    local server=$1
+    log "$server: throughput (${DURATION_S} s per run)"
+    start_server "$server" "$BIG_MIB" || return 0
+    prefill "$server" "$KEYS" 2>&1 | sed 's/^/  /' >&2
+    local transports=(tcp)
+    [ "$server" = blink ] && transports+=(uds)
+    for transport in "${transports[@]}"; do
+        bench "$server" "$transport" get90-set10-p1 --ratio 1:9 --pipeline 1
+        bench "$server" "$transport" get90-set10-p16 --ratio 1:9 --pipeline 16
+        bench "$server" "$transport" set-p1 --ratio 1:0 --pipeline 1
+        bench "$server" "$transport" get90-set10-open --ratio 1:9 --pipeline 16 --rate "$OPEN_RATE_PER_S"
+    done
+    stop_server
+}
+
+calibration() {
+    log "calibration: redis-benchmark vs blink-bench, GET only, against Redis"
+    start_server redis "$BIG_MIB" || return 0
+    prefill redis "$KEYS" 2>&1 | sed 's/^/  /' >&2
+    local pipeline requests rb ours
+    for pipeline in 1 16; do
+        # Enough requests for about DURATION_S seconds at the expected rate.
+        requests=$(( DURATION_S * (pipeline == 1 ? 80000 : 500000) ))
+        rb=$(timeout "$STEP_TIMEOUT_S" taskset -c 1 redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" \
+            -c "$CONNECTIONS" -n "$requests" -P "$pipeline" -d "$VALUE_BYTES" -r "$KEYS" -t get --csv \
+            | awk -F'"' '$2 == "GET" { print $4 }')
+        ours=$(timeout "$STEP_TIMEOUT_S" taskset -c 1 "$BENCH" --protocol resp --tcp "127.0.0.1:$REDIS_PORT" \
+            --connections "$CONNECTIONS" --keys "$KEYS" --pipeline "$pipeline" --ratio 0:1 \
+            --duration-s "$DURATION_S" --json --quiet --label "calibration-p$pipeline")
+        printf '{"kind":"calibration","pipeline":%s,"redis_benchmark_ops_per_s":%s,"result":%s}\n' \
+            "$pipeline" "${rb:-null}" "$ours" >> "$RESULTS"
+        log "  pipeline $pipeline: redis-benchmark ${rb:-?} ops/s, blink-bench $(python3 -c 'import json,sys; print("%.0f" % json.loads(sys.argv[1])["ops_per_s"])' "$ours") ops/s"
+    done
+    stop_server
+}
+
+memory_per_item() {
+    local server=$1 before after
+    log "$server: memory of $MEMORY_ITEMS items of $VALUE_BYTES B"
+    start_server "$server" "$BIG_MIB" || return 0
+    before=$(proc_kib "$SERVER_PID" VmRSS)
+    prefill "$server" "$MEMORY_ITEMS" 2>&1 | sed 's/^/  /' >&2
+    after=$(proc_kib "$SERVER_PID" VmRSS)
+    printf '{"kind":"memory","server":"%s","items":%s,"key_bytes":16,"value_bytes":%s,"rss_before_kib":%s,"rss_after_kib":%s,"accounted_bytes":%s}\n' \
+        "$server" "$MEMORY_ITEMS" "$VALUE_BYTES" "$before" "$after" "$(accounted_bytes "$server")" >> "$RESULTS"
+    log "  RSS ${before} KiB -> ${after} KiB: $(( (after - before) * 1024 / MEMORY_ITEMS )) B/item"
+    stop_server
+}
+
+memory_cap() {
+    local server=$1 json hwm
+    log "$server: ${CAP_MIB} MiB cap, 1 GiB of values of $CAP_VALUE_RANGE B"
+    start_server "$server" "$CAP_MIB" || return 0
+    json=$(timeout "$STEP_TIMEOUT_S" taskset -c 1 "$BENCH" --protocol "$(server_protocol "$server")" \
+        $(target_args "$server" tcp) --connections 8 --keys "$MEMORY_ITEMS" --distribution sequential \
+        --ratio 1:0 --value-size "$CAP_VALUE_RANGE" --requests "$CAP_REQUESTS" \
+        --duration-s "$STEP_TIMEOUT_S" --json --quiet --label "$server/cap" || true)
+    hwm=$(proc_kib "$SERVER_PID" VmHWM)
+    printf '{"kind":"cap","server":"%s","cap_mib":%s,"peak_rss_kib":%s,"accounted_bytes":%s,"result":%s}\n' \
+        "$server" "$CAP_MIB" "$hwm" "$(accounted_bytes "$server")" "${json:-null}" >> "$RESULTS"
+    log "  peak RSS ${hwm} KiB = $(python3 -c "print('%.2f' % ($hwm / 1024 / $CAP_MIB))") x cap"
+    stop_server
+}
+
+machine_json() {
+    python3 - "$COMMAND" "$QUICK" "$DURATION_S" <<'PY'
+import json, os, platform, subprocess, sys
+def out(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip()
+    except Exception:
+        return "unknown"
+model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")
+print(json.dumps({"kind": "machine", "cpu": model, "cores": os.cpu_count(), "kernel": platform.release(),
+    "redis": out(["redis-server", "--version"]), "memcached": out(["memcached", "--version"]),
+    "rustc": out(["rustc", "--version"]), "command": sys.argv[1], "quick": sys.argv[2] == "1",
+    "duration_s": int(sys.argv[3]),
+    "load_average": open("/proc/loadavg").read().split()[:3]}))
+PY
+}
+
+# ---------------------------------------------------------------- main
+check_tools
+for port in $REDIS_PORT $MEMCACHED_PORT $BLINK_PORT; do
+    if port_open "$port"; then echo "port $port is already in use; stop whatever listens there" >&2; exit 1; fi
+done
+if [ "$BUILD" = 1 ]; then
+    log "building blink-store and blink-bench (release)"
+    (cd "$ROOT" && cargo build --release --quiet -p blink-store -p blink-bench)
+fi
+PYTHON=$(chart_python)
+machine_json >> "$RESULTS"
+
+for server in redis memcached blink; do throughput "$server"; done
+calibration
+for server in redis memcached blink; do memory_per_item "$server"; done
+for server in redis memcached blink; do memory_cap "$server"; done
+
+mkdir -p "$OUT_DIR"
+cp "$RESULTS" "$OUT_DIR/benchmarks.jsonl"
+"$PYTHON" "$ROOT/benches/compare_report.py" "$RESULTS" "$OUT_DIR/benchmarks.md" "$OUT_DIR/benchmarks.png"
+log "wrote $OUT_DIR/benchmarks.md, benchmarks.png and benchmarks.jsonl"

@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""Turns the JSON lines written by benches/compare.sh into docs/benchmarks.md
+and docs/benchmarks.png.
+
+Usage: compare_report.py RESULTS.jsonl OUT.md OUT.png
+
+Line kinds: machine (one), run (one blink-bench result per server, transport
+and workload), calibration (redis-benchmark vs blink-bench), memory (RSS
+before/after loading N items), cap (peak RSS under a memory cap).
+"""
+
+import json
+import sys
+
+SERVERS = [("redis", "tcp"), ("memcached", "tcp"), ("blink", "tcp"), ("blink", "uds")]
+NAMES = {("redis", "tcp"): "Redis", ("memcached", "tcp"): "memcached",
+         ("blink", "tcp"): "Blink TCP", ("blink", "uds"): "Blink UDS"}
+COLORS = {("redis", "tcp"): "#d62728", ("memcached", "tcp"): "#2ca02c",
+          ("blink", "tcp"): "#1f77b4", ("blink", "uds"): "#9ecae1"}
+WORKLOADS = ["get90-set10-p1", "get90-set10-p16", "set-p1", "get90-set10-open"]
+WORKLOAD_NAMES = {
+    "get90-set10-p1": "get90/set10, pipeline 1",
+    "get90-set10-p16": "get90/set10, pipeline 16",
+    "set-p1": "set only, pipeline 1",
+    "get90-set10-open": "get90/set10, open loop at a fixed rate",
+}
+ITEM_PAYLOAD_BYTES = 16 + 100
+MIB = 1 << 20
+
+
+def load(path):
+    lines = [json.loads(line) for line in open(path) if line.strip()]
+    machine = next((l for l in lines if l["kind"] == "machine"), {})
+    runs = {(l["server"], l["transport"], l["workload"]): l["result"]
+            for l in lines if l["kind"] == "run"}
+    calibration = [l for l in lines if l["kind"] == "calibration"]
+    memory = {l["server"]: l for l in lines if l["kind"] == "memory"}
+    cap = {l["server"]: l for l in lines if l["kind"] == "cap"}
+    return machine, runs, calibration, memory, cap
+
+
+def fmt(value, spec="{:,.0f}"):
+    return "n/a" if value is None else spec.format(value)
+
+
+def ratio(value, base):
+    if value is None or not base:
+        return None
+    return value / base
+
+
+def throughput_table(runs):
+    out = ["| workload | server | ops/s | × Redis | server CPU µs/req | × Redis | p50 µs | p99 µs | p99.9 µs | p99.99 µs | errors |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for workload in WORKLOADS:
+        redis = runs.get(("redis", "tcp", workload))
+        for server, transport in SERVERS:
+            r = runs.get((server, transport, workload))
+            if r is None:
+                continue
+            lat = r["latency_us"]
+            errors = r["error_replies"] + r["conn_errors"]
+            out.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                WORKLOAD_NAMES[workload], NAMES[(server, transport)], fmt(r["ops_per_s"]),
+                fmt(ratio(r["ops_per_s"], redis and redis["ops_per_s"]), "{:.2f}"),
+                fmt(r["server_cpu_us_per_request"], "{:.2f}"),
+                fmt(ratio(r["server_cpu_us_per_request"], redis and redis["server_cpu_us_per_request"]), "{:.2f}"),
+                fmt(lat["p50"]), fmt(lat["p99"]), fmt(lat["p99.9"]), fmt(lat["p99.99"]), errors))
+    return out
+
+
+def calibration_table(calibration):
+    out = ["| workload against Redis | redis-benchmark ops/s | blink-bench ops/s | difference | within 15% |",
+           "|---|---:|---:|---:|---|"]
+    for c in calibration:
+        theirs, ours = c["redis_benchmark_ops_per_s"], c["result"]["ops_per_s"]
+        diff = ratio(ours, theirs)
+        ok = "yes" if diff is not None and abs(diff - 1) <= 0.15 else "no"
+        out.append("| GET only, 50 conns, pipeline {} | {} | {} | {} | {} |".format(
+            c["pipeline"], fmt(theirs), fmt(ours), fmt(None if diff is None else (diff - 1) * 100, "{:+.1f}%"), ok))
+    return out
+
+
+def memory_per_item(m):
+    return (m["rss_after_kib"] - m["rss_before_kib"]) * 1024 / m["items"]
+
+
+def memory_table(memory):
+    out = ["| server | RSS before MiB | RSS after MiB | RSS per item B | overhead per item B | accounted bytes |",
+           "|---|---:|---:|---:|---:|---:|"]
+    for server in ["redis", "memcached", "blink"]:
+        m = memory.get(server)
+        if m is None:
+            continue
+        per_item = memory_per_item(m)
+        out.append("| {} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {} |".format(
+            NAMES[(server, "tcp")], m["rss_before_kib"] / 1024, m["rss_after_kib"] / 1024, per_item,
+            per_item - ITEM_PAYLOAD_BYTES, fmt(m["accounted_bytes"])))
+    return out
+
+
+def cap_limit_kib(c):
+    return (1.1 * c["cap_mib"] + 16) * 1024
+
+
+def cap_table(cap):
+    out = ["| server | value bytes written | SETs ok / errors | peak RSS (VmHWM) MiB | peak / cap | within 1.1×cap+16 MiB | final accounted bytes |",
+           "|---|---:|---:|---:|---:|---|---:|"]
+    for server in ["redis", "memcached", "blink"]:
+        c = cap.get(server)
+        if c is None:
+            continue
+        r = c["result"] or {}
+        ok = r.get("sets", 0) - r.get("error_replies", 0)
+        out.append("| {} | {} | {} / {} | {:.1f} | {:.2f} | {} | {} |".format(
+            NAMES[(server, "tcp")], fmt(r.get("value_bytes_sent")), fmt(ok), fmt(r.get("error_replies")),
+            c["peak_rss_kib"] / 1024, c["peak_rss_kib"] / 1024 / c["cap_mib"],
+            "yes" if c["peak_rss_kib"] <= cap_limit_kib(c) else "no", fmt(c["accounted_bytes"])))
+    return out
+
+
+def targets_table(runs, memory, cap):
+    def get(server, workload, field):
+        r = runs.get((server, "tcp", workload))
+        if r is None:
+            return None
+        return r["latency_us"]["p99.9"] if field == "p99.9" else r[field]
+
+    rows = []
+
+    def check(name, value, limit, good, shown):
+        met = "not measured" if value is None else ("met" if good(value, limit) else "missed")
+        rows.append("| {} | {} | {} |".format(name, shown(value), met))
+
+    for workload, limit in [("get90-set10-p1", 0.7), ("get90-set10-p16", 0.4)]:
+        value = ratio(get("blink", workload, "server_cpu_us_per_request"),
+                      get("redis", workload, "server_cpu_us_per_request"))
+        check("server CPU/req ≤ {}× Redis ({})".format(limit, WORKLOAD_NAMES[workload]), value, limit,
+              lambda v, l: v <= l, lambda v: fmt(v, "{:.2f}×"))
+    value = ratio(get("blink", "get90-set10-p16", "ops_per_s"), get("redis", "get90-set10-p16", "ops_per_s"))
+    check("ops/s ≥ 1.3× Redis (pipeline 16)", value, 1.3, lambda v, l: v >= l, lambda v: fmt(v, "{:.2f}×"))
+    for workload in ["get90-set10-open", "get90-set10-p1", "get90-set10-p16"]:
+        blink, redis = get("blink", workload, "p99.9"), get("redis", workload, "p99.9")
+        value = None if blink is None or redis is None else (blink, redis)
+        check("p99.9 ≤ Redis's ({})".format(WORKLOAD_NAMES[workload]), value, None,
+              lambda v, l: v[0] <= v[1], lambda v: "n/a" if v is None else "{:,.0f} vs {:,.0f} µs".format(*v))
+    m = memory.get("blink")
+    value = None if m is None else memory_per_item(m) - ITEM_PAYLOAD_BYTES
+    check("RSS overhead per 100-byte item ≤ 32 B", value, 32, lambda v, l: v <= l, lambda v: fmt(v, "{:.1f} B"))
+    c = cap.get("blink")
+    value = None if c is None else c["peak_rss_kib"]
+    check("memory cap: peak RSS ≤ 1.1 × cap + 16 MiB", value, None if c is None else cap_limit_kib(c),
+          lambda v, l: v <= l, lambda v: fmt(None if v is None else v / 1024, "{:.1f} MiB"))
+    return ["| target (Blink-Store vs Redis, same run) | measured | |", "|---|---:|---|"] + rows
+
+
+def open_rate(runs):
+    rates = [r["rate_per_s"] for (_, _, w), r in runs.items() if w == "get90-set10-open"]
+    return fmt(rates[0] if rates else None)
+
+
+def write_markdown(path, machine, runs, calibration, memory, cap):
+    lines = ["# Benchmarks: Blink-Store, Redis and memcached", "",
+             "Generated by `benches/compare.sh`; do not edit by hand. Raw results: `benchmarks.jsonl`.", "",
+             "## Machine and command", "",
+             "- CPU: {} ({} cores)".format(machine.get("cpu"), machine.get("cores")),
+             "- kernel: {}".format(machine.get("kernel")),
+             "- {}; {}; {}".format(machine.get("redis"), machine.get("memcached"), machine.get("rustc")),
+             "- load average when the run started: {}".format(" ".join(machine.get("load_average", []))),
+             "- command: `{}` ({} s per throughput run)".format(machine.get("command"), machine.get("duration_s")),
+             "- every server pinned to CPU 0 (`taskset -c 0`, memcached `-t 1`, Redis `--save '' --appendonly no`), "
+             "blink-bench and redis-benchmark pinned to CPU 1; loopback only; 50 connections, "
+             "16-byte keys (`key:000000012345`, redis-benchmark's names), 100-byte values, 100k keys prefilled.",
+             "- latency: closed loop from each batch's send; open loop ({} requests/s in total, at most 16 "
+             "outstanding per connection) from each request's intended send time.".format(open_rate(runs)),
+             "", "![charts](benchmarks.png)", "",
+             "## Targets", ""] + targets_table(runs, memory, cap) + [
+             "", "## Throughput, server CPU and latency", ""] + throughput_table(runs) + [
+             "", "## Calibration", "",
+             "redis-benchmark and blink-bench, same shape (GET only over the prefilled keys), against the same Redis:", ""
+             ] + calibration_table(calibration) + [
+             "", "## Memory per item", "",
+             "{:,} items, 16-byte keys, 100-byte values; overhead = RSS per item − {} B of key and value.".format(
+                 next(iter(memory.values()))["items"] if memory else 0, ITEM_PAYLOAD_BYTES), ""
+             ] + memory_table(memory) + [
+             "", "## Memory cap", "",
+             "Cap 64 MiB (Redis `maxmemory 64mb allkeys-lru`, memcached `-m 64`, Blink `--memory-limit 64MiB`); "
+             "1 GiB of values of 100 B to 100 KiB written to distinct keys.", ""] + cap_table(cap) + [""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def write_chart(path, runs, memory, cap):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(13, 9))
+    panels = [(axes[0][0], "ops_per_s", "throughput (ops/s, higher is better)", 1e-3, "k ops/s"),
+              (axes[0][1], "server_cpu_us_per_request", "server CPU per request (µs, lower is better)", 1, "µs"),
+              (axes[1][0], "p99.9", "p99.9 latency (µs, lower is better, log scale)", 1, "µs")]
+    workloads = [w for w in WORKLOADS if any(k[2] == w for k in runs)]
+    labels = [WORKLOAD_NAMES[w].replace(", ", "\n") for w in workloads]
+    width = 0.8 / len(SERVERS)
+    for ax, field, title, scale, unit in panels:
+        for i, key in enumerate(SERVERS):
+            xs, ys = [], []
+            for j, w in enumerate(workloads):
+                r = runs.get((key[0], key[1], w))
+                if r is None:
+                    continue
+                value = r["latency_us"]["p99.9"] if field == "p99.9" else r[field]
+                if value is None:
+                    continue
+                xs.append(j + (i - (len(SERVERS) - 1) / 2) * width)
+                ys.append(value * scale)
+            bars = ax.bar(xs, ys, width, label=NAMES[key], color=COLORS[key])
+            if field != "p99.9":
+                ax.bar_label(bars, fmt="%.0f" if max(ys or [0]) >= 20 else "%.1f", fontsize=7, padding=1)
+        ax.set_title(title, fontsize=11)
+        ax.set_xticks(range(len(workloads)))
+        ax.set_xticklabels(labels, fontsize=8)
+        ax.set_ylabel(unit)
+        if field == "p99.9":
+            ax.set_yscale("log")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].legend(fontsize=9)
+
+    ax = axes[1][1]
+    servers = [s for s in ["redis", "memcached", "blink"] if s in memory or s in cap]
+    xs = range(len(servers))
+    overhead = [memory_per_item(memory[s]) - ITEM_PAYLOAD_BYTES if s in memory else 0 for s in servers]
+    peak = [cap[s]["peak_rss_kib"] / 1024 / cap[s]["cap_mib"] if s in cap else 0 for s in servers]
+    bars = ax.bar([x - 0.2 for x in xs], overhead, 0.4, color="#7f7f7f", label="overhead per 100-byte item (B)")
+    ax.bar_label(bars, fmt="%.0f", fontsize=8)
+    ax.axhline(32, color="#7f7f7f", linestyle=":", linewidth=1)
+    ax.set_ylabel("bytes per item beyond key + value")
+    ax2 = ax.twinx()
+    bars = ax2.bar([x + 0.2 for x in xs], peak, 0.4, color="#ff7f0e", label="peak RSS / 64 MiB cap")
+    ax2.bar_label(bars, fmt="%.2f", fontsize=8)
+    ax2.axhline(1.1 + 16 / 64, color="#ff7f0e", linestyle=":", linewidth=1)
+    ax2.set_ylabel("peak RSS / cap")
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels([NAMES[(s, "tcp")] for s in servers])
+    ax.set_title("memory (dotted lines: Blink targets)", fontsize=11)
+    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="upper left")
+    fig.suptitle("Blink-Store vs Redis vs memcached (servers on 1 pinned core)", fontsize=13)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    results, md_path, png_path = sys.argv[1:4]
+    machine, runs, calibration, memory, cap = load(results)
+    write_markdown(md_path, machine, runs, calibration, memory, cap)
+    write_chart(png_path, runs, memory, cap)
+
+
+if __name__ == "__main__":
+    main()
