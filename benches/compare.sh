@@ -54,6 +54,9 @@ BIG_MIB=1024
 # Open-loop rate for comparing latency at the same load: below what every
 # server sustains at pipeline 1 on a shared 2-core machine.
 OPEN_RATE_PER_S=30000
+# Calibration: rounds per tool and pipeline depth, and seconds per round.
+CALIBRATION_ROUNDS=3
+if [ "$QUICK" = 1 ]; then CALIBRATION_S=2; else CALIBRATION_S=4; fi
 STEP_TIMEOUT_S=120
 SERVER_START_TIMEOUT_S=10
 
@@ -266,23 +269,32 @@ throughput() {
     stop_server
 }
 
+# Calibration: blink-bench and redis-benchmark alternate on the same GET
+# workload against one Redis, CALIBRATION_ROUNDS times each; the medians are
+# compared, so a burst of noise from other processes hits both tools alike.
+# redis-benchmark takes a request count, not a duration: it gets the count
+# blink-bench just completed, so both runs last about as long.
 calibration() {
     log "calibration: redis-benchmark vs blink-bench, GET only, against Redis"
     start_server redis "$BIG_MIB" || return 0
     prefill redis "$KEYS" 2>&1 | sed 's/^/  /' >&2
-    local pipeline requests rb ours
+    local pipeline round ours ours_all rb rb_all requests
     for pipeline in 1 16; do
-        # Enough requests for about DURATION_S seconds at the expected rate.
-        requests=$(( DURATION_S * (pipeline == 1 ? 80000 : 500000) ))
-        rb=$(timeout "$STEP_TIMEOUT_S" taskset -c 1 redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" \
-            -c "$CONNECTIONS" -n "$requests" -P "$pipeline" -d "$VALUE_BYTES" -r "$KEYS" -t get --csv \
-            | awk -F'"' '$2 == "GET" { print $4 }')
-        ours=$(timeout "$STEP_TIMEOUT_S" taskset -c 1 "$BENCH" --protocol resp --tcp "127.0.0.1:$REDIS_PORT" \
-            --connections "$CONNECTIONS" --keys "$KEYS" --pipeline "$pipeline" --ratio 0:1 \
-            --duration-s "$DURATION_S" --json --quiet --label "calibration-p$pipeline")
-        printf '{"kind":"calibration","pipeline":%s,"redis_benchmark_ops_per_s":%s,"result":%s}\n' \
-            "$pipeline" "${rb:-null}" "$ours" >> "$RESULTS"
-        log "  pipeline $pipeline: redis-benchmark ${rb:-?} ops/s, blink-bench $(python3 -c 'import json,sys; print("%.0f" % json.loads(sys.argv[1])["ops_per_s"])' "$ours") ops/s"
+        ours_all="" rb_all=""
+        for round in $(seq "$CALIBRATION_ROUNDS"); do
+            ours=$(timeout "$STEP_TIMEOUT_S" taskset -c 1 "$BENCH" --protocol resp --tcp "127.0.0.1:$REDIS_PORT" \
+                --connections "$CONNECTIONS" --keys "$KEYS" --pipeline "$pipeline" --ratio 0:1 \
+                --duration-s "$CALIBRATION_S" --json --quiet --label "calibration-p$pipeline")
+            requests=$(python3 -c 'import json,sys; print(max(1000, json.loads(sys.argv[1])["requests"]))' "$ours")
+            rb=$(timeout "$STEP_TIMEOUT_S" taskset -c 1 redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" \
+                -c "$CONNECTIONS" -n "$requests" -P "$pipeline" -d "$VALUE_BYTES" -r "$KEYS" -t get --csv \
+                | awk -F'"' '$2 == "GET" { print $4 }')
+            ours_all+="${ours_all:+,}$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ops_per_s"])' "$ours")"
+            rb_all+="${rb_all:+,}${rb:-null}"
+        done
+        printf '{"kind":"calibration","pipeline":%s,"redis_benchmark_ops_per_s":[%s],"blink_bench_ops_per_s":[%s]}\n' \
+            "$pipeline" "$rb_all" "$ours_all" >> "$RESULTS"
+        log "  pipeline $pipeline: redis-benchmark [$rb_all] ops/s, blink-bench [$ours_all] ops/s"
     done
     stop_server
 }

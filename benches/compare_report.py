@@ -69,15 +69,25 @@ def throughput_table(runs):
     return out
 
 
+def median(values):
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
 def calibration_table(calibration):
-    out = ["| workload against Redis | redis-benchmark ops/s | blink-bench ops/s | difference | within 15% |",
+    out = ["| workload against Redis | redis-benchmark ops/s (median of runs) | blink-bench ops/s (median of runs) | difference | within 15% |",
            "|---|---:|---:|---:|---|"]
     for c in calibration:
-        theirs, ours = c["redis_benchmark_ops_per_s"], c["result"]["ops_per_s"]
-        diff = ratio(ours, theirs)
+        theirs, ours = c["redis_benchmark_ops_per_s"], c["blink_bench_ops_per_s"]
+        diff = ratio(median(ours), median(theirs))
         ok = "yes" if diff is not None and abs(diff - 1) <= 0.15 else "no"
-        out.append("| GET only, 50 conns, pipeline {} | {} | {} | {} | {} |".format(
-            c["pipeline"], fmt(theirs), fmt(ours), fmt(None if diff is None else (diff - 1) * 100, "{:+.1f}%"), ok))
+        out.append("| GET only, 50 conns, pipeline {} | {} ({}) | {} ({}) | {} | {} |".format(
+            c["pipeline"], fmt(median(theirs)), ", ".join(fmt(v) for v in theirs),
+            fmt(median(ours)), ", ".join(fmt(v) for v in ours),
+            fmt(None if diff is None else (diff - 1) * 100, "{:+.1f}%"), ok))
     return out
 
 
@@ -190,64 +200,72 @@ def write_markdown(path, machine, runs, calibration, memory, cap):
         f.write("\n".join(lines))
 
 
+def bar_group(ax, runs, workloads, value_of):
+    """One bar per server in each workload's group; returns the bar containers."""
+    width = 0.8 / len(SERVERS)
+    containers = []
+    for i, key in enumerate(SERVERS):
+        xs, ys = [], []
+        for j, w in enumerate(workloads):
+            r = runs.get((key[0], key[1], w))
+            value = None if r is None else value_of(r)
+            if value is None:
+                continue
+            xs.append(j + (i - (len(SERVERS) - 1) / 2) * width)
+            ys.append(value)
+        containers.append(ax.bar(xs, ys, width, label=NAMES[key], color=COLORS[key]))
+    ax.set_xticks(range(len(workloads)))
+    ax.set_xticklabels([WORKLOAD_NAMES[w].replace(", ", "\n") for w in workloads], fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    ax.margins(y=0.15)
+    return containers
+
+
 def write_chart(path, runs, memory, cap):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator
 
-    fig, axes = plt.subplots(2, 2, figsize=(13, 9))
-    panels = [(axes[0][0], "ops_per_s", "throughput (ops/s, higher is better)", 1e-3, "k ops/s"),
-              (axes[0][1], "server_cpu_us_per_request", "server CPU per request (µs, lower is better)", 1, "µs"),
-              (axes[1][0], "p99.9", "p99.9 latency (µs, lower is better, log scale)", 1, "µs")]
+    fig, axes = plt.subplots(2, 3, figsize=(17, 9.5))
     workloads = [w for w in WORKLOADS if any(k[2] == w for k in runs)]
-    labels = [WORKLOAD_NAMES[w].replace(", ", "\n") for w in workloads]
-    width = 0.8 / len(SERVERS)
-    for ax, field, title, scale, unit in panels:
-        for i, key in enumerate(SERVERS):
-            xs, ys = [], []
-            for j, w in enumerate(workloads):
-                r = runs.get((key[0], key[1], w))
-                if r is None:
-                    continue
-                value = r["latency_us"]["p99.9"] if field == "p99.9" else r[field]
-                if value is None:
-                    continue
-                xs.append(j + (i - (len(SERVERS) - 1) / 2) * width)
-                ys.append(value * scale)
-            bars = ax.bar(xs, ys, width, label=NAMES[key], color=COLORS[key])
-            if field != "p99.9":
-                ax.bar_label(bars, fmt="%.0f" if max(ys or [0]) >= 20 else "%.1f", fontsize=7, padding=1)
+    panels = [
+        (axes[0][0], "throughput, k ops/s (higher is better)", lambda r: r["ops_per_s"] / 1000, False),
+        (axes[0][1], "server CPU per request, µs (lower is better)", lambda r: r["server_cpu_us_per_request"], False),
+        (axes[1][0], "p99 latency, ms (lower is better; log)", lambda r: r["latency_us"]["p99"] / 1000, True),
+        (axes[1][1], "p99.9 latency, ms (lower is better; log)", lambda r: r["latency_us"]["p99.9"] / 1000, True),
+    ]
+    for ax, title, value_of, log in panels:
+        for bars in bar_group(ax, runs, workloads, value_of):
+            ax.bar_label(bars, fmt="%.3g", fontsize=7, padding=1)
         ax.set_title(title, fontsize=11)
-        ax.set_xticks(range(len(workloads)))
-        ax.set_xticklabels(labels, fontsize=8)
-        ax.set_ylabel(unit)
-        if field == "p99.9":
+        if log:
             ax.set_yscale("log")
-        ax.grid(axis="y", alpha=0.3)
-    axes[0][0].legend(fontsize=9)
+            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: "{:g}".format(v)))
+            ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+    axes[0][0].legend(fontsize=9, loc="upper right")
 
-    ax = axes[1][1]
     servers = [s for s in ["redis", "memcached", "blink"] if s in memory or s in cap]
-    xs = range(len(servers))
+    names = [NAMES[(s, "tcp")] for s in servers]
+    colors = [COLORS[(s, "tcp")] for s in servers]
+    ax = axes[0][2]
     overhead = [memory_per_item(memory[s]) - ITEM_PAYLOAD_BYTES if s in memory else 0 for s in servers]
+    ax.bar_label(ax.bar(names, overhead, color=colors), fmt="%.0f", fontsize=9)
+    ax.axhline(32, color="black", linestyle=":", linewidth=1, label="Blink target: 32 B")
+    ax.set_title("memory overhead per 100-byte item, bytes\n(RSS per item − key − value; 1M items)", fontsize=11)
+    ax.legend(fontsize=9)
+    ax.margins(y=0.15)
+    ax = axes[1][2]
     peak = [cap[s]["peak_rss_kib"] / 1024 / cap[s]["cap_mib"] if s in cap else 0 for s in servers]
-    bars = ax.bar([x - 0.2 for x in xs], overhead, 0.4, color="#7f7f7f", label="overhead per 100-byte item (B)")
-    ax.bar_label(bars, fmt="%.0f", fontsize=8)
-    ax.axhline(32, color="#7f7f7f", linestyle=":", linewidth=1)
-    ax.set_ylabel("bytes per item beyond key + value")
-    ax2 = ax.twinx()
-    bars = ax2.bar([x + 0.2 for x in xs], peak, 0.4, color="#ff7f0e", label="peak RSS / 64 MiB cap")
-    ax2.bar_label(bars, fmt="%.2f", fontsize=8)
-    ax2.axhline(1.1 + 16 / 64, color="#ff7f0e", linestyle=":", linewidth=1)
-    ax2.set_ylabel("peak RSS / cap")
-    ax.set_xticks(list(xs))
-    ax.set_xticklabels([NAMES[(s, "tcp")] for s in servers])
-    ax.set_title("memory (dotted lines: Blink targets)", fontsize=11)
-    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
-    ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="upper left")
-    fig.suptitle("Blink-Store vs Redis vs memcached (servers on 1 pinned core)", fontsize=13)
+    ax.bar_label(ax.bar(names, peak, color=colors), fmt="%.2f", fontsize=9)
+    ax.axhline(1.1 + 16 / 64, color="black", linestyle=":", linewidth=1, label="Blink target: 1.1 × cap + 16 MiB")
+    ax.set_title("peak RSS / 64 MiB cap after writing 1 GiB", fontsize=11)
+    ax.legend(fontsize=9)
+    ax.margins(y=0.15)
+    fig.suptitle("Blink-Store vs Redis vs memcached: each server on one pinned core, same load generator", fontsize=13)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
 
 
 def main():

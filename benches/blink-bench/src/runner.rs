@@ -288,3 +288,136 @@ impl<A: Adapter> Worker<'_, A> {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapter::resp::Resp;
+    use crate::cli::{Cli, Config, Target};
+    use crate::conn::Stream;
+    use clap::Parser;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// A RESP stand-in on a thread: answers `*3` (SET) with `+OK` and `*2`
+    /// (GET) with a miss. Values are lowercase letters, so the markers
+    /// cannot appear inside them. Serves one connection, then exits.
+    fn fake_redis() -> std::net::SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut socket, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 65536];
+            let mut carry = Vec::new();
+            while let Ok(n) = socket.read(&mut buf) {
+                if n == 0 {
+                    return;
+                }
+                carry.extend_from_slice(&buf[..n]);
+                let mut reply = Vec::new();
+                let mut at = 0;
+                while let Some(found) = memchr::memmem::find(&carry[at..], b"\r\n$3\r\n") {
+                    let start = at + found;
+                    reply.extend_from_slice(if carry[start - 1] == b'3' {
+                        b"+OK\r\n"
+                    } else {
+                        b"$-1\r\n"
+                    });
+                    at = start + 1;
+                }
+                carry.drain(..at);
+                if socket.write_all(&reply).is_err() {
+                    return;
+                }
+            }
+        });
+        addr
+    }
+
+    fn run(args: &[&str]) -> ThreadResult {
+        let addr = fake_redis();
+        let mut argv = vec![
+            "blink-bench",
+            "--protocol",
+            "resp",
+            "--connections",
+            "1",
+            "--keys",
+            "100",
+        ];
+        argv.extend_from_slice(args);
+        let config = Config::from_cli(Cli::parse_from(argv)).unwrap();
+        let target = Target::Tcp(addr);
+        let conn = Conn::new(
+            Stream::connect(&target, Duration::from_secs(5)).unwrap(),
+            config.pipeline,
+        );
+        let start = Instant::now();
+        let plan = Plan {
+            pipeline: config.pipeline,
+            start,
+            deadline: start + config.duration,
+            interval: config
+                .rate_per_s
+                .map(|rate| Duration::from_secs_f64(1.0 / rate)),
+            key_size_bytes: config.key_size_bytes,
+        };
+        let generator = Generator::new(&config, None, 0, 1);
+        let values = vec![b'v'; config.value_size.max_bytes];
+        run_thread(
+            Resp,
+            vec![conn],
+            generator,
+            plan,
+            &values,
+            &Progress::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn closed_loop_completes_the_request_budget() {
+        let result = run(&[
+            "--pipeline",
+            "8",
+            "--requests",
+            "1000",
+            "--ratio",
+            "1:1",
+            "--duration-s",
+            "10",
+        ]);
+        let tally = result.tally;
+        assert_eq!(tally.completed(), 1000);
+        assert_eq!(tally.hits, 0);
+        assert_eq!(tally.misses, tally.gets);
+        assert!(
+            tally.sets > 400 && tally.gets > 400,
+            "{} sets, {} gets",
+            tally.sets,
+            tally.gets
+        );
+        assert_eq!(
+            (
+                tally.error_replies,
+                tally.conn_errors,
+                tally.in_flight_at_stop
+            ),
+            (0, 0, 0)
+        );
+        assert_eq!(tally.latency_ns.len(), 1000);
+    }
+
+    #[test]
+    fn open_loop_keeps_its_rate_and_stops_at_the_deadline() {
+        let started = Instant::now();
+        let result = run(&["--rate", "2000", "--pipeline", "4", "--duration-s", "0.5"]);
+        assert!(started.elapsed() < Duration::from_secs(2));
+        let completed = result.tally.completed();
+        assert!(
+            (900..=1001).contains(&completed),
+            "{completed} requests at 2000/s for 0.5 s"
+        );
+        assert_eq!(result.tally.conn_errors, 0);
+    }
+}
