@@ -51,6 +51,8 @@ mod reply;
 mod oracle;
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod vectors_tests;
 
 pub use decode::{Decoded, RequestError, decode_request};
 pub use encode::{
