@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
 
-use crate::protocol::Limits;
+use crate::protocol::{Limits, PRE_AUTH_MAX_FRAME_BYTES};
 
 /// The default TCP port: 25465 spells BLINK on a phone keypad and is not
 /// assigned to any well-known service.
@@ -34,8 +34,6 @@ pub const MAX_OUTPUT_CEILING_BYTES: u64 = 1 << 30;
 pub const BUFFER_BUDGET_CEILING_BYTES: u64 = 64 << 30;
 /// Ceiling on every timeout (one day), so `now + timeout` cannot overflow.
 pub const TIMEOUT_CEILING_MS: u64 = 86_400_000;
-/// Largest frame accepted from a connection that has not yet authenticated.
-pub const PRE_AUTH_MAX_FRAME_BYTES: u32 = 4096;
 
 /// How the log file rotates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -72,15 +70,15 @@ pub struct Cli {
     pub memory_limit: u64,
     /// Largest request payload in bytes (the 4-byte length header excluded).
     #[arg(long, env = "BLINK_MAX_FRAME_BYTES", default_value_t = Limits::DEFAULT.max_frame_bytes,
-          value_parser = clap::value_parser!(u32).range(i64::from(Limits::MIN_FRAME_BYTES)..=i64::from(Limits::CEILING_FRAME_BYTES)))]
+          value_parser = clap::value_parser!(u32).range(i64::from(Limits::MAX_FRAME_BYTES_MIN)..=i64::from(Limits::MAX_FRAME_BYTES_CEILING)))]
     pub max_frame_bytes: u32,
     /// Largest key in bytes.
     #[arg(long, env = "BLINK_MAX_KEY_BYTES", default_value_t = Limits::DEFAULT.max_key_bytes,
-          value_parser = clap::value_parser!(u32).range(1..=i64::from(Limits::CEILING_KEY_BYTES)))]
+          value_parser = clap::value_parser!(u32).range(i64::from(Limits::MAX_KEY_BYTES_MIN)..=i64::from(Limits::MAX_KEY_BYTES_CEILING)))]
     pub max_key_bytes: u32,
     /// Largest value in bytes.
     #[arg(long, env = "BLINK_MAX_VALUE_BYTES", default_value_t = Limits::DEFAULT.max_value_bytes,
-          value_parser = clap::value_parser!(u32).range(0..=i64::from(Limits::CEILING_FRAME_BYTES)))]
+          value_parser = clap::value_parser!(u32).range(i64::from(Limits::MAX_VALUE_BYTES_MIN)..=i64::from(Limits::MAX_VALUE_BYTES_CEILING)))]
     pub max_value_bytes: u32,
     /// Most simultaneous client connections; one more gets ERR_TOO_MANY_CONNECTIONS.
     #[arg(long, env = "BLINK_MAX_CONNECTIONS", default_value_t = 10_000,
@@ -93,16 +91,16 @@ pub struct Cli {
     #[arg(long, env = "BLINK_BUFFER_BUDGET", default_value = "1GiB", value_parser = parse_buffer_budget)]
     pub buffer_budget: u64,
     /// A frame must be complete this long after its first byte arrived, or the connection closes.
-    #[arg(long, env = "BLINK_FRAME_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=TIMEOUT_CEILING_MS as i64))]
+    #[arg(long, env = "BLINK_FRAME_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=TIMEOUT_CEILING_MS))]
     pub frame_timeout_ms: u64,
     /// A connection whose pending output makes no progress for this long is closed.
-    #[arg(long, env = "BLINK_OUTPUT_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=TIMEOUT_CEILING_MS as i64))]
+    #[arg(long, env = "BLINK_OUTPUT_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=TIMEOUT_CEILING_MS))]
     pub output_timeout_ms: u64,
     /// Close connections idle this long (0 = never).
-    #[arg(long, env = "BLINK_IDLE_TIMEOUT_MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=TIMEOUT_CEILING_MS as i64))]
+    #[arg(long, env = "BLINK_IDLE_TIMEOUT_MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=TIMEOUT_CEILING_MS))]
     pub idle_timeout_ms: u64,
     /// How long a graceful shutdown may spend answering requests already received.
-    #[arg(long, env = "BLINK_DRAIN_TIMEOUT_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(0..=TIMEOUT_CEILING_MS as i64))]
+    #[arg(long, env = "BLINK_DRAIN_TIMEOUT_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(0..=TIMEOUT_CEILING_MS))]
     pub drain_timeout_ms: u64,
     /// Requests served per connection per event-loop turn before others get a turn.
     #[arg(long, env = "BLINK_REQUESTS_PER_TURN", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
@@ -252,13 +250,6 @@ impl Config {
         })
     }
 
-    /// The limits for a connection that still has to authenticate.
-    pub fn pre_auth_limits(&self) -> Limits {
-        Limits {
-            max_frame_bytes: self.limits.max_frame_bytes.min(PRE_AUTH_MAX_FRAME_BYTES),
-            ..self.limits
-        }
-    }
 }
 
 fn read_token(
@@ -334,7 +325,7 @@ fn parse_memory_limit(text: &str) -> Result<u64, String> {
 fn parse_output_cap(text: &str) -> Result<u64, String> {
     parse_size_in(
         text,
-        u64::from(Limits::MIN_FRAME_BYTES),
+        u64::from(Limits::MAX_FRAME_BYTES_MIN),
         MAX_OUTPUT_CEILING_BYTES,
     )
 }
@@ -392,16 +383,16 @@ mod tests {
 
     #[test]
     fn memory_limit_is_checked_at_both_ends() {
-        assert!(parse(&["--memory-limit", "1MiB"]).is_ok());
-        assert!(parse(&["--memory-limit", "1048575"]).is_err());
+        assert!(parse(&["--memory-limit", "1MiB", "--max-frame-bytes", "65536"]).is_ok());
+        assert!(parse(&["--memory-limit", "1048575", "--max-frame-bytes", "65536"]).is_err());
         assert!(parse(&["--memory-limit", "1TiB"]).is_ok());
         assert!(parse(&["--memory-limit", "1099511627777"]).is_err());
     }
 
     #[test]
     fn frame_limit_is_checked_at_its_ceiling_and_against_memory() {
-        let ceiling = Limits::CEILING_FRAME_BYTES.to_string();
-        let above = (Limits::CEILING_FRAME_BYTES + 1).to_string();
+        let ceiling = Limits::MAX_FRAME_BYTES_CEILING.to_string();
+        let above = (Limits::MAX_FRAME_BYTES_CEILING + 1).to_string();
         assert!(parse(&["--memory-limit", "1GiB", "--max-output-bytes", "1GiB", "--max-frame-bytes", &ceiling]).is_ok());
         assert!(parse(&["--memory-limit", "1GiB", "--max-frame-bytes", &above]).is_err());
         let err = parse(&["--memory-limit", "1MiB"]).unwrap_err();

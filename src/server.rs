@@ -112,7 +112,7 @@ impl Server {
             signals,
             conns: Slab::with_capacity(config.max_connections.min(1024)),
             store: Store::new(config.memory_limit_bytes),
-            pre_auth_limits: config.pre_auth_limits(),
+            pre_auth_limits: config.limits.pre_auth(),
             budget: BufferBudget::new(config.buffer_budget_bytes),
             config,
             counters: ServerCounters::default(),
@@ -477,7 +477,16 @@ impl Turn<'_> {
         loop {
             match self.execute_frames(conn, &mut served) {
                 Frames::NeedMore => {}
-                Frames::Backpressure => break,
+                Frames::Backpressure => {
+                    if let Err(end) = self.flush(conn) {
+                        return end;
+                    }
+                    if conn.pending_output_bytes() >= self.config.max_output_bytes {
+                        // The client is not reading: wait for WRITABLE.
+                        break;
+                    }
+                    continue;
+                }
                 Frames::BudgetSpent => return self.flush(conn).map_or_else(|end| end, |()| TurnEnd::Again),
                 Frames::Close(reason) => {
                     let _ = conn.flush(now_ms);

@@ -16,45 +16,15 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::protocol::{PROTOCOL_VERSION, Request, Status};
+use crate::protocol::{Opcode, PROTOCOL_VERSION, Status};
 use crate::store::StoreStats;
 
-/// Names of the commands counted per type, in [`command_slot`] order.
-const COMMAND_NAMES: [&str; 9] = [
-    "ping", "hello", "auth", "get", "set", "del", "expire", "ttl", "stats",
-];
-
-/// The counter slot of a request's command.
-pub fn command_slot(request: &Request<'_>) -> usize {
-    match request {
-        Request::Ping => 0,
-        Request::Hello { .. } => 1,
-        Request::Auth { .. } => 2,
-        Request::Get { .. } => 3,
-        Request::Set { .. } => 4,
-        Request::Del { .. } => 5,
-        Request::Expire { .. } => 6,
-        Request::Ttl { .. } => 7,
-        Request::Stats => 8,
-    }
-}
-
-/// Error statuses counted per kind, with their stat names.
-const ERROR_KINDS: [(Status, &str); 13] = [
-    (Status::UnknownCommand, "unknown_command"),
-    (Status::Malformed, "malformed"),
-    (Status::FrameTooLarge, "frame_too_large"),
-    (Status::KeyTooLarge, "key_too_large"),
-    (Status::ValueTooLarge, "value_too_large"),
-    (Status::ItemTooLarge, "item_too_large"),
-    (Status::AuthRequired, "auth_required"),
-    (Status::AuthFailed, "auth_failed"),
-    (Status::UnsupportedVersion, "unsupported_version"),
-    (Status::TooManyConnections, "too_many_connections"),
-    (Status::Timeout, "timeout"),
-    (Status::Busy, "busy"),
-    (Status::ShuttingDown, "shutting_down"),
-];
+/// Counter slots per command: indexed by opcode byte (all opcodes are below this).
+const COMMAND_SLOTS: usize = 0x21;
+/// Counter slots per error: indexed by status byte minus `ERROR_BASE`.
+const ERROR_SLOTS: usize = 0x0D;
+/// The first error status code.
+const ERROR_BASE: u8 = 0x80;
 
 /// Why the server closed a connection (client-initiated closes are not counted here).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,7 +48,7 @@ pub enum CloseReason {
 }
 
 /// Counters owned and bumped by the event loop.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct ServerCounters {
     /// Connections accepted since start.
     pub connections_total: u64,
@@ -90,10 +60,10 @@ pub struct ServerCounters {
     pub bytes_in: u64,
     /// Bytes written to clients.
     pub bytes_out: u64,
-    /// Requests executed, per command, in `COMMAND_NAMES` order.
-    pub commands: [u64; COMMAND_NAMES.len()],
-    /// Error replies sent, per kind, in `ERROR_KINDS` order.
-    pub errors: [u64; ERROR_KINDS.len()],
+    /// Requests executed, per command, indexed by opcode byte.
+    pub commands: [u64; COMMAND_SLOTS],
+    /// Error replies sent, per kind, indexed by status byte minus 0x80.
+    pub errors: [u64; ERROR_SLOTS],
     /// Connections closed after a fatal protocol error.
     pub closed_protocol: u64,
     /// Connections closed by the frame-completion deadline.
@@ -108,11 +78,39 @@ pub struct ServerCounters {
     pub closed_io_error: u64,
 }
 
+impl Default for ServerCounters {
+    fn default() -> Self {
+        ServerCounters {
+            connections_total: 0,
+            connections_rejected: 0,
+            accept_errors: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+            commands: [0; COMMAND_SLOTS],
+            errors: [0; ERROR_SLOTS],
+            closed_protocol: 0,
+            closed_frame_timeout: 0,
+            closed_idle: 0,
+            closed_slow_reader: 0,
+            closed_buffer_budget: 0,
+            closed_io_error: 0,
+        }
+    }
+}
+
 impl ServerCounters {
+    /// Counts one executed request.
+    pub fn count_command(&mut self, opcode: Opcode) {
+        if let Some(count) = self.commands.get_mut(opcode as usize) {
+            *count += 1;
+        }
+    }
+
     /// Counts one error reply of `status` (ignored for non-error statuses).
     pub fn count_error(&mut self, status: Status) {
-        if let Some(slot) = ERROR_KINDS.iter().position(|(s, _)| *s == status) {
-            self.errors[slot] += 1;
+        let slot = (status as u8).wrapping_sub(ERROR_BASE);
+        if let Some(count) = self.errors.get_mut(usize::from(slot)) {
+            *count += 1;
         }
     }
 
@@ -191,11 +189,14 @@ impl Snapshot {
         for (name, value) in lines {
             writeln!(out, "{name} {value}")?;
         }
-        for (name, value) in COMMAND_NAMES.iter().zip(c.commands) {
-            writeln!(out, "cmd_{name} {value}")?;
+        for &opcode in Opcode::ALL {
+            let name = opcode.name().to_ascii_lowercase();
+            writeln!(out, "cmd_{name} {}", c.commands[opcode as usize])?;
         }
-        for ((_, name), value) in ERROR_KINDS.iter().zip(c.errors) {
-            writeln!(out, "err_{name} {value}")?;
+        for &status in Status::ALL.iter().filter(|s| s.is_error()) {
+            let name = status.name().trim_start_matches("ERR_").to_ascii_lowercase();
+            let count = c.errors[usize::from(status as u8 - ERROR_BASE)];
+            writeln!(out, "err_{name} {count}")?;
         }
         Ok(())
     }
@@ -241,7 +242,9 @@ mod tests {
     fn render_is_name_space_integer_lines_with_unique_names() {
         let mut snapshot = Snapshot::default();
         snapshot.counters.count_error(Status::KeyTooLarge);
-        snapshot.counters.commands[command_slot(&Request::Get { key: b"k" })] += 3;
+        for _ in 0..3 {
+            snapshot.counters.count_command(Opcode::Get);
+        }
         snapshot.store.items = 7;
         let mut text = Vec::new();
         snapshot.render(&mut text).unwrap();
@@ -257,6 +260,20 @@ mod tests {
         assert!(text.contains("\ncmd_get 3\n"));
         assert!(text.contains("\nitems 7\n"));
         assert!(text.contains("\nerrors_total 1\n"));
+    }
+
+    #[test]
+    fn every_error_status_has_a_slot() {
+        let mut counters = ServerCounters::default();
+        for &status in Status::ALL {
+            counters.count_error(status);
+        }
+        let errors = Status::ALL.iter().filter(|s| s.is_error()).count() as u64;
+        assert_eq!(counters.errors.iter().sum::<u64>(), errors);
+        for &opcode in Opcode::ALL {
+            counters.count_command(opcode);
+        }
+        assert_eq!(counters.commands.iter().sum::<u64>(), Opcode::ALL.len() as u64);
     }
 
     #[test]

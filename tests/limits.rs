@@ -187,12 +187,15 @@ fn the_buffer_budget_caps_memory_for_partial_frames() {
     assert!(server.stat("buffer_bytes") <= 1 << 20);
     let mut bystander = server.tcp();
     assert_eq!(bystander.call(&Request::Set { key: b"still", value: b"fine", ttl_ms: 0 }).0, OK);
-    let refused = trickle.iter_mut().filter(|s| {
-        let mut buf = [0u8; 64];
-        s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-        matches!(s.read(&mut buf), Ok(n) if n >= 5 && buf[4] == Status::Busy as u8)
-    });
-    assert!(refused.count() >= 1);
+    let refused = trickle
+        .iter_mut()
+        .filter(|stream| {
+            let mut buf = [0u8; 64];
+            stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+            matches!((&**stream).read(&mut buf), Ok(n) if n >= 5 && buf[4] == Status::Busy as u8)
+        })
+        .count();
+    assert!(refused >= 1);
 }
 
 #[test]
