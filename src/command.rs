@@ -6,9 +6,7 @@
 //! must close afterwards. It never touches sockets.
 
 use crate::config::Secret;
-use crate::protocol::{
-    self, Limits, ReplyWriter, Request, Status,
-};
+use crate::protocol::{self, Limits, ReplyWriter, Request, Status};
 use crate::stats::{self, ServerCounters, Snapshot};
 use crate::store::{SetError, Store, Ttl};
 
@@ -69,7 +67,12 @@ pub fn execute(
         Request::Ping => protocol::encode_reply(Status::Ok, &[], out),
         Request::Hello { version } => {
             if version == 0 {
-                return error(ctx, Status::UnsupportedVersion, "protocol version 1 is the oldest", out);
+                return error(
+                    ctx,
+                    Status::UnsupportedVersion,
+                    "protocol version 1 is the oldest",
+                    out,
+                );
             }
             protocol::encode_hello_reply(ctx.limits, ctx.auth_token.is_some(), out);
         }
@@ -83,7 +86,12 @@ pub fn execute(
             match ctx.store.set(key, value, ttl_ms, ctx.now_ms) {
                 Ok(()) => protocol::encode_reply(Status::Ok, &[], out),
                 Err(SetError::TooLarge { .. }) => {
-                    return error(ctx, Status::ItemTooLarge, "item larger than the memory limit", out);
+                    return error(
+                        ctx,
+                        Status::ItemTooLarge,
+                        "item larger than the memory limit",
+                        out,
+                    );
                 }
             }
         }
@@ -102,7 +110,12 @@ pub fn execute(
     Outcome::Continue
 }
 
-fn auth(token: &[u8], authenticated: &mut bool, ctx: &mut Context<'_>, out: &mut Vec<u8>) -> Outcome {
+fn auth(
+    token: &[u8],
+    authenticated: &mut bool,
+    ctx: &mut Context<'_>,
+    out: &mut Vec<u8>,
+) -> Outcome {
     match ctx.auth_token {
         Some(secret) if !secret.matches(token) => {
             error(ctx, Status::AuthFailed, "wrong token", out);
@@ -177,7 +190,11 @@ mod tests {
             }
         }
 
-        fn run(&mut self, request: Request<'_>, authenticated: &mut bool) -> (u8, Vec<u8>, Outcome) {
+        fn run(
+            &mut self,
+            request: Request<'_>,
+            authenticated: &mut bool,
+        ) -> (u8, Vec<u8>, Outcome) {
             let mut ctx = Context {
                 store: &mut self.store,
                 counters: &mut self.counters,
@@ -189,7 +206,11 @@ mod tests {
             let mut out = Vec::new();
             let outcome = execute(request, authenticated, &mut ctx, &mut out);
             match decode_reply(&out, u32::MAX) {
-                DecodedReply::Reply { status, body, frame_len } => {
+                DecodedReply::Reply {
+                    status,
+                    body,
+                    frame_len,
+                } => {
                     assert_eq!(frame_len, out.len(), "exactly one reply");
                     (status, body.to_vec(), outcome)
                 }
@@ -202,12 +223,28 @@ mod tests {
     fn set_get_del_round_trip() {
         let mut h = Harness::new(None);
         let mut authed = true;
-        let set = Request::Set { key: b"k", value: b"v", ttl_ms: 0 };
+        let set = Request::Set {
+            key: b"k",
+            value: b"v",
+            ttl_ms: 0,
+        };
         assert_eq!(h.run(set, &mut authed).0, Status::Ok as u8);
-        assert_eq!(h.run(Request::Get { key: b"k" }, &mut authed), (0, b"v".to_vec(), Outcome::Continue));
-        assert_eq!(h.run(Request::Del { key: b"k" }, &mut authed).0, Status::Ok as u8);
-        assert_eq!(h.run(Request::Del { key: b"k" }, &mut authed).0, Status::NotFound as u8);
-        assert_eq!(h.run(Request::Get { key: b"k" }, &mut authed).0, Status::NotFound as u8);
+        assert_eq!(
+            h.run(Request::Get { key: b"k" }, &mut authed),
+            (0, b"v".to_vec(), Outcome::Continue)
+        );
+        assert_eq!(
+            h.run(Request::Del { key: b"k" }, &mut authed).0,
+            Status::Ok as u8
+        );
+        assert_eq!(
+            h.run(Request::Del { key: b"k" }, &mut authed).0,
+            Status::NotFound as u8
+        );
+        assert_eq!(
+            h.run(Request::Get { key: b"k" }, &mut authed).0,
+            Status::NotFound as u8
+        );
         assert_eq!(h.counters.commands[protocol::Opcode::Get as usize], 2);
     }
 
@@ -215,26 +252,64 @@ mod tests {
     fn ttl_zero_means_none_on_the_wire() {
         let mut h = Harness::new(None);
         let mut authed = true;
-        h.run(Request::Set { key: b"k", value: b"v", ttl_ms: 5_000 }, &mut authed);
+        h.run(
+            Request::Set {
+                key: b"k",
+                value: b"v",
+                ttl_ms: 5_000,
+            },
+            &mut authed,
+        );
         let (status, body, _) = h.run(Request::Ttl { key: b"k" }, &mut authed);
         assert_eq!((status, body), (0, 5_000u64.to_be_bytes().to_vec()));
-        h.run(Request::Expire { key: b"k", ttl_ms: 0 }, &mut authed);
-        assert_eq!(h.run(Request::Ttl { key: b"k" }, &mut authed).1, Vec::<u8>::new());
-        assert_eq!(h.run(Request::Expire { key: b"nope", ttl_ms: 1 }, &mut authed).0, Status::NotFound as u8);
+        h.run(
+            Request::Expire {
+                key: b"k",
+                ttl_ms: 0,
+            },
+            &mut authed,
+        );
+        assert_eq!(
+            h.run(Request::Ttl { key: b"k" }, &mut authed).1,
+            Vec::<u8>::new()
+        );
+        assert_eq!(
+            h.run(
+                Request::Expire {
+                    key: b"nope",
+                    ttl_ms: 1
+                },
+                &mut authed
+            )
+            .0,
+            Status::NotFound as u8
+        );
     }
 
     #[test]
     fn auth_gates_commands_and_a_wrong_token_closes() {
         let mut h = Harness::new(Some("sesame"));
         let mut authed = false;
-        assert_eq!(h.run(Request::Get { key: b"k" }, &mut authed).0, Status::AuthRequired as u8);
+        assert_eq!(
+            h.run(Request::Get { key: b"k" }, &mut authed).0,
+            Status::AuthRequired as u8
+        );
         assert_eq!(h.run(Request::Ping, &mut authed).0, Status::Ok as u8);
         let (status, _, outcome) = h.run(Request::Auth { token: b"wrong" }, &mut authed);
-        assert_eq!((status, outcome), (Status::AuthFailed as u8, Outcome::Close));
+        assert_eq!(
+            (status, outcome),
+            (Status::AuthFailed as u8, Outcome::Close)
+        );
         assert!(!authed);
-        assert_eq!(h.run(Request::Auth { token: b"sesame" }, &mut authed).0, Status::Ok as u8);
+        assert_eq!(
+            h.run(Request::Auth { token: b"sesame" }, &mut authed).0,
+            Status::Ok as u8
+        );
         assert!(authed);
-        assert_eq!(h.run(Request::Get { key: b"k" }, &mut authed).0, Status::NotFound as u8);
+        assert_eq!(
+            h.run(Request::Get { key: b"k" }, &mut authed).0,
+            Status::NotFound as u8
+        );
     }
 
     #[test]
@@ -245,7 +320,10 @@ mod tests {
         assert_eq!(status, 0);
         assert_eq!(body[0], PROTOCOL_VERSION);
         assert_eq!(body[1] & 1, 1, "auth required flag");
-        assert_eq!(h.run(Request::Hello { version: 0 }, &mut authed).0, Status::UnsupportedVersion as u8);
+        assert_eq!(
+            h.run(Request::Hello { version: 0 }, &mut authed).0,
+            Status::UnsupportedVersion as u8
+        );
     }
 
     #[test]
@@ -253,15 +331,32 @@ mod tests {
         let mut h = Harness::new(None);
         let mut authed = true;
         let value = vec![0u8; 2 << 20];
-        let (status, _, outcome) = h.run(Request::Set { key: b"big", value: &value, ttl_ms: 0 }, &mut authed);
-        assert_eq!((status, outcome), (Status::ItemTooLarge as u8, Outcome::Continue));
+        let (status, _, outcome) = h.run(
+            Request::Set {
+                key: b"big",
+                value: &value,
+                ttl_ms: 0,
+            },
+            &mut authed,
+        );
+        assert_eq!(
+            (status, outcome),
+            (Status::ItemTooLarge as u8, Outcome::Continue)
+        );
     }
 
     #[test]
     fn stats_body_is_text_lines() {
         let mut h = Harness::new(None);
         let mut authed = true;
-        h.run(Request::Set { key: b"k", value: b"v", ttl_ms: 0 }, &mut authed);
+        h.run(
+            Request::Set {
+                key: b"k",
+                value: b"v",
+                ttl_ms: 0,
+            },
+            &mut authed,
+        );
         let (status, body, _) = h.run(Request::Stats, &mut authed);
         assert_eq!(status, 0);
         let text = String::from_utf8(body).unwrap();

@@ -193,7 +193,9 @@ impl Config {
         let env_token = std::env::var_os("BLINK_AUTH_TOKEN");
         match Config::validate(cli, env_token.map(|t| t.into_encoded_bytes())) {
             Ok(config) => config,
-            Err(message) => Cli::command().error(ErrorKind::ValueValidation, message).exit(),
+            Err(message) => Cli::command()
+                .error(ErrorKind::ValueValidation, message)
+                .exit(),
         }
     }
 
@@ -249,7 +251,6 @@ impl Config {
             auth_token,
         })
     }
-
 }
 
 fn read_token(
@@ -302,7 +303,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "mb" => 1_000_000,
         "gb" => 1_000_000_000,
         "tb" => 1_000_000_000_000,
-        other => return Err(format!("unknown size unit '{other}' (use KiB, MiB, GiB, KB, MB, GB)")),
+        other => {
+            return Err(format!(
+                "unknown size unit '{other}' (use KiB, MiB, GiB, KB, MB, GB)"
+            ));
+        }
     };
     number
         .checked_mul(multiplier)
@@ -335,7 +340,8 @@ fn parse_buffer_budget(text: &str) -> Result<u64, String> {
 }
 
 fn parse_mode(text: &str) -> Result<u32, String> {
-    let mode = u32::from_str_radix(text, 8).map_err(|_| format!("'{text}' is not an octal mode"))?;
+    let mode =
+        u32::from_str_radix(text, 8).map_err(|_| format!("'{text}' is not an octal mode"))?;
     if mode > 0o777 {
         return Err(format!("mode {text} is not in 000..=777"));
     }
@@ -393,7 +399,17 @@ mod tests {
     fn frame_limit_is_checked_at_its_ceiling_and_against_memory() {
         let ceiling = Limits::MAX_FRAME_BYTES_CEILING.to_string();
         let above = (Limits::MAX_FRAME_BYTES_CEILING + 1).to_string();
-        assert!(parse(&["--memory-limit", "1GiB", "--max-output-bytes", "1GiB", "--max-frame-bytes", &ceiling]).is_ok());
+        assert!(
+            parse(&[
+                "--memory-limit",
+                "1GiB",
+                "--max-output-bytes",
+                "1GiB",
+                "--max-frame-bytes",
+                &ceiling
+            ])
+            .is_ok()
+        );
         assert!(parse(&["--memory-limit", "1GiB", "--max-frame-bytes", &above]).is_err());
         let err = parse(&["--memory-limit", "1MiB"]).unwrap_err();
         assert!(err.contains("half of --memory-limit"), "{err}");

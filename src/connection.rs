@@ -57,14 +57,24 @@ impl Write for Stream {
 }
 
 impl mio::event::Source for Stream {
-    fn register(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.register(registry, token, interests),
             Stream::Unix(s) => s.register(registry, token, interests),
         }
     }
 
-    fn reregister(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
+    fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.reregister(registry, token, interests),
             Stream::Unix(s) => s.reregister(registry, token, interests),
@@ -109,8 +119,14 @@ impl BufferBudget {
 
     /// Moves one connection's charge from `*charged_bytes` to `held_bytes`.
     fn settle(&mut self, charged_bytes: &mut usize, held_bytes: usize) {
-        debug_assert!(*charged_bytes <= self.used_bytes, "budget released more than charged");
-        self.used_bytes = self.used_bytes.saturating_sub(*charged_bytes).saturating_add(held_bytes);
+        debug_assert!(
+            *charged_bytes <= self.used_bytes,
+            "budget released more than charged"
+        );
+        self.used_bytes = self
+            .used_bytes
+            .saturating_sub(*charged_bytes)
+            .saturating_add(held_bytes);
         *charged_bytes = held_bytes;
     }
 }
@@ -153,7 +169,10 @@ impl InputBuf {
 
     /// Marks `n` decoded bytes as done.
     pub fn consume(&mut self, n: usize) {
-        assert!(n <= self.end - self.start, "consumed more than was buffered");
+        assert!(
+            n <= self.end - self.start,
+            "consumed more than was buffered"
+        );
         self.start += n;
         if self.start == self.end {
             self.start = 0;
@@ -186,7 +205,8 @@ impl InputBuf {
                 return true;
             }
         }
-        let grown_bytes = (self.bytes.len() * 2).clamp(READ_MIN_BYTES, max_bytes.max(READ_MIN_BYTES));
+        let grown_bytes =
+            (self.bytes.len() * 2).clamp(READ_MIN_BYTES, max_bytes.max(READ_MIN_BYTES));
         if grown_bytes <= self.bytes.len() {
             // Full of one partial frame no larger than the limit: still room to read.
             return self.end < self.bytes.len();

@@ -63,9 +63,10 @@ impl Listener {
     /// A short description for logs: the address or path.
     pub fn describe(&self) -> String {
         match self {
-            Listener::Tcp(listener) => listener
-                .local_addr()
-                .map_or_else(|e| format!("tcp (unknown address: {e})"), |a| format!("tcp {a}")),
+            Listener::Tcp(listener) => listener.local_addr().map_or_else(
+                |e| format!("tcp (unknown address: {e})"),
+                |a| format!("tcp {a}"),
+            ),
             Listener::Unix(unix) => format!("unix {}", unix.path.display()),
         }
     }
@@ -114,9 +115,15 @@ pub fn bind_unix(path: &Path, mode: u32) -> io::Result<Listener> {
         _ => Path::new("."),
     };
     let private_dir = parent.join(format!(".blink-store-bind.{}", std::process::id()));
-    fs::DirBuilder::new().mode(0o700).create(&private_dir).map_err(|e| {
-        io::Error::new(e.kind(), format!("cannot create {}: {e}", private_dir.display()))
-    })?;
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&private_dir)
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot create {}: {e}", private_dir.display()),
+            )
+        })?;
     let result = bind_privately_then_publish(&private_dir, path, mode);
     // The private directory is empty on success and on failure alike.
     let _ = fs::remove_file(private_dir.join("s"));
@@ -132,7 +139,10 @@ fn bind_privately_then_publish(private_dir: &Path, path: &Path, mode: u32) -> io
     socket.listen(LISTEN_BACKLOG)?;
     socket.set_nonblocking(true)?;
     fs::hard_link(&private_path, path).map_err(|e| {
-        io::Error::new(e.kind(), format!("cannot publish the socket at {}: {e}", path.display()))
+        io::Error::new(
+            e.kind(),
+            format!("cannot publish the socket at {}: {e}", path.display()),
+        )
     })?;
     let meta = fs::symlink_metadata(path)?;
     let std_listener = std::os::unix::net::UnixListener::from(std::os::fd::OwnedFd::from(socket));
@@ -149,7 +159,12 @@ fn clear_stale_socket(path: &Path) -> io::Result<()> {
     let meta = match fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(io::Error::new(e.kind(), format!("cannot inspect {}: {e}", path.display()))),
+        Err(e) => {
+            return Err(io::Error::new(
+                e.kind(),
+                format!("cannot inspect {}: {e}", path.display()),
+            ));
+        }
     };
     if !meta.file_type().is_socket() {
         return Err(invalid(format!(
@@ -166,7 +181,10 @@ fn clear_stale_socket(path: &Path) -> io::Result<()> {
             tracing::info!(path = %path.display(), "removing a stale socket file");
             fs::remove_file(path)
         }
-        Err(e) => Err(io::Error::new(e.kind(), format!("cannot probe {}: {e}", path.display()))),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("cannot probe {}: {e}", path.display()),
+        )),
     }
 }
 
@@ -186,7 +204,9 @@ mod tests {
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         assert!(StdUnixStream::connect(&path).is_ok());
-        let Listener::Unix(unix) = &listener else { panic!("not unix") };
+        let Listener::Unix(unix) = &listener else {
+            panic!("not unix")
+        };
         unix.remove_file();
         assert!(!path.exists());
         // Leftover private directories would accumulate in the parent.
@@ -200,7 +220,10 @@ mod tests {
         let _live = bind_unix(&path, 0o600).unwrap();
         let err = bind_unix(&path, 0o600).err().unwrap();
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
-        assert!(StdUnixStream::connect(&path).is_ok(), "live socket must survive");
+        assert!(
+            StdUnixStream::connect(&path).is_ok(),
+            "live socket must survive"
+        );
     }
 
     #[test]

@@ -49,7 +49,9 @@ pub struct DroppedLines(Option<ErrorCounter>);
 impl DroppedLines {
     /// Lines dropped since start (0 without a log file).
     pub fn get(&self) -> u64 {
-        self.0.as_ref().map_or(0, |counter| counter.dropped_lines() as u64)
+        self.0
+            .as_ref()
+            .map_or(0, |counter| counter.dropped_lines() as u64)
     }
 }
 
@@ -190,10 +192,16 @@ fn log_summary(snapshot: &SharedSnapshot) {
 
 /// Whether `name` is one of our log files: `blink-store.<digits and dashes>.log`.
 pub fn is_own_log_file(name: &str) -> bool {
-    let Some(rest) = name.strip_prefix(LOG_FILE_PREFIX).and_then(|r| r.strip_prefix('.')) else {
+    let Some(rest) = name
+        .strip_prefix(LOG_FILE_PREFIX)
+        .and_then(|r| r.strip_prefix('.'))
+    else {
         return false;
     };
-    let Some(date) = rest.strip_suffix(LOG_FILE_SUFFIX).and_then(|r| r.strip_suffix('.')) else {
+    let Some(date) = rest
+        .strip_suffix(LOG_FILE_SUFFIX)
+        .and_then(|r| r.strip_suffix('.'))
+    else {
         return false;
     };
     !date.is_empty() && date.bytes().all(|b| b.is_ascii_digit() || b == b'-')
@@ -290,7 +298,11 @@ mod tests {
         left.sort();
         assert_eq!(
             left,
-            ["blink-store.2026-11-25-12.log", "blink-store.keep-me.log", "other.2026-11-25-10.log"]
+            [
+                "blink-store.2026-11-25-12.log",
+                "blink-store.keep-me.log",
+                "other.2026-11-25-10.log"
+            ]
         );
     }
 
@@ -300,14 +312,26 @@ mod tests {
         let old = SystemTime::now() - Duration::from_secs(7200);
         let file = fs::File::create(dir.path().join("blink-store.2026-11-25-10.log")).unwrap();
         file.set_modified(old).unwrap();
-        assert_eq!(prune_logs(dir.path(), Duration::from_secs(60), SystemTime::now()), 0);
+        assert_eq!(
+            prune_logs(dir.path(), Duration::from_secs(60), SystemTime::now()),
+            0
+        );
     }
 
     #[test]
     fn prune_interval_is_bounded() {
-        assert_eq!(prune_interval(Duration::from_secs(60)), Duration::from_secs(15));
-        assert_eq!(prune_interval(Duration::from_secs(1)), Duration::from_secs(1));
-        assert_eq!(prune_interval(Duration::from_secs(86_400)), Duration::from_secs(60));
+        assert_eq!(
+            prune_interval(Duration::from_secs(60)),
+            Duration::from_secs(15)
+        );
+        assert_eq!(
+            prune_interval(Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            prune_interval(Duration::from_secs(86_400)),
+            Duration::from_secs(60)
+        );
     }
 
     #[test]

@@ -90,7 +90,11 @@ pub struct Server {
 
 impl Server {
     /// Binds the configured listeners and prepares the loop.
-    pub fn bind(config: Config, snapshot: SharedSnapshot, dropped_lines: DroppedLines) -> io::Result<Server> {
+    pub fn bind(
+        config: Config,
+        snapshot: SharedSnapshot,
+        dropped_lines: DroppedLines,
+    ) -> io::Result<Server> {
         let poll = Poll::new()?;
         let mut listeners = Vec::new();
         if let Some(addr) = config.tcp_addr {
@@ -100,8 +104,11 @@ impl Server {
             listeners.push(listener::bind_unix(path, config.unix_socket_mode)?);
         }
         for (index, listener) in listeners.iter_mut().enumerate() {
-            poll.registry()
-                .register(listener.source(), listener_token(index), Interest::READABLE)?;
+            poll.registry().register(
+                listener.source(),
+                listener_token(index),
+                Interest::READABLE,
+            )?;
         }
         let mut signals = Signals::new([SIGTERM, SIGINT])?;
         poll.registry()
@@ -160,7 +167,10 @@ impl Server {
                             return Ok(Exit::Forced);
                         }
                     }
-                    Token(key) if key > LISTENER_TOKEN_BASE - self.listeners.len() && key <= LISTENER_TOKEN_BASE => {
+                    Token(key)
+                        if key > LISTENER_TOKEN_BASE - self.listeners.len()
+                            && key <= LISTENER_TOKEN_BASE =>
+                    {
                         self.accept(LISTENER_TOKEN_BASE - key, now_ms);
                     }
                     Token(key) => self.serve(key, now_ms),
@@ -200,7 +210,9 @@ impl Server {
     /// Accepts until the listener would block, the per-turn cap, or fd exhaustion.
     fn accept(&mut self, index: usize, now_ms: u64) {
         for _ in 0..ACCEPTS_PER_TURN {
-            let Some(listener) = self.listeners.get(index) else { return };
+            let Some(listener) = self.listeners.get(index) else {
+                return;
+            };
             match listener.accept() {
                 Ok(stream) => self.admit(stream, now_ms),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -225,14 +237,22 @@ impl Server {
             self.counters.connections_rejected += 1;
             self.counters.count_error(Status::TooManyConnections);
             let mut reply = Vec::with_capacity(64);
-            protocol::encode_reply(Status::TooManyConnections, b"too many connections", &mut reply);
+            protocol::encode_reply(
+                Status::TooManyConnections,
+                b"too many connections",
+                &mut reply,
+            );
             // Best effort: a fresh socket's send buffer always has room for it.
             let _ = io::Write::write(&mut stream, &reply);
             return;
         }
         let entry = self.conns.vacant_entry();
         let token = Token(entry.key());
-        if let Err(e) = self.poll.registry().register(&mut stream, token, Interest::READABLE) {
+        if let Err(e) = self
+            .poll
+            .registry()
+            .register(&mut stream, token, Interest::READABLE)
+        {
             tracing::warn!(error = %e, "cannot register a new connection");
             return;
         }
@@ -256,8 +276,21 @@ impl Server {
     /// Gives one connection a turn and acts on how it ended.
     fn serve(&mut self, key: usize, now_ms: u64) {
         let gauges = self.gauges(now_ms);
-        let Server { conns, store, counters, config, pre_auth_limits, budget, lent_input, lent_output, drain_deadline_ms, .. } = self;
-        let Some(conn) = conns.get_mut(key) else { return };
+        let Server {
+            conns,
+            store,
+            counters,
+            config,
+            pre_auth_limits,
+            budget,
+            lent_input,
+            lent_output,
+            drain_deadline_ms,
+            ..
+        } = self;
+        let Some(conn) = conns.get_mut(key) else {
+            return;
+        };
         conn.queued = false;
         conn.borrow_buffers(lent_input, lent_output);
         let mut turn = Turn {
@@ -291,12 +324,18 @@ impl Server {
     }
 
     fn update_interest(&mut self, key: usize) {
-        let Some(conn) = self.conns.get_mut(key) else { return };
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
         let wanted = conn.wanted_interest();
         if wanted == conn.interest {
             return;
         }
-        match self.poll.registry().reregister(&mut conn.stream, Token(key), wanted) {
+        match self
+            .poll
+            .registry()
+            .reregister(&mut conn.stream, Token(key), wanted)
+        {
             Ok(()) => conn.interest = wanted,
             Err(e) => {
                 tracing::debug!(conn = key, error = %e, "reregister failed");
@@ -318,7 +357,14 @@ impl Server {
     }
 
     /// Sends a final error reply (best effort) and closes.
-    fn close_with(&mut self, key: usize, status: Status, message: &str, reason: CloseReason, now_ms: u64) {
+    fn close_with(
+        &mut self,
+        key: usize,
+        status: Status,
+        message: &str,
+        reason: CloseReason,
+        now_ms: u64,
+    ) {
         if let Some(conn) = self.conns.get_mut(key) {
             self.counters.count_error(status);
             protocol::encode_reply(status, message.as_bytes(), &mut conn.output);
@@ -347,9 +393,11 @@ impl Server {
     fn housekeeping(&mut self, now_ms: u64) {
         self.next_housekeeping_ms = now_ms + HOUSEKEEPING_INTERVAL_MS;
         let config = &self.config;
-        self.doomed.extend(self.conns.iter().filter_map(|(key, conn)| {
-            overdue(conn, config, now_ms).map(|reason| (key, reason))
-        }));
+        self.doomed.extend(
+            self.conns.iter().filter_map(|(key, conn)| {
+                overdue(conn, config, now_ms).map(|reason| (key, reason))
+            }),
+        );
         let mut doomed = std::mem::take(&mut self.doomed);
         for (key, reason) in doomed.drain(..) {
             let message = match reason {
@@ -487,7 +535,9 @@ impl Turn<'_> {
                     }
                     continue;
                 }
-                Frames::BudgetSpent => return self.flush(conn).map_or_else(|end| end, |()| TurnEnd::Again),
+                Frames::BudgetSpent => {
+                    return self.flush(conn).map_or_else(|end| end, |()| TurnEnd::Again);
+                }
                 Frames::Close(reason) => {
                     let _ = conn.flush(now_ms);
                     return TurnEnd::Close(reason);
@@ -529,14 +579,22 @@ impl Turn<'_> {
             return end;
         }
         if !conn.reading && conn.pending_output_bytes() == 0 {
-            let reason = if self.draining { CloseReason::Shutdown } else { CloseReason::Peer };
+            let reason = if self.draining {
+                CloseReason::Shutdown
+            } else {
+                CloseReason::Peer
+            };
             return TurnEnd::Close(reason);
         }
         TurnEnd::Wait
     }
 
     fn limits(&self, conn: &Connection) -> &Limits {
-        if conn.authenticated { self.ctx.limits } else { self.pre_auth_limits }
+        if conn.authenticated {
+            self.ctx.limits
+        } else {
+            self.pre_auth_limits
+        }
     }
 
     /// Executes complete frames until input runs out or a budget stops it.
@@ -551,13 +609,22 @@ impl Turn<'_> {
             if conn.pending_output_bytes() >= self.config.max_output_bytes {
                 break Frames::Backpressure;
             }
-            let limits = if conn.authenticated { self.ctx.limits } else { self.pre_auth_limits };
+            let limits = if conn.authenticated {
+                self.ctx.limits
+            } else {
+                self.pre_auth_limits
+            };
             match protocol::decode_request(conn.input.unprocessed(), limits) {
                 Decoded::NeedMore => break Frames::NeedMore,
                 Decoded::Request { request, frame_len } => {
                     *served += 1;
                     tracing::trace!(conn = self.key, ?request, "request");
-                    let outcome = command::execute(request, &mut conn.authenticated, &mut self.ctx, &mut conn.output);
+                    let outcome = command::execute(
+                        request,
+                        &mut conn.authenticated,
+                        &mut self.ctx,
+                        &mut conn.output,
+                    );
                     conn.input.consume(frame_len);
                     if outcome == Outcome::Close {
                         break Frames::Close(CloseReason::Protocol);
@@ -565,12 +632,22 @@ impl Turn<'_> {
                 }
                 Decoded::Rejected { error, frame_len } => {
                     *served += 1;
-                    command::error(&mut self.ctx, error.status(), error.message(), &mut conn.output);
+                    command::error(
+                        &mut self.ctx,
+                        error.status(),
+                        error.message(),
+                        &mut conn.output,
+                    );
                     conn.input.consume(frame_len);
                 }
                 Decoded::Fatal(error) => {
                     tracing::debug!(conn = self.key, ?error, input = %Escaped(conn.input.unprocessed()), "fatal protocol error");
-                    command::error(&mut self.ctx, error.status(), error.message(), &mut conn.output);
+                    command::error(
+                        &mut self.ctx,
+                        error.status(),
+                        error.message(),
+                        &mut conn.output,
+                    );
                     break Frames::Close(CloseReason::Protocol);
                 }
             }
@@ -598,7 +675,11 @@ impl Turn<'_> {
             }
             Err(e) => {
                 tracing::debug!(conn = self.key, error = %e, "write failed");
-                let reason = if is_peer_gone(&e) { CloseReason::Peer } else { CloseReason::IoError };
+                let reason = if is_peer_gone(&e) {
+                    CloseReason::Peer
+                } else {
+                    CloseReason::IoError
+                };
                 Err(TurnEnd::Close(reason))
             }
         }
@@ -608,6 +689,8 @@ impl Turn<'_> {
 fn is_peer_gone(error: &io::Error) -> bool {
     matches!(
         error.kind(),
-        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+        io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
     )
 }

@@ -194,7 +194,10 @@ impl Snapshot {
             writeln!(out, "cmd_{name} {}", c.commands[opcode as usize])?;
         }
         for &status in Status::ALL.iter().filter(|s| s.is_error()) {
-            let name = status.name().trim_start_matches("ERR_").to_ascii_lowercase();
+            let name = status
+                .name()
+                .trim_start_matches("ERR_")
+                .to_ascii_lowercase();
             let count = c.errors[usize::from(status as u8 - ERROR_BASE)];
             writeln!(out, "err_{name} {count}")?;
         }
@@ -252,7 +255,10 @@ mod tests {
         let mut names = std::collections::HashSet::new();
         for line in text.lines() {
             let (name, value) = line.split_once(' ').unwrap();
-            assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+            assert!(
+                name.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            );
             value.parse::<u64>().unwrap();
             assert!(names.insert(name.to_owned()), "duplicate stat {name}");
         }
@@ -273,7 +279,10 @@ mod tests {
         for &opcode in Opcode::ALL {
             counters.count_command(opcode);
         }
-        assert_eq!(counters.commands.iter().sum::<u64>(), Opcode::ALL.len() as u64);
+        assert_eq!(
+            counters.commands.iter().sum::<u64>(),
+            Opcode::ALL.len() as u64
+        );
     }
 
     #[test]

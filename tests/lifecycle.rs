@@ -31,12 +31,23 @@ fn sigterm_answers_every_request_already_received_then_exits_zero() {
     const N: usize = 2_000;
     for i in 0..N {
         let key = format!("k{i}");
-        protocol::encode_request(&Request::Set { key: key.as_bytes(), value: b"v", ttl_ms: 0 }, &mut burst);
+        protocol::encode_request(
+            &Request::Set {
+                key: key.as_bytes(),
+                value: b"v",
+                ttl_ms: 0,
+            },
+            &mut burst,
+        );
     }
     client.write_raw(&burst).unwrap();
     server.signal(libc::SIGTERM);
     for i in 0..N {
-        assert_eq!(client.reply().map(|r| r.0), Some(OK), "reply {i} lost in shutdown");
+        assert_eq!(
+            client.reply().map(|r| r.0),
+            Some(OK),
+            "reply {i} lost in shutdown"
+        );
     }
     assert!(client.is_closed());
     let status = server.wait_exit(Duration::from_secs(7));
@@ -46,12 +57,19 @@ fn sigterm_answers_every_request_already_received_then_exits_zero() {
 
 #[test]
 fn sigterm_when_idle_exits_quickly_and_flushes_the_last_log_line() {
-    let mut server = Server::start_with(Options { logs: true, ..Options::default() });
+    let mut server = Server::start_with(Options {
+        logs: true,
+        ..Options::default()
+    });
     assert_eq!(server.tcp().call(&Request::Ping).0, OK);
     let started = Instant::now();
     server.signal(libc::SIGTERM);
     assert_eq!(server.wait_exit(Duration::from_secs(3)).code(), Some(0));
-    assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
     let logs = read_logs(&server.path().join("logs"));
     assert!(logs.contains("shutdown complete"), "{logs}");
 }
@@ -61,7 +79,16 @@ fn a_second_signal_during_the_drain_exits_at_once() {
     let mut server = Server::start(&["--drain-timeout-ms", "30000"]);
     let mut setup = server.tcp();
     let value = vec![b'x'; 1 << 20];
-    assert_eq!(setup.call(&Request::Set { key: b"fat", value: &value, ttl_ms: 0 }).0, OK);
+    assert_eq!(
+        setup
+            .call(&Request::Set {
+                key: b"fat",
+                value: &value,
+                ttl_ms: 0
+            })
+            .0,
+        OK
+    );
     // A client that never reads keeps the drain from finishing.
     let mut hog = server.raw_tcp();
     let mut burst = Vec::new();
@@ -69,9 +96,13 @@ fn a_second_signal_during_the_drain_exits_at_once() {
         protocol::encode_request(&Request::Get { key: b"fat" }, &mut burst);
     }
     hog.write_all(&burst).unwrap();
-    wait_until("the hog's output is pending", || server.stat("buffer_bytes") > 0);
+    wait_until("the hog's output is pending", || {
+        server.stat("buffer_bytes") > 0
+    });
     server.signal(libc::SIGTERM);
-    wait_until("draining has begun", || server.unix.as_ref().is_some_and(|p| !p.exists()));
+    wait_until("draining has begun", || {
+        server.unix.as_ref().is_some_and(|p| !p.exists())
+    });
     let started = Instant::now();
     server.signal(libc::SIGINT);
     let status = server.wait_exit(Duration::from_secs(3));
@@ -102,7 +133,11 @@ fn the_socket_never_exists_with_a_looser_mode_even_under_umask_zero() {
         let mut observed = 0;
         while Instant::now() < deadline && observed < 50 {
             if let Ok(meta) = fs::symlink_metadata(&path) {
-                assert_eq!(meta.permissions().mode() & 0o777, mode, "observed a looser mode");
+                assert_eq!(
+                    meta.permissions().mode() & 0o777,
+                    mode,
+                    "observed a looser mode"
+                );
                 observed += 1;
             }
         }
@@ -119,7 +154,11 @@ fn a_stale_socket_left_by_a_killed_server_is_replaced_on_restart() {
     first.signal(libc::SIGKILL);
     first.wait_exit(Duration::from_secs(3));
     assert!(path.exists(), "kill -9 leaves the file behind");
-    let mut second = blink().args(["--tcp", "127.0.0.1:0", "--unix-socket"]).arg(&path).spawn().unwrap();
+    let mut second = blink()
+        .args(["--tcp", "127.0.0.1:0", "--unix-socket"])
+        .arg(&path)
+        .spawn()
+        .unwrap();
     let mut client = None;
     wait_until("the restarted server serves the same path", || {
         client = std::os::unix::net::UnixStream::connect(&path).ok();
@@ -135,11 +174,19 @@ fn a_stale_socket_left_by_a_killed_server_is_replaced_on_restart() {
 fn a_live_socket_is_refused_and_left_untouched() {
     let server = Server::start(&[]);
     let path = server.unix.clone().unwrap();
-    let output = blink().args(["--tcp", "127.0.0.1:0", "--unix-socket"]).arg(&path).output().unwrap();
+    let output = blink()
+        .args(["--tcp", "127.0.0.1:0", "--unix-socket"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("live server"), "{stderr}");
-    assert_eq!(server.unix().call(&Request::Ping).0, OK, "the first server still serves");
+    assert_eq!(
+        server.unix().call(&Request::Ping).0,
+        OK,
+        "the first server still serves"
+    );
 }
 
 #[test]
@@ -147,7 +194,11 @@ fn a_non_socket_file_at_the_path_is_refused_and_kept() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes.txt");
     fs::write(&path, "keep me").unwrap();
-    let output = blink().args(["--tcp", "127.0.0.1:0", "--unix-socket"]).arg(&path).output().unwrap();
+    let output = blink()
+        .args(["--tcp", "127.0.0.1:0", "--unix-socket"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not a socket"));
     assert_eq!(fs::read_to_string(&path).unwrap(), "keep me");
@@ -163,14 +214,22 @@ fn invalid_flags_get_one_line_naming_the_flag_and_exit_two() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--memory-limit"));
     let output = blink().env("BLINK_MEMORY_LIMIT", "1KiB").output().unwrap();
-    assert_eq!(output.status.code(), Some(2), "env vars are validated like flags");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "env vars are validated like flags"
+    );
 }
 
 #[test]
 fn old_log_files_are_pruned_and_others_are_left_alone() {
     let logs = tempfile::tempdir().unwrap();
     let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
-    for name in ["blink-store.2020-01-01-00.log", "blink-store.2020-01-01-01.log", "other-app.2020-01-01-00.log"] {
+    for name in [
+        "blink-store.2020-01-01-00.log",
+        "blink-store.2020-01-01-01.log",
+        "other-app.2020-01-01-00.log",
+    ] {
         let file = fs::File::create(logs.path().join(name)).unwrap();
         file.set_modified(two_hours_ago).unwrap();
     }
@@ -198,12 +257,23 @@ fn a_client_resetting_mid_frame_does_not_disturb_the_server() {
     for _ in 0..20 {
         let stream = server.raw_tcp();
         let mut frame = Vec::new();
-        protocol::encode_request(&Request::Set { key: b"k", value: &[1; 1000], ttl_ms: 0 }, &mut frame);
+        protocol::encode_request(
+            &Request::Set {
+                key: b"k",
+                value: &[1; 1000],
+                ttl_ms: 0,
+            },
+            &mut frame,
+        );
         (&stream).write_all(&frame[..500]).unwrap();
-        socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO)).unwrap();
+        socket2::SockRef::from(&stream)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
         drop(stream);
     }
-    wait_until("all reset connections are cleaned up", || server.stat("connections_current") == 1);
+    wait_until("all reset connections are cleaned up", || {
+        server.stat("connections_current") == 1
+    });
     assert_eq!(server.stat("buffer_bytes"), 0);
     assert_eq!(server.unix().call(&Request::Ping).0, OK);
 }

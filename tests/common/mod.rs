@@ -41,14 +41,22 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { args: Vec::new(), env: Vec::new(), unix: true, logs: false }
+        Options {
+            args: Vec::new(),
+            env: Vec::new(),
+            unix: true,
+            logs: false,
+        }
     }
 }
 
 impl Server {
     /// Starts a server with default options plus `args`.
     pub fn start(args: &[&str]) -> Server {
-        Server::start_with(Options { args: args.iter().map(|a| a.to_string()).collect(), ..Options::default() })
+        Server::start_with(Options {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            ..Options::default()
+        })
     }
 
     /// Starts a server and waits for its `ready` line.
@@ -67,16 +75,30 @@ impl Server {
         for (key, value) in &options.env {
             command.env(key, value);
         }
-        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
         assert!(line.starts_with("ready "), "server did not start: {line:?}");
         let tcp = line
             .split(", ")
-            .find_map(|part| part.trim().strip_prefix("ready ").unwrap_or(part.trim()).strip_prefix("tcp "))
+            .find_map(|part| {
+                part.trim()
+                    .strip_prefix("ready ")
+                    .unwrap_or(part.trim())
+                    .strip_prefix("tcp ")
+            })
             .map(|addr| addr.trim().parse().unwrap());
-        Server { child, tcp, unix, dir }
+        Server {
+            child,
+            tcp,
+            unix,
+            dir,
+        }
     }
 
     /// Process id.
@@ -121,7 +143,10 @@ impl Server {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "server did not exit in {patience:?}");
+            assert!(
+                Instant::now() < deadline,
+                "server did not exit in {patience:?}"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -132,7 +157,11 @@ impl Server {
     }
 
     fn tcp_or_unix(&self) -> Client {
-        if self.tcp.is_some() { self.tcp() } else { self.unix() }
+        if self.tcp.is_some() {
+            self.tcp()
+        } else {
+            self.unix()
+        }
     }
 
     /// The temp directory.
@@ -174,7 +203,10 @@ pub type Reply = (u8, Vec<u8>);
 impl Client {
     /// Wraps a stream.
     pub fn new(stream: Box<dyn Duplex>) -> Client {
-        Client { stream, buf: Vec::new() }
+        Client {
+            stream,
+            buf: Vec::new(),
+        }
     }
 
     /// Sends one request and reads its reply.
@@ -199,7 +231,11 @@ impl Client {
     pub fn reply(&mut self) -> Option<Reply> {
         loop {
             match protocol::decode_reply(&self.buf, u32::MAX >> 3) {
-                DecodedReply::Reply { status, body, frame_len } => {
+                DecodedReply::Reply {
+                    status,
+                    body,
+                    frame_len,
+                } => {
                     let reply = (status, body.to_vec());
                     self.buf.drain(..frame_len);
                     return Some(reply);
