@@ -25,8 +25,13 @@ for spec in decode:2 roundtrip:2 store_ops:8; do
     [ -f fuzz/dict/protocol.dict ] && [ "$target" != store_ops ] && dict=("-dict=fuzz/dict/protocol.dict")
     mkdir -p "fuzz/corpus/$target"
     echo "-- fuzz $target for ${seconds}s (malloc limit ${malloc_limit_mb} MiB)"
-    cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- \
+    log="fuzz/fuzz-$target.log"
+    if ! cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- \
         -max_total_time="$seconds" -malloc_limit_mb="$malloc_limit_mb" -rss_limit_mb=2048 \
-        -print_final_stats=1 "${dict[@]}" 2>&1 | grep -E '^(stat::number_of_executed_units|Done|==|SUMMARY|.*(ERROR|panicked|crash))' || true
-    test "${PIPESTATUS[0]}" -eq 0
+        -print_final_stats=1 "${dict[@]}" >"$log" 2>&1; then
+        tail -n 60 "$log"
+        echo "fuzz target $target FAILED (artifacts in fuzz/artifacts/$target)" >&2
+        exit 1
+    fi
+    grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done)' "$log" || true
 done
