@@ -12,7 +12,7 @@ const FRAMES: usize = 200_000;
 const KEY_BYTES: usize = 16;
 const VALUE_BYTES: usize = 100;
 const SET_EVERY: usize = 10;
-const RUNS: usize = 15;
+const RUNS: usize = 31;
 
 /// A fixed buffer of `FRAMES` requests: every tenth is a SET.
 fn pipelined_buffer() -> Vec<u8> {
