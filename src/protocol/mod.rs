@@ -271,6 +271,13 @@ wire_codes! {
 
 impl Status {
     /// Whether the server closes the connection right after sending this status.
+    ///
+    /// ```
+    /// use blink_store::protocol::Status;
+    /// assert_eq!(Status::try_from(0x83), Ok(Status::KeyTooLarge));
+    /// assert!(!Status::KeyTooLarge.closes_connection()); // framing intact
+    /// assert!(Status::FrameTooLarge.closes_connection());
+    /// ```
     pub fn closes_connection(self) -> bool {
         matches!(
             self,
