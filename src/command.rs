@@ -74,7 +74,8 @@ pub fn execute(
                     out,
                 );
             }
-            protocol::encode_hello_reply(ctx.limits, ctx.auth_token.is_some(), out);
+            // The flag tells this connection whether it still has to AUTH.
+            protocol::encode_hello_reply(ctx.limits, !*authenticated, out);
         }
         Request::Auth { token } => return auth(token, authenticated, ctx, out),
         Request::Get { key } => match ctx.store.get(key, ctx.now_ms) {

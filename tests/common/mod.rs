@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use blink_store::protocol::{self, DecodedReply, Request};
 
+pub mod vectors;
+
 /// How long any awaited condition may take before a test fails.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
