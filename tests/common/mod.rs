@@ -7,6 +7,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -39,6 +40,8 @@ pub struct Options {
     pub unix: bool,
     /// Write logs into `dir/logs`.
     pub logs: bool,
+    /// Limit the server's open file descriptors.
+    pub rlimit_nofile: Option<u64>,
 }
 
 impl Default for Options {
@@ -48,6 +51,7 @@ impl Default for Options {
             env: Vec::new(),
             unix: true,
             logs: false,
+            rlimit_nofile: None,
         }
     }
 }
@@ -76,6 +80,22 @@ impl Server {
         }
         for (key, value) in &options.env {
             command.env(key, value);
+        }
+        if let Some(max_fds) = options.rlimit_nofile {
+            // SAFETY: setrlimit is async-signal-safe and reads only a local struct.
+            unsafe {
+                command.pre_exec(move || {
+                    let limit = libc::rlimit {
+                        rlim_cur: max_fds,
+                        rlim_max: max_fds,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
         }
         let mut child = command
             .stdout(Stdio::piped())
