@@ -148,6 +148,42 @@ fn the_socket_never_exists_with_a_looser_mode_even_under_umask_zero() {
 }
 
 #[test]
+fn another_user_cannot_connect_to_an_owner_only_socket() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: switching to another uid needs root");
+        return;
+    }
+    let server = Server::start(&[]);
+    let path = server.unix.clone().unwrap();
+    // The temp directory must be traversable by the other user; the socket's own mode decides.
+    fs::set_permissions(server.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let mut probe = Command::new("python3");
+    probe
+        .arg("-c")
+        .arg("import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])")
+        .arg(&path);
+    // SAFETY: setgid/setuid are async-signal-safe; they only change this child's ids.
+    unsafe {
+        probe.pre_exec(|| {
+            if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let output = probe.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "nobody connected to a 0600 socket"
+    );
+    assert!(stderr.contains("PermissionError"), "{stderr}");
+    // The owner still can.
+    assert_eq!(server.unix().call(&Request::Ping).0, OK);
+}
+
+#[test]
 fn a_stale_socket_left_by_a_killed_server_is_replaced_on_restart() {
     let mut first = Server::start(&[]);
     let path = first.unix.clone().unwrap();
