@@ -103,6 +103,7 @@ impl std::error::Error for RequestError {}
 /// // A RESP client is refused on its first byte.
 /// assert_eq!(decode_request(b"*1\r\n", &limits), Decoded::Fatal(FrameError::Malformed));
 /// ```
+#[must_use]
 pub fn decode_request<'a>(buf: &'a [u8], limits: &Limits) -> Decoded<'a> {
     let (payload, frame_len) = match split_frame(buf, limits.max_frame_bytes) {
         Framing::Complete { payload, frame_len } => (payload, frame_len),

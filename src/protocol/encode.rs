@@ -98,6 +98,15 @@ pub fn encode_reply(status: Status, body: &[u8], out: &mut Vec<u8>) {
 ///
 /// `auth_required` sets flag bit 0: this connection must AUTH before data
 /// commands.
+///
+/// ```
+/// use blink_store::protocol::{HelloReply, Limits, encode_hello_reply};
+/// let mut out = Vec::new();
+/// encode_hello_reply(&Limits::DEFAULT, true, &mut out);
+/// let hello = HelloReply::parse(&out[5..]).unwrap(); // body after header and status
+/// assert!(hello.auth_required);
+/// assert_eq!(hello.limits, Limits::DEFAULT);
+/// ```
 pub fn encode_hello_reply(limits: &Limits, auth_required: bool, out: &mut Vec<u8>) {
     let flags = if auth_required {
         HELLO_FLAG_AUTH_REQUIRED
@@ -118,6 +127,13 @@ pub fn encode_hello_reply(limits: &Limits, auth_required: bool, out: &mut Vec<u8
 
 /// Appends the OK reply to TTL: `Some(remaining_ms)` as a u64 body, or an
 /// empty body for a key without a TTL.
+///
+/// ```
+/// use blink_store::protocol::encode_ttl_reply;
+/// let mut out = Vec::new();
+/// encode_ttl_reply(Some(1500), &mut out);
+/// assert_eq!(out, b"\x00\x00\x00\x09\x00\x00\x00\x00\x00\x00\x00\x05\xdc");
+/// ```
 pub fn encode_ttl_reply(remaining_ms: Option<u64>, out: &mut Vec<u8>) {
     match remaining_ms {
         Some(ms) => encode_reply(Status::Ok, &ms.to_be_bytes(), out),

@@ -51,6 +51,8 @@ mod reply;
 mod oracle;
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod vectors_tests;
 
 pub use decode::{Decoded, RequestError, decode_request};
 pub use encode::{
@@ -269,6 +271,13 @@ wire_codes! {
 
 impl Status {
     /// Whether the server closes the connection right after sending this status.
+    ///
+    /// ```
+    /// use blink_store::protocol::Status;
+    /// assert_eq!(Status::try_from(0x83), Ok(Status::KeyTooLarge));
+    /// assert!(!Status::KeyTooLarge.closes_connection()); // framing intact
+    /// assert!(Status::FrameTooLarge.closes_connection());
+    /// ```
     pub fn closes_connection(self) -> bool {
         matches!(
             self,

@@ -45,6 +45,7 @@ pub enum DecodedReply<'a> {
 ///     DecodedReply::Reply { status: Status::Ok as u8, body: b"hi", frame_len: 7 }
 /// );
 /// ```
+#[must_use]
 pub fn decode_reply(buf: &[u8], max_frame_bytes: u32) -> DecodedReply<'_> {
     match split_frame(buf, max_frame_bytes) {
         Framing::NeedMore => DecodedReply::NeedMore,

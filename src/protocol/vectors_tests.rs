@@ -1,0 +1,359 @@
+//! Runs the codec against the committed test vectors,
+//! `protocol/vectors/v1.json` (schema in `protocol/vectors/README.md`).
+//! The vectors are hand-written from SPEC.md; nothing generates them from
+//! this code, so a disagreement is a bug in one or the other.
+
+use serde_json::Value;
+
+use super::oracle::check_outcome;
+use super::*;
+
+const VECTORS: &str = include_str!("../../protocol/vectors/v1.json");
+
+fn vectors() -> Value {
+    serde_json::from_str(VECTORS).expect("v1.json is valid JSON")
+}
+
+fn cases<'v>(root: &'v Value, section: &str) -> &'v [Value] {
+    root[section].as_array().expect("section is an array")
+}
+
+/// A byte string: hex (spaces ignored), or an array of hex strings and
+/// `{"repeat": hex, "count": n}` parts.
+fn bytes(value: &Value) -> Vec<u8> {
+    match value {
+        Value::String(hex) => decode_hex(hex),
+        Value::Array(parts) => parts.iter().flat_map(part).collect(),
+        other => panic!("not a byte string: {other}"),
+    }
+}
+
+fn part(value: &Value) -> Vec<u8> {
+    match value {
+        Value::String(hex) => decode_hex(hex),
+        Value::Object(repeat) => {
+            let count = repeat["count"].as_u64().expect("count") as usize;
+            decode_hex(repeat["repeat"].as_str().expect("repeat")).repeat(count)
+        }
+        other => panic!("not a byte part: {other}"),
+    }
+}
+
+fn decode_hex(hex: &str) -> Vec<u8> {
+    let digits: Vec<u8> = hex.bytes().filter(|b| *b != b' ').collect();
+    assert!(digits.len() % 2 == 0, "odd hex length: {hex}");
+    digits
+        .chunks(2)
+        .map(|pair| {
+            let pair = std::str::from_utf8(pair).expect("ASCII hex");
+            u8::from_str_radix(pair, 16).expect("hex digit")
+        })
+        .collect()
+}
+
+fn u64_string(value: &Value) -> u64 {
+    value
+        .as_str()
+        .expect("u64 as a decimal string")
+        .parse()
+        .expect("u64")
+}
+
+fn u32_field(value: &Value, name: &str) -> u32 {
+    u32::try_from(value[name].as_u64().expect(name)).expect("u32")
+}
+
+fn limits(root: &Value, name: Option<&str>) -> Limits {
+    let json = &root["limits"][name.unwrap_or("default")];
+    Limits {
+        max_frame_bytes: u32_field(json, "max_frame_bytes"),
+        max_key_bytes: u32_field(json, "max_key_bytes"),
+        max_value_bytes: u32_field(json, "max_value_bytes"),
+    }
+}
+
+fn case_limits(root: &Value, case: &Value) -> Limits {
+    limits(root, case["limits"].as_str())
+}
+
+fn status(name: &Value) -> Status {
+    let name = name.as_str().expect("status name");
+    *Status::ALL
+        .iter()
+        .find(|s| s.name() == name)
+        .unwrap_or_else(|| panic!("unknown status {name}"))
+}
+
+/// The owned fields of an expected request, so a borrowed [`Request`] can
+/// be built from them.
+struct Fields {
+    key: Vec<u8>,
+    value: Vec<u8>,
+    token: Vec<u8>,
+}
+
+impl Fields {
+    fn new(json: &Value) -> Fields {
+        let field = |name: &str| json.get(name).map(bytes).unwrap_or_default();
+        Fields {
+            key: field("key"),
+            value: field("value"),
+            token: field("token"),
+        }
+    }
+
+    fn request(&self, json: &Value) -> Request<'_> {
+        let ttl_ms = || u64_string(&json["ttl_ms"]);
+        let key = &self.key;
+        match json["command"].as_str().expect("command") {
+            "PING" => Request::Ping,
+            "HELLO" => Request::Hello {
+                version: u8::try_from(json["version"].as_u64().expect("version")).expect("u8"),
+            },
+            "AUTH" => Request::Auth { token: &self.token },
+            "GET" => Request::Get { key },
+            "SET" => Request::Set {
+                key,
+                value: &self.value,
+                ttl_ms: ttl_ms(),
+            },
+            "DEL" => Request::Del { key },
+            "EXPIRE" => Request::Expire {
+                key,
+                ttl_ms: ttl_ms(),
+            },
+            "TTL" => Request::Ttl { key },
+            "STATS" => Request::Stats,
+            other => panic!("unknown command {other}"),
+        }
+    }
+}
+
+/// Asserts that `decoded` is the outcome `expect` describes.
+fn assert_outcome(name: &str, expect: &Value, decoded: Decoded<'_>) {
+    let frame_len = || expect["frame_len"].as_u64().expect("frame_len") as usize;
+    let fields = Fields::new(&expect["request"]);
+    let wanted = match expect["outcome"].as_str().expect("outcome") {
+        "need_more" => Decoded::NeedMore,
+        "request" => Decoded::Request {
+            request: fields.request(&expect["request"]),
+            frame_len: frame_len(),
+        },
+        "rejected" => Decoded::Rejected {
+            error: request_error(status(&expect["status"])),
+            frame_len: frame_len(),
+        },
+        "fatal" => Decoded::Fatal(frame_error(status(&expect["status"]))),
+        other => panic!("{name}: unknown outcome {other}"),
+    };
+    if let Some(code) = expect["status_code"].as_u64() {
+        let status = status(&expect["status"]);
+        assert_eq!(code, u64::from(status as u8), "{name}: status_code");
+        let closed = expect["connection"] == "closed";
+        assert_eq!(status.closes_connection(), closed, "{name}: connection");
+    }
+    assert!(decoded == wanted, "{name}: got {decoded:?}");
+}
+
+fn request_error(status: Status) -> RequestError {
+    [
+        RequestError::UnknownCommand,
+        RequestError::KeyTooLarge,
+        RequestError::ValueTooLarge,
+    ]
+    .into_iter()
+    .find(|e| e.status() == status)
+    .unwrap_or_else(|| panic!("{status:?} is not a rejection"))
+}
+
+fn frame_error(status: Status) -> FrameError {
+    [FrameError::Malformed, FrameError::FrameTooLarge]
+        .into_iter()
+        .find(|e| e.status() == status)
+        .unwrap_or_else(|| panic!("{status:?} is not fatal"))
+}
+
+#[test]
+fn decode_request_vectors() {
+    let root = vectors();
+    for case in cases(&root, "decode_request") {
+        let name = case["name"].as_str().expect("name");
+        let buf = bytes(&case["bytes"]);
+        let limits = case_limits(&root, case);
+        let decoded = decode_request(&buf, &limits);
+        assert_outcome(name, &case["expect"], decoded);
+        check_outcome(&buf, &limits, &decoded).unwrap_or_else(|why| panic!("{name}: {why}"));
+    }
+}
+
+#[test]
+fn decode_stream_vectors() {
+    let root = vectors();
+    for case in cases(&root, "decode_stream") {
+        let name = case["name"].as_str().expect("name");
+        let buf = bytes(&case["bytes"]);
+        let limits = case_limits(&root, case);
+        let expected = case["expect"].as_array().expect("outcomes");
+        let mut rest = &buf[..];
+        for (index, expect) in expected.iter().enumerate() {
+            let decoded = decode_request(rest, &limits);
+            assert_outcome(&format!("{name}[{index}]"), expect, decoded);
+            if let Decoded::Request { frame_len, .. } | Decoded::Rejected { frame_len, .. } =
+                decoded
+            {
+                rest = &rest[frame_len..];
+            }
+        }
+        assert!(matches!(
+            decode_request(rest, &limits),
+            Decoded::NeedMore | Decoded::Fatal(_)
+        ));
+    }
+}
+
+#[test]
+fn encode_reply_vectors() {
+    let root = vectors();
+    for case in cases(&root, "encode_reply") {
+        let name = case["name"].as_str().expect("name");
+        let reply = &case["reply"];
+        let mut out = Vec::new();
+        match reply["kind"].as_str().expect("kind") {
+            "status" => encode_reply(status(&reply["status"]), &bytes(&reply["body"]), &mut out),
+            "error" => {
+                let status = status(&reply["status"]);
+                encode_reply(status, status.message().as_bytes(), &mut out);
+            }
+            "hello" => {
+                let limits = limits(&root, reply["limits"].as_str());
+                let auth_required = reply["auth_required"].as_bool().expect("auth_required");
+                encode_hello_reply(&limits, auth_required, &mut out);
+                let parsed = HelloReply::parse(&out[5..]).expect("HELLO body parses");
+                assert_eq!(
+                    (parsed.limits, parsed.auth_required),
+                    (limits, auth_required)
+                );
+            }
+            "ttl" => encode_ttl_reply(
+                reply["remaining_ms"]
+                    .as_str()
+                    .map(|s| s.parse().expect("u64")),
+                &mut out,
+            ),
+            "stats" => encode_stats(reply, &mut out),
+            other => panic!("{name}: unknown kind {other}"),
+        }
+        assert_eq!(out, bytes(&case["bytes"]), "{name}");
+    }
+}
+
+fn encode_stats(reply: &Value, out: &mut Vec<u8>) {
+    let writer = ReplyWriter::begin(Status::Ok, out);
+    for line in reply["stats"].as_array().expect("stats") {
+        let name = line[0].as_str().expect("stat name");
+        write_stat_line(out, name, u64_string(&line[1]));
+    }
+    writer.finish(out);
+}
+
+#[test]
+fn decode_reply_vectors() {
+    let root = vectors();
+    for case in cases(&root, "decode_reply") {
+        let name = case["name"].as_str().expect("name");
+        let buf = bytes(&case["bytes"]);
+        let max_frame_bytes = u32_field(case, "max_frame_bytes");
+        let expect = &case["expect"];
+        let body = expect.get("body").map(bytes).unwrap_or_default();
+        let wanted = match expect["outcome"].as_str().expect("outcome") {
+            "need_more" => DecodedReply::NeedMore,
+            "invalid" => DecodedReply::Invalid,
+            "reply" => DecodedReply::Reply {
+                status: u8::try_from(expect["status_code"].as_u64().expect("code")).expect("u8"),
+                body: &body,
+                frame_len: expect["frame_len"].as_u64().expect("frame_len") as usize,
+            },
+            other => panic!("{name}: unknown outcome {other}"),
+        };
+        assert_eq!(decode_reply(&buf, max_frame_bytes), wanted, "{name}");
+    }
+}
+
+/// Sessions script the server; here they are checked for consistency with
+/// the decoder: one reply per answered frame, rejections and fatal errors
+/// answered with their own status, and the connection state that status implies.
+#[test]
+fn session_vectors_agree_with_the_decoder() {
+    let root = vectors();
+    for session in cases(&root, "sessions") {
+        let name = session["name"].as_str().expect("name");
+        let server = &session["server"];
+        let full = limits(&root, server["limits"].as_str());
+        let mut authenticated = server["token"].is_null();
+        for (index, step) in session["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .enumerate()
+        {
+            let limits = if authenticated { full } else { full.pre_auth() };
+            let label = format!("{name}[{index}]");
+            authenticated |= check_step(&label, step, &limits);
+        }
+    }
+}
+
+/// Checks one session step; returns whether it authenticated the connection.
+fn check_step(label: &str, step: &Value, limits: &Limits) -> bool {
+    let buf = bytes(&step["send"]);
+    let replies = step["replies"].as_array().expect("replies");
+    let mut rest = &buf[..];
+    let mut authenticated = false;
+    for (index, reply) in replies.iter().enumerate() {
+        let status = status(&reply["status"]);
+        match decode_request(rest, limits) {
+            Decoded::Request { request, frame_len } => {
+                authenticated |= matches!(request, Request::Auth { .. }) && status == Status::Ok;
+                rest = &rest[frame_len..];
+            }
+            Decoded::Rejected { error, frame_len } => {
+                assert_eq!(error.status(), status, "{label} reply {index}");
+                rest = &rest[frame_len..];
+            }
+            Decoded::Fatal(error) => {
+                assert_eq!(error.status(), status, "{label} reply {index}");
+                assert_eq!(
+                    index + 1,
+                    replies.len(),
+                    "{label}: replies after a fatal error"
+                );
+                rest = &[];
+            }
+            Decoded::NeedMore => panic!("{label}: no frame for reply {index}"),
+        }
+    }
+    assert!(rest.is_empty(), "{label}: frames without replies");
+    let closes = replies
+        .last()
+        .is_some_and(|r| status(&r["status"]).closes_connection());
+    assert_eq!(
+        step["then"] == "closed",
+        closes,
+        "{label}: connection state"
+    );
+    authenticated
+}
+
+#[test]
+fn vectors_cover_every_command_and_status() {
+    let root = vectors();
+    let text = root.to_string();
+    for opcode in Opcode::ALL {
+        let needle = format!("\"command\":\"{}\"", opcode.name());
+        assert!(text.contains(&needle), "no vector for {}", opcode.name());
+    }
+    for status in Status::ALL {
+        let needle = format!("\"status\":\"{}\"", status.name());
+        assert!(text.contains(&needle), "no vector for {}", status.name());
+    }
+}

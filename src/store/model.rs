@@ -1,0 +1,257 @@
+//! A naive reference model of the store, for property tests and the fuzzer.
+//!
+//! Obviously-correct data structures only: a `HashMap` of entries, a
+//! `VecDeque` of keys in recency order (front = most recent), a byte counter
+//! and the caller's fake clock. It mirrors the store's documented rules:
+//! lazy expiry on lookup; when making room, due entries are reclaimed first
+//! (earliest deadline first), then the least recently used is evicted; a
+//! replaced key is never evicted for its own new value; TTL 0 expires at once.
+//!
+//! The one implementation detail it mirrors is slot-id reuse (last freed,
+//! first reused), because the store breaks deadline ties by slot id; this
+//! lets bounded `tick`s be compared exactly.
+//!
+//! Compiled into the library's tests and, via `#[path]`, into the fuzz
+//! target, so it names the store's public items through `super::`.
+
+use std::collections::{HashMap, VecDeque};
+
+use super::{SetError, StoreStats, Ttl, entry_charge};
+
+/// One model entry.
+#[derive(Debug)]
+struct ModelEntry {
+    value: Vec<u8>,
+    deadline_ms: Option<u64>,
+    id: u32,
+}
+
+/// The reference store.
+#[derive(Debug, Default)]
+pub struct Model {
+    cap_bytes: u64,
+    used_bytes: u64,
+    entries: HashMap<Vec<u8>, ModelEntry>,
+    order: VecDeque<Vec<u8>>,
+    free_ids: Vec<u32>,
+    next_id: u32,
+    stats: StoreStats,
+}
+
+impl Model {
+    /// An empty model with the given cap.
+    pub fn new(cap_bytes: u64) -> Model {
+        Model {
+            cap_bytes,
+            ..Model::default()
+        }
+    }
+
+    /// Live and not-yet-reclaimed entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Sum of the entries' charges.
+    pub fn used_bytes(&self) -> u64 {
+        self.used_bytes
+    }
+
+    /// Counters, with the gauges filled in.
+    pub fn stats(&self) -> StoreStats {
+        StoreStats {
+            items: self.entries.len() as u64,
+            used_bytes: self.used_bytes,
+            cap_bytes: self.cap_bytes,
+            ..self.stats
+        }
+    }
+
+    /// The earliest deadline of any stored entry.
+    pub fn earliest_deadline_ms(&self) -> Option<u64> {
+        self.entries
+            .values()
+            .filter_map(|entry| entry.deadline_ms)
+            .min()
+    }
+
+    /// Mirrors `Store::get`.
+    pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<Vec<u8>> {
+        if !self.lookup(key, now_ms) {
+            self.stats.misses += 1;
+            return None;
+        }
+        self.stats.hits += 1;
+        self.detach(key);
+        self.order.push_front(key.to_vec());
+        Some(self.entries[key].value.clone())
+    }
+
+    /// Mirrors `Store::set`.
+    pub fn set(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        ttl_ms: Option<u64>,
+        now_ms: u64,
+    ) -> Result<(), SetError> {
+        let charge_bytes = entry_charge(key.len(), value.len());
+        if charge_bytes > self.cap_bytes {
+            return Err(SetError::TooLarge {
+                charge_bytes,
+                cap_bytes: self.cap_bytes,
+            });
+        }
+        let deadline_ms = ttl_ms.map(|ttl_ms| now_ms.saturating_add(ttl_ms));
+        let existed = self.lookup(key, now_ms);
+        if deadline_ms.is_some_and(|deadline_ms| deadline_ms <= now_ms) {
+            if existed {
+                self.remove(key);
+            }
+            self.record_expiration(0);
+            return Ok(());
+        }
+        let id = if existed {
+            self.detach(key);
+            self.used_bytes -= self.charge(key);
+            self.make_room(charge_bytes, now_ms);
+            self.entries[key].id
+        } else {
+            self.make_room(charge_bytes, now_ms);
+            self.free_ids.pop().unwrap_or_else(|| {
+                self.next_id += 1;
+                self.next_id - 1
+            })
+        };
+        let entry = ModelEntry {
+            value: value.to_vec(),
+            deadline_ms,
+            id,
+        };
+        self.entries.insert(key.to_vec(), entry);
+        self.order.push_front(key.to_vec());
+        self.used_bytes += charge_bytes;
+        Ok(())
+    }
+
+    /// Mirrors `Store::delete`.
+    pub fn delete(&mut self, key: &[u8], now_ms: u64) -> bool {
+        let found = self.lookup(key, now_ms);
+        if found {
+            self.remove(key);
+        }
+        found
+    }
+
+    /// Mirrors `Store::expire`.
+    pub fn expire(&mut self, key: &[u8], ttl_ms: Option<u64>, now_ms: u64) -> bool {
+        if !self.lookup(key, now_ms) {
+            return false;
+        }
+        let deadline_ms = ttl_ms.map(|ttl_ms| now_ms.saturating_add(ttl_ms));
+        if deadline_ms.is_some_and(|deadline_ms| deadline_ms <= now_ms) {
+            self.remove(key);
+            self.record_expiration(0);
+        } else if let Some(entry) = self.entries.get_mut(key) {
+            entry.deadline_ms = deadline_ms;
+        }
+        true
+    }
+
+    /// Mirrors `Store::ttl`.
+    pub fn ttl(&mut self, key: &[u8], now_ms: u64) -> Ttl {
+        if !self.lookup(key, now_ms) {
+            return Ttl::Missing;
+        }
+        match self.entries[key].deadline_ms {
+            None => Ttl::Persistent,
+            Some(deadline_ms) => Ttl::Remaining {
+                remaining_ms: deadline_ms - now_ms,
+            },
+        }
+    }
+
+    /// Mirrors `Store::tick`.
+    pub fn tick(&mut self, now_ms: u64, max_expired: usize) -> usize {
+        let mut reclaimed = 0;
+        while reclaimed < max_expired {
+            let Some(key) = self.earliest_due(now_ms) else {
+                break;
+            };
+            self.reclaim_expired(&key, now_ms);
+            reclaimed += 1;
+        }
+        reclaimed
+    }
+
+    /// True if `key` is live; an expired entry is reclaimed.
+    fn lookup(&mut self, key: &[u8], now_ms: u64) -> bool {
+        let Some(entry) = self.entries.get(key) else {
+            return false;
+        };
+        if entry
+            .deadline_ms
+            .is_some_and(|deadline_ms| deadline_ms <= now_ms)
+        {
+            self.reclaim_expired(key, now_ms);
+            return false;
+        }
+        true
+    }
+
+    /// The due entry with the smallest (deadline, id).
+    fn earliest_due(&self, now_ms: u64) -> Option<Vec<u8>> {
+        self.entries
+            .iter()
+            .filter_map(|(key, entry)| Some((entry.deadline_ms?, entry.id, key)))
+            .filter(|&(deadline_ms, _, _)| deadline_ms <= now_ms)
+            .min()
+            .map(|(_, _, key)| key.clone())
+    }
+
+    fn make_room(&mut self, charge_bytes: u64, now_ms: u64) {
+        while self.used_bytes + charge_bytes > self.cap_bytes {
+            if let Some(key) = self.earliest_due(now_ms) {
+                self.reclaim_expired(&key, now_ms);
+            } else {
+                let key = self.order.back().expect("room must be possible").clone();
+                let charge = self.charge(&key);
+                self.remove(&key);
+                self.stats.evictions += 1;
+                self.stats.evicted_bytes += charge;
+            }
+        }
+    }
+
+    fn reclaim_expired(&mut self, key: &[u8], now_ms: u64) {
+        let deadline_ms = self.entries[key]
+            .deadline_ms
+            .expect("only entries with a deadline expire");
+        self.remove(key);
+        self.record_expiration(now_ms.saturating_sub(deadline_ms));
+    }
+
+    fn record_expiration(&mut self, lag_ms: u64) {
+        self.stats.expirations += 1;
+        self.stats.expiry_lag_recent_ms = lag_ms;
+        self.stats.expiry_lag_max_ms = self.stats.expiry_lag_max_ms.max(lag_ms);
+    }
+
+    fn charge(&self, key: &[u8]) -> u64 {
+        entry_charge(key.len(), self.entries[key].value.len())
+    }
+
+    /// Removes `key` from the recency order (if there).
+    fn detach(&mut self, key: &[u8]) {
+        if let Some(position) = self.order.iter().position(|k| k == key) {
+            self.order.remove(position);
+        }
+    }
+
+    fn remove(&mut self, key: &[u8]) {
+        self.used_bytes -= self.charge(key);
+        self.detach(key);
+        let entry = self.entries.remove(key).expect("removing a stored key");
+        self.free_ids.push(entry.id);
+    }
+}

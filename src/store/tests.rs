@@ -1,0 +1,335 @@
+//! Unit tests of the store's rules: sizes, charges, exact LRU order, the cap,
+//! replacement, TTL edge cases, lazy and proactive expiry, lag stats.
+
+use super::arena::Record;
+use super::slab::{Id, Slot};
+use super::*;
+
+/// A store whose cap fits exactly `entries` entries of `key_len`+`value_len`.
+fn store_for(entries: u64, key_len: usize, value_len: usize) -> Store {
+    Store::new(entries * entry_charge(key_len, value_len))
+}
+
+/// Key `i` as 4 bytes, so every test key has the same charge.
+fn key(i: u32) -> [u8; 4] {
+    i.to_be_bytes()
+}
+
+/// True if `key` is live, without touching its recency.
+fn present(store: &mut Store, key: &[u8], now_ms: u64) -> bool {
+    store.ttl(key, now_ms) != Ttl::Missing
+}
+
+#[test]
+fn sizes_and_charge_are_pinned() {
+    assert_eq!(size_of::<Id>(), 4);
+    assert_eq!(size_of::<Record>(), 12);
+    assert_eq!(size_of::<Slot>(), 20);
+    assert_eq!(ENTRY_OVERHEAD_BYTES, 56);
+    assert_eq!(entry_charge(16, 100), 172);
+    assert_eq!(entry_charge(0, 0), ENTRY_OVERHEAD_BYTES);
+    assert_eq!(entry_charge(usize::MAX, usize::MAX), u64::MAX);
+    let mut store = Store::new(1_000);
+    store.set(&[7; 16], &[1; 100], None, 0).unwrap();
+    assert_eq!(store.used_bytes(), 172);
+}
+
+#[test]
+fn evicts_exactly_the_least_recently_used_keys() {
+    let mut store = store_for(10, 4, 10);
+    for i in 0..10 {
+        store.set(&key(i), &[0; 10], None, 0).unwrap();
+    }
+    // Touch 0, 3 and 5: the recency order, oldest first, becomes
+    // 1 2 4 6 7 8 9 0 3 5.
+    for i in [0, 3, 5] {
+        assert!(store.get(&key(i), 0).is_some());
+    }
+    for i in 10..14 {
+        store.set(&key(i), &[0; 10], None, 0).unwrap();
+        store.check_invariants();
+    }
+    let evicted: Vec<u32> = (0..14)
+        .filter(|&i| !present(&mut store, &key(i), 0))
+        .collect();
+    assert_eq!(evicted, [1, 2, 4, 6]);
+    let stats = store.stats();
+    assert_eq!(stats.evictions, 4);
+    assert_eq!(stats.evicted_bytes, 4 * entry_charge(4, 10));
+    assert_eq!(stats.items, 10);
+    assert_eq!(stats.used_bytes, stats.cap_bytes);
+}
+
+#[test]
+fn replace_with_larger_evicts_only_what_is_needed() {
+    let mut store = store_for(10, 4, 10);
+    for i in 0..10 {
+        store.set(&key(i), &[0; 10], None, 0).unwrap();
+    }
+    // Key 0 is the LRU tail; its new value needs the room of two more
+    // entries, which must come from keys 1 and 2, never from key 0 itself.
+    let bigger = vec![9; 10 + 2 * entry_charge(4, 10) as usize];
+    store.set(&key(0), &bigger, None, 0).unwrap();
+    store.check_invariants();
+    assert_eq!(store.get(&key(0), 0), Some(&bigger[..]));
+    let evicted: Vec<u32> = (0..10)
+        .filter(|&i| !present(&mut store, &key(i), 0))
+        .collect();
+    assert_eq!(evicted, [1, 2]);
+    assert_eq!(store.stats().evictions, 2);
+    assert_eq!(store.used_bytes(), store.cap_bytes());
+}
+
+#[test]
+fn replace_of_the_only_entry_up_to_the_whole_cap() {
+    let mut store = Store::new(entry_charge(1, 1_000));
+    store.set(b"k", b"small", None, 0).unwrap();
+    store.set(b"k", &[5; 1_000], None, 0).unwrap();
+    store.check_invariants();
+    assert_eq!(store.get(b"k", 0), Some(&[5; 1_000][..]));
+    assert_eq!(store.stats().evictions, 0);
+    assert_eq!(store.used_bytes(), store.cap_bytes());
+}
+
+#[test]
+fn an_item_that_can_never_fit_is_refused_before_anything_is_evicted() {
+    let mut store = store_for(3, 4, 10);
+    for i in 0..3 {
+        store.set(&key(i), &[i as u8; 10], None, 0).unwrap();
+    }
+    let value = vec![0; 3 * entry_charge(4, 10) as usize];
+    let refused = store.set(&key(0), &value, None, 0);
+    let charge_bytes = entry_charge(4, value.len());
+    assert_eq!(
+        refused,
+        Err(SetError::TooLarge {
+            charge_bytes,
+            cap_bytes: store.cap_bytes()
+        })
+    );
+    assert!(matches!(
+        store.set(&key(9), &value, Some(5), 0),
+        Err(SetError::TooLarge { .. })
+    ));
+    store.check_invariants();
+    assert_eq!(store.stats().evictions, 0);
+    for i in 0..3 {
+        assert_eq!(
+            store.get(&key(i), 0),
+            Some(&[i as u8; 10][..]),
+            "old value kept"
+        );
+    }
+    assert!(refused.unwrap_err().to_string().contains("memory cap"));
+}
+
+#[test]
+fn a_zero_cap_refuses_everything() {
+    let mut store = Store::new(0);
+    assert!(store.set(b"", b"", None, 0).is_err());
+    assert!(store.is_empty());
+    store.check_invariants();
+}
+
+#[test]
+fn ttl_zero_on_set_stores_nothing_and_counts_an_expiration() {
+    let mut store = Store::new(10_000);
+    store.set(b"k", b"old", None, 5).unwrap();
+    store.set(b"k", b"new", Some(0), 5).unwrap();
+    store.check_invariants();
+    assert_eq!(store.get(b"k", 5), None);
+    assert_eq!(store.stats().expirations, 1);
+    assert_eq!(store.used_bytes(), 0);
+}
+
+#[test]
+fn huge_ttls_saturate() {
+    let mut store = Store::new(10_000);
+    store.set(b"forever", b"v", Some(u64::MAX), 10).unwrap();
+    assert_eq!(
+        store.ttl(b"forever", 10),
+        Ttl::Remaining {
+            remaining_ms: u64::MAX - 10
+        }
+    );
+    store.set(b"late", b"v", Some(100), u64::MAX - 5).unwrap();
+    assert_eq!(
+        store.ttl(b"late", u64::MAX - 5),
+        Ttl::Remaining { remaining_ms: 5 }
+    );
+    assert_eq!(
+        store.get(b"late", u64::MAX),
+        None,
+        "deadline saturated at u64::MAX"
+    );
+    assert!(store.expire(b"forever", Some(u64::MAX), u64::MAX - 1));
+    assert_eq!(
+        store.ttl(b"forever", u64::MAX - 1),
+        Ttl::Remaining { remaining_ms: 1 }
+    );
+    store.check_invariants();
+}
+
+#[test]
+fn expire_sets_clears_and_expires_now() {
+    let mut store = Store::new(10_000);
+    assert!(!store.expire(b"missing", Some(5), 0));
+    store.set(b"k", b"value", None, 0).unwrap();
+    assert_eq!(store.ttl(b"k", 0), Ttl::Persistent);
+    assert!(store.expire(b"k", Some(100), 0));
+    assert_eq!(store.ttl(b"k", 40), Ttl::Remaining { remaining_ms: 60 });
+    assert!(store.expire(b"k", None, 40));
+    assert_eq!(store.ttl(b"k", 1_000), Ttl::Persistent);
+    assert_eq!(store.get(b"k", 1_000), Some(&b"value"[..]));
+    store.check_invariants();
+    assert!(store.expire(b"k", Some(0), 1_000));
+    assert_eq!(store.ttl(b"k", 1_000), Ttl::Missing);
+    assert_eq!(store.stats().expirations, 1);
+    assert!(!store.delete(b"k", 1_000));
+    store.check_invariants();
+}
+
+#[test]
+fn expiry_is_lazy_on_access_and_measures_lag() {
+    let mut store = Store::new(10_000);
+    store.set(b"a", b"1", Some(10), 0).unwrap();
+    store.set(b"b", b"2", Some(10), 0).unwrap();
+    assert_eq!(store.get(b"a", 9), Some(&b"1"[..]));
+    assert_eq!(store.get(b"a", 10), None, "expired at the deadline");
+    assert_eq!(store.len(), 1);
+    assert!(
+        !store.delete(b"b", 17),
+        "an expired key is not deleted, it expired"
+    );
+    let stats = store.stats();
+    assert_eq!((stats.expirations, stats.hits, stats.misses), (2, 1, 1));
+    assert_eq!(
+        (stats.expiry_lag_max_ms, stats.expiry_lag_recent_ms),
+        (7, 7)
+    );
+    store.set(b"c", b"3", Some(1), 20).unwrap();
+    assert_eq!(store.tick(23, 10), 1);
+    assert_eq!(
+        (
+            store.stats().expiry_lag_max_ms,
+            store.stats().expiry_lag_recent_ms
+        ),
+        (7, 2)
+    );
+    assert!(store.is_empty());
+    store.check_invariants();
+}
+
+#[test]
+fn tick_is_bounded_and_goes_in_deadline_order() {
+    let mut store = Store::new(100_000);
+    for i in 0..10 {
+        store
+            .set(&key(i), b"v", Some(u64::from(10 - i)), 0)
+            .unwrap();
+    }
+    store.set(b"persistent", b"v", None, 0).unwrap();
+    assert_eq!(store.next_expiry_ms(), Some(1));
+    assert_eq!(store.tick(5, 100), 5, "deadlines 1..=5 are due");
+    assert_eq!(store.tick(10, 2), 2);
+    // The two earliest remaining deadlines (6 and 7: keys 4 and 3) went first.
+    assert!(!present(&mut store, &key(4), 5) && !present(&mut store, &key(3), 5));
+    assert!(present(&mut store, &key(2), 5));
+    assert_eq!(store.next_expiry_ms(), Some(8));
+    assert_eq!(store.tick(10, usize::MAX), 3);
+    assert_eq!(store.tick(10, usize::MAX), 0);
+    assert_eq!(store.next_expiry_ms(), None);
+    assert_eq!(store.len(), 1);
+    assert_eq!(store.stats().expirations, 10);
+    store.check_invariants();
+}
+
+#[test]
+fn expired_entries_are_reclaimed_before_live_ones_are_evicted() {
+    let mut store = store_for(3, 4, 10);
+    store.set(&key(0), &[0; 10], None, 0).unwrap();
+    store.set(&key(1), &[0; 10], Some(10), 0).unwrap();
+    store.set(&key(2), &[0; 10], None, 0).unwrap();
+    // Key 0 is the LRU tail, but key 1 has expired: it makes the room.
+    store.set(&key(3), &[0; 10], None, 20).unwrap();
+    store.check_invariants();
+    let stats = store.stats();
+    assert_eq!(
+        (
+            stats.evictions,
+            stats.expirations,
+            stats.expiry_lag_recent_ms
+        ),
+        (0, 1, 10)
+    );
+    assert!(present(&mut store, &key(0), 20));
+    assert!(!present(&mut store, &key(1), 20));
+}
+
+#[test]
+fn the_expiry_heap_stays_bounded_under_re_timing() {
+    let mut store = Store::new(100_000);
+    store.set(b"k", b"v", Some(1_000), 0).unwrap();
+    for ttl_ms in 0..10_000 {
+        assert!(store.expire(b"k", Some(1_000 + ttl_ms % 7), 0));
+        assert!(store.expiry.len() <= expiry::Expiry::bound(1));
+    }
+    store.check_invariants();
+    store.set(b"k", b"w", None, 0).unwrap();
+    store.check_invariants();
+    assert_eq!(store.ttl(b"k", 5_000), Ttl::Persistent);
+}
+
+#[test]
+fn keys_and_values_of_any_size_round_trip() {
+    let mut store = Store::new(1 << 30);
+    let long_key = vec![0xFF; usize::from(u16::MAX) + 5];
+    let values = [
+        vec![],
+        vec![0; 1],
+        vec![1; 4_096 - 8],
+        vec![2; 4_096],
+        vec![3; 1 << 20],
+    ];
+    for (i, value) in values.iter().enumerate() {
+        store.set(&long_key, value, Some(50), 0).unwrap();
+        store.set(&key(i as u32), value, None, 0).unwrap();
+        store.set(b"", value, (i % 2 == 0).then_some(9), 0).unwrap();
+        store.check_invariants();
+        assert_eq!(store.get(&long_key, 1), Some(&value[..]));
+        assert_eq!(store.get(&key(i as u32), 1), Some(&value[..]));
+        assert_eq!(store.get(b"", 1), Some(&value[..]));
+    }
+    for i in 0..values.len() as u32 {
+        assert!(store.delete(&key(i), 1));
+    }
+    assert!(store.delete(&long_key, 1) && store.delete(b"", 1));
+    assert!(store.is_empty());
+    assert_eq!(store.used_bytes(), 0);
+    store.check_invariants();
+}
+
+#[test]
+fn churn_reuses_slots_and_pages() {
+    let mut store = store_for(1_000, 4, 100);
+    for round in 0..5u32 {
+        for i in 0..3_000 {
+            store
+                .set(
+                    &key(i + round),
+                    &[round as u8; 100],
+                    (i % 3 == 0).then_some(1_000),
+                    0,
+                )
+                .unwrap();
+        }
+        store.check_invariants();
+    }
+    assert_eq!(store.len(), 1_000);
+    assert!(store.slab.slots().len() <= 1_000 + 1);
+    for i in 0..3_005 {
+        store.delete(&key(i), 0);
+    }
+    store.check_invariants();
+    assert!(store.is_empty());
+}

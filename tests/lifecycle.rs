@@ -1,0 +1,329 @@
+//! Startup, shutdown, the Unix socket file and the log files, against the
+//! real server binary (RELIABILITY.md sections C, E, F and G).
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use blink_store::protocol::{self, Request, Status};
+use common::{Client, Options, Server, wait_until};
+
+const OK: u8 = Status::Ok as u8;
+
+fn blink() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_blink-store"));
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+}
+
+#[test]
+fn sigterm_answers_every_request_already_received_then_exits_zero() {
+    let mut server = Server::start(&[]);
+    let socket = server.unix.clone().unwrap();
+    let mut client = server.tcp();
+    let mut burst = Vec::new();
+    const N: usize = 2_000;
+    for i in 0..N {
+        let key = format!("k{i}");
+        protocol::encode_request(
+            &Request::Set {
+                key: key.as_bytes(),
+                value: b"v",
+                ttl_ms: 0,
+            },
+            &mut burst,
+        );
+    }
+    client.write_raw(&burst).unwrap();
+    server.signal(libc::SIGTERM);
+    for i in 0..N {
+        assert_eq!(
+            client.reply().map(|r| r.0),
+            Some(OK),
+            "reply {i} lost in shutdown"
+        );
+    }
+    assert!(client.is_closed());
+    let status = server.wait_exit(Duration::from_secs(7));
+    assert_eq!(status.code(), Some(0));
+    assert!(!socket.exists(), "socket file removed on clean shutdown");
+}
+
+#[test]
+fn sigterm_when_idle_exits_quickly_and_flushes_the_last_log_line() {
+    let mut server = Server::start_with(Options {
+        logs: true,
+        ..Options::default()
+    });
+    assert_eq!(server.tcp().call(&Request::Ping).0, OK);
+    let started = Instant::now();
+    server.signal(libc::SIGTERM);
+    assert_eq!(server.wait_exit(Duration::from_secs(3)).code(), Some(0));
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+    let logs = read_logs(&server.path().join("logs"));
+    assert!(logs.contains("shutdown complete"), "{logs}");
+}
+
+#[test]
+fn a_second_signal_during_the_drain_exits_at_once() {
+    let mut server = Server::start(&["--drain-timeout-ms", "30000"]);
+    let mut setup = server.tcp();
+    let value = vec![b'x'; 1 << 20];
+    assert_eq!(
+        setup
+            .call(&Request::Set {
+                key: b"fat",
+                value: &value,
+                ttl_ms: 0
+            })
+            .0,
+        OK
+    );
+    // A client that never reads keeps the drain from finishing.
+    let mut hog = server.raw_tcp();
+    let mut burst = Vec::new();
+    for _ in 0..64 {
+        protocol::encode_request(&Request::Get { key: b"fat" }, &mut burst);
+    }
+    hog.write_all(&burst).unwrap();
+    wait_until("the hog's output is pending", || {
+        server.stat("buffer_bytes") > 0
+    });
+    server.signal(libc::SIGTERM);
+    wait_until("draining has begun", || {
+        server.unix.as_ref().is_some_and(|p| !p.exists())
+    });
+    let started = Instant::now();
+    server.signal(libc::SIGINT);
+    let status = server.wait_exit(Duration::from_secs(3));
+    assert_ne!(status.code(), Some(0));
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn the_socket_never_exists_with_a_looser_mode_even_under_umask_zero() {
+    for mode in [0o600u32, 0o660] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sock");
+        let mut command = blink();
+        command
+            .args(["--no-tcp", "--unix-socket"])
+            .arg(&path)
+            .arg("--unix-socket-mode")
+            .arg(format!("{mode:o}"));
+        // SAFETY: umask is async-signal-safe and touches no memory.
+        unsafe {
+            command.pre_exec(|| {
+                libc::umask(0);
+                Ok(())
+            });
+        }
+        let mut child = command.spawn().unwrap();
+        let deadline = Instant::now() + common::PATIENCE;
+        let mut observed = 0;
+        while Instant::now() < deadline && observed < 50 {
+            if let Ok(meta) = fs::symlink_metadata(&path) {
+                assert_eq!(
+                    meta.permissions().mode() & 0o777,
+                    mode,
+                    "observed a looser mode"
+                );
+                observed += 1;
+            }
+        }
+        assert!(observed > 0, "the socket never appeared");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+#[test]
+fn another_user_cannot_connect_to_an_owner_only_socket() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: switching to another uid needs root");
+        return;
+    }
+    let server = Server::start(&[]);
+    let path = server.unix.clone().unwrap();
+    // The temp directory must be traversable by the other user; the socket's own mode decides.
+    fs::set_permissions(server.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let mut probe = Command::new("python3");
+    probe
+        .arg("-c")
+        .arg("import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])")
+        .arg(&path);
+    // SAFETY: setgid/setuid are async-signal-safe; they only change this child's ids.
+    unsafe {
+        probe.pre_exec(|| {
+            if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let output = probe.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "nobody connected to a 0600 socket"
+    );
+    assert!(stderr.contains("PermissionError"), "{stderr}");
+    // The owner still can.
+    assert_eq!(server.unix().call(&Request::Ping).0, OK);
+}
+
+#[test]
+fn a_stale_socket_left_by_a_killed_server_is_replaced_on_restart() {
+    let mut first = Server::start(&[]);
+    let path = first.unix.clone().unwrap();
+    first.signal(libc::SIGKILL);
+    first.wait_exit(Duration::from_secs(3));
+    assert!(path.exists(), "kill -9 leaves the file behind");
+    let mut second = blink()
+        .args(["--tcp", "127.0.0.1:0", "--unix-socket"])
+        .arg(&path)
+        .spawn()
+        .unwrap();
+    let mut client = None;
+    wait_until("the restarted server serves the same path", || {
+        client = std::os::unix::net::UnixStream::connect(&path).ok();
+        client.is_some()
+    });
+    let mut client = Client::new(Box::new(client.unwrap()));
+    assert_eq!(client.call(&Request::Ping).0, OK);
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
+
+#[test]
+fn a_live_socket_is_refused_and_left_untouched() {
+    let server = Server::start(&[]);
+    let path = server.unix.clone().unwrap();
+    let output = blink()
+        .args(["--tcp", "127.0.0.1:0", "--unix-socket"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("live server"), "{stderr}");
+    assert_eq!(
+        server.unix().call(&Request::Ping).0,
+        OK,
+        "the first server still serves"
+    );
+}
+
+#[test]
+fn a_non_socket_file_at_the_path_is_refused_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    fs::write(&path, "keep me").unwrap();
+    let output = blink()
+        .args(["--tcp", "127.0.0.1:0", "--unix-socket"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not a socket"));
+    assert_eq!(fs::read_to_string(&path).unwrap(), "keep me");
+}
+
+#[test]
+fn invalid_flags_get_one_line_naming_the_flag_and_exit_two() {
+    let output = blink().args(["--max-frame-bytes", "1"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--max-frame-bytes"), "{stderr}");
+    let output = blink().args(["--memory-limit", "lots"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--memory-limit"));
+    let output = blink().env("BLINK_MEMORY_LIMIT", "1KiB").output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "env vars are validated like flags"
+    );
+}
+
+#[test]
+fn old_log_files_are_pruned_and_others_are_left_alone() {
+    let logs = tempfile::tempdir().unwrap();
+    let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
+    for name in [
+        "blink-store.2020-01-01-00.log",
+        "blink-store.2020-01-01-01.log",
+        "other-app.2020-01-01-00.log",
+    ] {
+        let file = fs::File::create(logs.path().join(name)).unwrap();
+        file.set_modified(two_hours_ago).unwrap();
+    }
+    let _server = Server::start_with(Options {
+        args: vec!["--log-dir".into(), logs.path().display().to_string()],
+        env: vec![("RETENTION_MINUTES".into(), "1".into())],
+        ..Options::default()
+    });
+    wait_until("old own files are pruned", || {
+        !logs.path().join("blink-store.2020-01-01-00.log").exists()
+            && !logs.path().join("blink-store.2020-01-01-01.log").exists()
+    });
+    assert!(logs.path().join("other-app.2020-01-01-00.log").exists());
+    let current = fs::read_dir(logs.path())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| blink_store::logging::is_own_log_file(name))
+        .count();
+    assert_eq!(current, 1, "the current file is kept");
+}
+
+#[test]
+fn a_client_resetting_mid_frame_does_not_disturb_the_server() {
+    let server = Server::start(&[]);
+    for _ in 0..20 {
+        let stream = server.raw_tcp();
+        let mut frame = Vec::new();
+        protocol::encode_request(
+            &Request::Set {
+                key: b"k",
+                value: &[1; 1000],
+                ttl_ms: 0,
+            },
+            &mut frame,
+        );
+        (&stream).write_all(&frame[..500]).unwrap();
+        socket2::SockRef::from(&stream)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(stream);
+    }
+    wait_until("all reset connections are cleaned up", || {
+        server.stat("connections_current") == 1
+    });
+    assert_eq!(server.stat("buffer_bytes"), 0);
+    assert_eq!(server.unix().call(&Request::Ping).0, OK);
+}
+
+#[test]
+fn version_flag_prints_the_version() {
+    let output = blink().arg("--version").output().unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains(env!("CARGO_PKG_VERSION")));
+}
+
+fn read_logs(dir: &Path) -> String {
+    fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| fs::read_to_string(e.ok()?.path()).ok())
+        .collect()
+}

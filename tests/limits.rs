@@ -1,0 +1,394 @@
+//! Every limit at its boundary, and what happens just past it, against the
+//! real server binary (RELIABILITY.md sections A and B).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use blink_store::protocol::{self, Request, Status};
+use common::{Client, Server, stat, wait_until};
+
+const OK: u8 = Status::Ok as u8;
+
+/// A SET frame whose payload is exactly `payload_bytes` long.
+fn set_frame_with_payload(payload_bytes: usize) -> Vec<u8> {
+    let value = vec![b'v'; payload_bytes - 1 - 8 - 2 - 1];
+    let mut frame = Vec::new();
+    protocol::encode_request(
+        &Request::Set {
+            key: b"k",
+            value: &value,
+            ttl_ms: 0,
+        },
+        &mut frame,
+    );
+    assert_eq!(frame.len(), 4 + payload_bytes);
+    frame
+}
+
+/// Sends raw bytes and expects one error reply with `status`, then a close.
+fn expect_error_then_close(client: &mut Client, bytes: &[u8], status: Status) {
+    let started = Instant::now();
+    client.write_raw(bytes).unwrap();
+    let reply = client.reply().expect("an error reply before the close");
+    assert_eq!(
+        reply.0,
+        status as u8,
+        "{:?}",
+        String::from_utf8_lossy(&reply.1)
+    );
+    assert!(client.is_closed(), "connection must close after {status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "decided without waiting for a body"
+    );
+}
+
+#[test]
+fn max_frame_is_accepted_and_one_more_byte_is_refused_from_the_header() {
+    let server = Server::start(&["--max-frame-bytes", "65536"]);
+    let mut client = server.tcp();
+    client.write_raw(&set_frame_with_payload(65_536)).unwrap();
+    assert_eq!(client.reply().unwrap().0, OK);
+    // Only the header of the oversized frame is sent: no body ever follows.
+    let header = 65_537u32.to_be_bytes();
+    expect_error_then_close(&mut client, &header, Status::FrameTooLarge);
+    assert_eq!(server.stat("closed_protocol"), 1);
+}
+
+#[test]
+fn absurd_declared_lengths_are_refused_at_once_without_allocating() {
+    let server = Server::start(&[]);
+    let rss_before = server.stat("rss_bytes");
+    for header in [0x1FFF_FFFFu32, 1 << 28, 0x0110_0000] {
+        expect_error_then_close(
+            &mut server.tcp(),
+            &header.to_be_bytes(),
+            Status::FrameTooLarge,
+        );
+    }
+    for header in [0xFFFF_FFFFu32, 0x8000_0000, 0x4000_0000] {
+        expect_error_then_close(&mut server.tcp(), &header.to_be_bytes(), Status::Malformed);
+    }
+    for _ in 0..10_000 {
+        expect_error_then_close(
+            &mut server.tcp(),
+            &(1u32 << 30).to_be_bytes(),
+            Status::Malformed,
+        );
+    }
+    let rss_after = server.stat("rss_bytes");
+    assert!(
+        rss_after < rss_before + (2 << 20),
+        "RSS grew from {rss_before} to {rss_after}"
+    );
+    assert_eq!(server.stat("buffer_bytes"), 0);
+}
+
+#[test]
+fn zero_length_and_short_frames_close_the_connection() {
+    let server = Server::start(&[]);
+    expect_error_then_close(&mut server.tcp(), &[0, 0, 0, 0], Status::Malformed);
+    // A GET whose frame ends inside the key length.
+    expect_error_then_close(&mut server.tcp(), &[0, 0, 0, 2, 0x10, 0], Status::Malformed);
+    // A GET whose key length runs past the frame.
+    expect_error_then_close(
+        &mut server.tcp(),
+        &[0, 0, 0, 4, 0x10, 0, 9, b'k'],
+        Status::Malformed,
+    );
+}
+
+#[test]
+fn foreign_protocols_are_turned_away_from_the_first_bytes() {
+    let server = Server::start(&[]);
+    for greeting in [
+        &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        b"*1\r\n$4\r\nPING\r\n",
+        b"get foo\r\n",
+    ] {
+        expect_error_then_close(&mut server.tcp(), greeting, Status::Malformed);
+    }
+    expect_error_then_close(&mut server.tcp(), &vec![0u8; 64 * 1024], Status::Malformed);
+}
+
+#[test]
+fn unknown_commands_get_an_error_and_the_connection_stays_usable() {
+    let server = Server::start(&[]);
+    let mut client = server.tcp();
+    client.write_raw(&[0, 0, 0, 3, 0x7e, 1, 2]).unwrap();
+    assert_eq!(client.reply().unwrap().0, Status::UnknownCommand as u8);
+    assert_eq!(client.call(&Request::Ping).0, OK);
+    assert_eq!(server.stat("err_unknown_command"), 1);
+}
+
+#[test]
+fn key_and_value_limits_hold_at_the_boundary_and_keep_the_connection() {
+    let server = Server::start(&["--max-key-bytes", "16", "--max-value-bytes", "100"]);
+    let mut client = server.unix();
+    let key16 = [b'k'; 16];
+    let key17 = [b'k'; 17];
+    assert_eq!(
+        client
+            .call(&Request::Set {
+                key: &key16,
+                value: b"v",
+                ttl_ms: 0
+            })
+            .0,
+        OK
+    );
+    assert_eq!(
+        client
+            .call(&Request::Set {
+                key: &key17,
+                value: b"v",
+                ttl_ms: 0
+            })
+            .0,
+        Status::KeyTooLarge as u8
+    );
+    assert_eq!(
+        client.call(&Request::Get { key: &key17 }).0,
+        Status::KeyTooLarge as u8
+    );
+    assert_eq!(
+        client
+            .call(&Request::Set {
+                key: b"v",
+                value: &[1; 100],
+                ttl_ms: 0
+            })
+            .0,
+        OK
+    );
+    assert_eq!(
+        client
+            .call(&Request::Set {
+                key: b"v",
+                value: &[2; 101],
+                ttl_ms: 0
+            })
+            .0,
+        Status::ValueTooLarge as u8
+    );
+    assert_eq!(
+        client.call(&Request::Get { key: b"v" }),
+        (OK, vec![1; 100]),
+        "refused SET lost nothing"
+    );
+}
+
+#[test]
+fn one_connection_past_the_cap_gets_an_error_and_the_others_carry_on() {
+    let server = Server::start(&["--max-connections", "5"]);
+    let mut clients: Vec<Client> = (0..5).map(|_| server.tcp()).collect();
+    for client in &mut clients {
+        assert_eq!(client.call(&Request::Ping).0, OK);
+    }
+    let mut extra = server.tcp();
+    assert_eq!(extra.reply().unwrap().0, Status::TooManyConnections as u8);
+    assert!(extra.is_closed());
+    assert_eq!(
+        clients[0]
+            .call(&Request::Set {
+                key: b"a",
+                value: b"b",
+                ttl_ms: 0
+            })
+            .0,
+        OK
+    );
+    let stats = clients[1].stats();
+    assert_eq!(stat(&stats, "connections_rejected"), 1);
+    assert_eq!(stat(&stats, "connections_current"), 5);
+    drop(clients.pop());
+    wait_until("a slot frees", || {
+        let mut client = server.unix();
+        client.call(&Request::Ping).0 == OK
+    });
+}
+
+#[test]
+fn a_client_that_never_reads_is_disconnected_and_others_are_unaffected() {
+    let server = Server::start(&["--max-output-bytes", "2MiB", "--output-timeout-ms", "300"]);
+    let mut setup = server.tcp();
+    let value = vec![b'x'; 512 * 1024];
+    assert_eq!(
+        setup
+            .call(&Request::Set {
+                key: b"fat",
+                value: &value,
+                ttl_ms: 0
+            })
+            .0,
+        OK
+    );
+    let mut hog = server.raw_tcp();
+    let mut burst = Vec::new();
+    for _ in 0..400 {
+        protocol::encode_request(&Request::Get { key: b"fat" }, &mut burst);
+    }
+    hog.write_all(&burst).unwrap();
+    wait_until("the slow reader is closed", || {
+        server.stat("closed_slow_reader") == 1
+    });
+    assert_eq!(setup.call(&Request::Get { key: b"fat" }), (OK, value));
+    wait_until("its buffers are released", || {
+        server.stat("buffer_bytes") == 0
+    });
+}
+
+#[test]
+fn a_slowloris_trickling_a_frame_is_closed_at_the_frame_deadline() {
+    let server = Server::start(&["--frame-timeout-ms", "300"]);
+    let mut stream = server.raw_tcp();
+    stream.write_all(&[0, 0]).unwrap();
+    let started = Instant::now();
+    let mut frame = Vec::new();
+    protocol::encode_request(
+        &Request::Set {
+            key: b"k",
+            value: &[0; 200],
+            ttl_ms: 0,
+        },
+        &mut frame,
+    );
+    // Keep bytes arriving: activity must not extend the deadline.
+    for byte in &frame[2..] {
+        if stream.write_all(std::slice::from_ref(byte)).is_err()
+            || started.elapsed() > Duration::from_secs(5)
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut client = Client::new(Box::new(stream));
+    let reply = client.reply();
+    assert_eq!(reply.map(|r| r.0), Some(Status::Timeout as u8));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "closed after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.stat("closed_frame_timeout"), 1);
+}
+
+#[test]
+fn idle_connections_are_closed_when_an_idle_timeout_is_set() {
+    let server = Server::start(&["--idle-timeout-ms", "200"]);
+    let mut idle = server.tcp();
+    assert_eq!(idle.call(&Request::Ping).0, OK);
+    assert_eq!(idle.reply().map(|r| r.0), Some(Status::Timeout as u8));
+    assert!(idle.is_closed());
+    assert_eq!(server.stat("closed_idle"), 1);
+}
+
+#[test]
+fn the_buffer_budget_caps_memory_for_partial_frames() {
+    let server = Server::start(&["--buffer-budget", "1MiB"]);
+    let mut header = 600_000u32.to_be_bytes().to_vec();
+    header.extend_from_slice(&[0x11; 300_000]);
+    let mut trickle: Vec<_> = (0..6).map(|_| server.raw_tcp()).collect();
+    for stream in &mut trickle {
+        // A peer that the budget refuses may already be gone: ignore write errors.
+        let _ = stream.write_all(&header);
+    }
+    wait_until("some partial frames are refused", || {
+        server.stat("closed_buffer_budget") >= 1
+    });
+    assert!(server.stat("buffer_bytes") <= 1 << 20);
+    let mut bystander = server.tcp();
+    assert_eq!(
+        bystander
+            .call(&Request::Set {
+                key: b"still",
+                value: b"fine",
+                ttl_ms: 0
+            })
+            .0,
+        OK
+    );
+    let refused = trickle
+        .iter_mut()
+        .filter(|stream| {
+            let mut buf = [0u8; 64];
+            stream
+                .set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+            matches!((&**stream).read(&mut buf), Ok(n) if n >= 5 && buf[4] == Status::Busy as u8)
+        })
+        .count();
+    assert!(refused >= 1);
+}
+
+#[test]
+fn before_auth_only_small_frames_are_accepted() {
+    let server = Server::start_with(common::Options {
+        env: vec![("BLINK_AUTH_TOKEN".into(), "open sesame".into())],
+        ..common::Options::default()
+    });
+    let mut client = server.tcp();
+    assert_eq!(
+        client.call(&Request::Get { key: b"k" }).0,
+        Status::AuthRequired as u8
+    );
+    let big = vec![0u8; 5_000];
+    client.send(&Request::Set {
+        key: b"k",
+        value: &big,
+        ttl_ms: 0,
+    });
+    assert_eq!(
+        client.reply().map(|r| r.0),
+        Some(Status::FrameTooLarge as u8)
+    );
+    assert!(client.is_closed());
+
+    let mut client = server.tcp();
+    assert_eq!(
+        client
+            .call(&Request::Auth {
+                token: b"open sesame"
+            })
+            .0,
+        OK
+    );
+    assert_eq!(
+        client
+            .call(&Request::Set {
+                key: b"k",
+                value: &big,
+                ttl_ms: 0
+            })
+            .0,
+        OK
+    );
+
+    let mut intruder = server.unix();
+    assert_eq!(
+        intruder.call(&Request::Auth { token: b"guess" }).0,
+        Status::AuthFailed as u8
+    );
+    assert!(intruder.is_closed());
+}
+
+#[test]
+fn a_flooding_client_does_not_starve_a_bystander() {
+    let server = Server::start(&[]);
+    let mut flood = server.raw_tcp();
+    let mut burst = Vec::new();
+    for _ in 0..200_000 {
+        protocol::encode_request(&Request::Get { key: b"nope" }, &mut burst);
+    }
+    let writer = std::thread::spawn(move || {
+        let _ = flood.write_all(&burst);
+        flood
+    });
+    let mut bystander = server.unix();
+    for _ in 0..50 {
+        assert_eq!(bystander.call(&Request::Ping).0, OK);
+    }
+    drop(writer);
+}
