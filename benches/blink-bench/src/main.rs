@@ -10,7 +10,19 @@
 //!
 //! A progress line goes to stderr once a second; results go to stdout. The
 //! exit status is 1 if any connection failed or nothing completed, 2 for
-//! bad flags.
+//! bad flags. Error replies (out of memory, too large) are counted and
+//! reported but do not fail the run: the memory-cap test provokes them.
+//!
+//! ```text
+//! # Blink over TCP, get90/set10, 50 connections, 10 s, after a prefill:
+//! blink-bench --tcp 127.0.0.1:25465 --prefill --server-pid $(pidof blink-store)
+//! # Redis, pipeline 16, zipfian keys, JSON result:
+//! blink-bench --protocol resp --tcp 127.0.0.1:6379 --pipeline 16 --distribution zipf --json
+//! # memcached, open loop at 20k requests/s (latency from intended send times):
+//! blink-bench --protocol memcache --tcp 127.0.0.1:11211 --rate 20000 --pipeline 16
+//! # Blink over its Unix socket, set only, values of 100 B to 100 KiB, 20k requests:
+//! blink-bench --unix-socket /run/blink.sock --ratio 1:0 --value-size 100-102400 --requests 20000
+//! ```
 
 mod adapter;
 mod cli;
