@@ -187,10 +187,14 @@ proc_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 # The server's own count of bytes held: used_bytes (Blink STATS),
 # used_memory (Redis INFO), bytes (memcached stats).
 accounted_bytes() {
-    python3 - "$1" "$(server_port "$1")" <<'PY'
+    timeout 10 python3 - "$1" "$(server_port "$1")" <<'PY' || echo null
 import socket, struct, sys
 name, port = sys.argv[1], int(sys.argv[2])
-s = socket.create_connection(("127.0.0.1", port), timeout=5)
+try:
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+except OSError:
+    print("null")
+    sys.exit(0)
 def read_until(marker):
     data = b""
     while marker not in data:
@@ -246,10 +250,15 @@ bench() {
     python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("  %-28s %9.0f ops/s  cpu %s us/req  p50 %.0f p99 %.0f p99.9 %.0f us  errors %d/%d" % (r["label"], r["ops_per_s"], "%.2f" % r["server_cpu_us_per_request"] if r["server_cpu_us_per_request"] is not None else "-", r["latency_us"]["p50"], r["latency_us"]["p99"], r["latency_us"]["p99.9"], r["error_replies"], r["conn_errors"]))' "$json" >&2
 }
 
+# prefill SERVER KEYS: SETs every key once; a failure is logged, and the
+# runs that follow report their misses.
 prefill() {
-    timeout "$STEP_TIMEOUT_S" taskset -c 1 "$BENCH" --protocol "$(server_protocol "$1")" \
+    # shellcheck disable=SC2046
+    if ! timeout "$STEP_TIMEOUT_S" taskset -c 1 "$BENCH" --protocol "$(server_protocol "$1")" \
         $(target_args "$1" tcp) --connections "$CONNECTIONS" --keys "$2" --value-size "$VALUE_BYTES" \
-        --prefill --prefill-timeout-s $((STEP_TIMEOUT_S - 10)) --duration-s 0 --quiet
+        --prefill --prefill-timeout-s $((STEP_TIMEOUT_S - 10)) --duration-s 0 --quiet 2>&1 | sed 's/^/  /' >&2; then
+        log "  $1: prefill of $2 keys failed"
+    fi
 }
 
 # ---------------------------------------------------------------- phases
@@ -257,7 +266,7 @@ throughput() {
     local server=$1
     log "$server: throughput (${DURATION_S} s per run)"
     start_server "$server" "$BIG_MIB" || return 0
-    prefill "$server" "$KEYS" 2>&1 | sed 's/^/  /' >&2
+    prefill "$server" "$KEYS"
     local transports=(tcp)
     [ "$server" = blink ] && transports+=(uds)
     for transport in "${transports[@]}"; do
@@ -277,18 +286,22 @@ throughput() {
 calibration() {
     log "calibration: redis-benchmark vs blink-bench, GET only, against Redis"
     start_server redis "$BIG_MIB" || return 0
-    prefill redis "$KEYS" 2>&1 | sed 's/^/  /' >&2
+    prefill redis "$KEYS"
     local pipeline round ours ours_all rb rb_all requests
     for pipeline in 1 16; do
         ours_all="" rb_all=""
         for round in $(seq "$CALIBRATION_ROUNDS"); do
             ours=$(timeout "$STEP_TIMEOUT_S" taskset -c 1 "$BENCH" --protocol resp --tcp "127.0.0.1:$REDIS_PORT" \
                 --connections "$CONNECTIONS" --keys "$KEYS" --pipeline "$pipeline" --ratio 0:1 \
-                --duration-s "$CALIBRATION_S" --json --quiet --label "calibration-p$pipeline")
+                --duration-s "$CALIBRATION_S" --json --quiet --label "calibration-p$pipeline" || true)
+            if [ -z "$ours" ]; then
+                log "  pipeline $pipeline: blink-bench failed"
+                continue
+            fi
             requests=$(python3 -c 'import json,sys; print(max(1000, json.loads(sys.argv[1])["requests"]))' "$ours")
             rb=$(timeout "$STEP_TIMEOUT_S" taskset -c 1 redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" \
                 -c "$CONNECTIONS" -n "$requests" -P "$pipeline" -d "$VALUE_BYTES" -r "$KEYS" -t get --csv \
-                | awk -F'"' '$2 == "GET" { print $4 }')
+                | awk -F'"' '$2 == "GET" { print $4 }' || true)
             ours_all+="${ours_all:+,}$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ops_per_s"])' "$ours")"
             rb_all+="${rb_all:+,}${rb:-null}"
         done
@@ -304,7 +317,7 @@ memory_per_item() {
     log "$server: memory of $MEMORY_ITEMS items of $VALUE_BYTES B"
     start_server "$server" "$BIG_MIB" || return 0
     before=$(proc_kib "$SERVER_PID" VmRSS)
-    prefill "$server" "$MEMORY_ITEMS" 2>&1 | sed 's/^/  /' >&2
+    prefill "$server" "$MEMORY_ITEMS"
     after=$(proc_kib "$SERVER_PID" VmRSS)
     printf '{"kind":"memory","server":"%s","items":%s,"key_bytes":16,"value_bytes":%s,"rss_before_kib":%s,"rss_after_kib":%s,"accounted_bytes":%s}\n' \
         "$server" "$MEMORY_ITEMS" "$VALUE_BYTES" "$before" "$after" "$(accounted_bytes "$server")" >> "$RESULTS"

@@ -3,7 +3,7 @@
 //! Flow: parse and validate flags ([`cli`]) → optional prefill (every key
 //! SET once) → the measured phase: connections spread over `--threads`
 //! client threads, each running one mio event loop ([`runner`]) over its
-//! connections ([`conn`]), sending what [`workload`] plans, encoded and
+//! connections ([`conn`]; open loop paced by a [`timer`]), sending what [`workload`] plans, encoded and
 //! parsed by the protocol's [`adapter`] → merge the per-thread tallies and
 //! print a table or JSON ([`report`]), with the server's CPU per request
 //! from `/proc` ([`cpu`]) when `--server-pid` is given.
@@ -30,6 +30,7 @@ mod conn;
 mod cpu;
 mod report;
 mod runner;
+mod timer;
 mod workload;
 
 use std::process::ExitCode;

@@ -9,9 +9,9 @@
 //! come is sent as soon as the connection has fewer than `pipeline`
 //! outstanding, and its latency runs from its *intended* send time, so a
 //! stalled server shows up as tail latency instead of silently lowering the
-//! request rate (coordinated omission). When the next send is under
-//! [`SPIN_BELOW`] away the loop polls without sleeping, because epoll's
-//! millisecond timeout would otherwise add up to 1 ms of client-made delay.
+//! request rate (coordinated omission). A [`Timer`] (timerfd) wakes the poll
+//! at the next scheduled send, since epoll's own timeout is whole
+//! milliseconds and lateness of the client would count as server latency.
 //!
 //! Every loop is bounded by the deadline; a failed connection is counted,
 //! reported once, and dropped while the others go on.
@@ -24,10 +24,11 @@ use mio::{Events, Interest, Poll, Token};
 use crate::adapter::Adapter;
 use crate::conn::{Conn, ConnError};
 use crate::report::Tally;
+use crate::timer::Timer;
 use crate::workload::{Generator, Op, write_key};
 
-/// Below this distance to the next scheduled send, poll without sleeping.
-pub const SPIN_BELOW: Duration = Duration::from_millis(2);
+/// Token of the open-loop timer, outside the connection index range.
+const TIMER_TOKEN: Token = Token(usize::MAX);
 /// Longest single poll: stop conditions are rechecked at least this often.
 const POLL_MAX: Duration = Duration::from_millis(100);
 /// Events drained per poll call; more wait for the next call.
@@ -115,12 +116,23 @@ pub fn run_thread<A: Adapter>(
             )
             .map_err(|e| format!("registering a connection: {e}"))?;
     }
-    worker.run(poll)
+    let timer = match plan.interval {
+        Some(_) => {
+            let mut timer = Timer::new().map_err(|e| format!("creating the send timer: {e}"))?;
+            poll.registry()
+                .register(&mut timer, TIMER_TOKEN, Interest::READABLE)
+                .map_err(|e| format!("registering the send timer: {e}"))?;
+            Some(timer)
+        }
+        None => None,
+    };
+    worker.run(poll, timer)
 }
 
 impl<A: Adapter> Worker<'_, A> {
-    fn run(mut self, mut poll: Poll) -> Result<ThreadResult, String> {
+    fn run(mut self, mut poll: Poll, mut timer: Option<Timer>) -> Result<ThreadResult, String> {
         let mut events = Events::with_capacity(EVENTS_CAPACITY);
+        let mut armed_for: Option<Instant> = None;
         for index in 0..self.conns.len() {
             self.service(index, false);
         }
@@ -129,7 +141,18 @@ impl<A: Adapter> Worker<'_, A> {
             if now >= self.plan.deadline || self.done() {
                 break;
             }
-            let timeout = self.poll_timeout(now);
+            // Re-arm only when the next send moved: one syscall per change,
+            // not per wake-up.
+            let next_send = self.next_send();
+            if let (Some(timer), Some(due)) = (&timer, next_send)
+                && armed_for != next_send
+            {
+                timer
+                    .arm_after(due.saturating_duration_since(now))
+                    .map_err(|e| format!("arming the send timer: {e}"))?;
+                armed_for = next_send;
+            }
+            let timeout = (self.plan.deadline - now).min(POLL_MAX);
             if let Err(e) = poll.poll(&mut events, Some(timeout)) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
@@ -137,6 +160,13 @@ impl<A: Adapter> Worker<'_, A> {
                 return Err(format!("poll failed: {e}"));
             }
             for event in events.iter() {
+                if event.token() == TIMER_TOKEN {
+                    if let Some(timer) = timer.as_mut() {
+                        timer.clear();
+                    }
+                    armed_for = None;
+                    continue;
+                }
                 // Tokens of dropped connections are skipped inside service().
                 let readable = event.is_readable() || event.is_read_closed() || event.is_error();
                 self.service(event.token().0, readable);
@@ -165,29 +195,23 @@ impl<A: Adapter> Worker<'_, A> {
         live.peek().is_none() || (self.exhausted && live.all(|c| c.in_flight() == 0))
     }
 
-    fn poll_timeout(&self, now: Instant) -> Duration {
-        let mut timeout = (self.plan.deadline - now).min(POLL_MAX);
-        if self.plan.interval.is_some() && !self.exhausted {
-            let next_send = self
-                .conns
-                .iter()
-                .zip(&self.next_due)
-                .filter(|(conn, _)| {
-                    conn.as_ref()
-                        .is_some_and(|c| c.in_flight() < self.plan.pipeline)
-                })
-                .map(|(_, due)| *due)
-                .min();
-            if let Some(due) = next_send {
-                let wait = due.saturating_duration_since(now);
-                timeout = if wait < SPIN_BELOW {
-                    Duration::ZERO
-                } else {
-                    timeout.min(wait - SPIN_BELOW / 2)
-                };
-            }
+    /// Open loop: the earliest scheduled send of a connection with room
+    /// for it, if any is still to come.
+    fn next_send(&self) -> Option<Instant> {
+        if self.exhausted {
+            return None;
         }
-        timeout
+        self.conns
+            .iter()
+            .zip(&self.next_due)
+            .filter(|(conn, due)| {
+                **due < self.plan.deadline
+                    && conn
+                        .as_ref()
+                        .is_some_and(|c| c.in_flight() < self.plan.pipeline)
+            })
+            .map(|(_, due)| *due)
+            .min()
     }
 
     /// Reads replies (when `readable`), sends what is due, flushes; a
