@@ -522,6 +522,7 @@ impl Turn<'_> {
         }
         let mut served = 0;
         let mut read_bytes = 0;
+        let mut socket_drained = false;
         loop {
             match self.execute_frames(conn, &mut served) {
                 Frames::NeedMore => {}
@@ -543,7 +544,11 @@ impl Turn<'_> {
                     return TurnEnd::Close(reason);
                 }
             }
-            if !conn.reading {
+            if socket_drained {
+                // A draining server answers what already arrived, then reads no more.
+                conn.reading &= !self.draining;
+            }
+            if !conn.reading || socket_drained {
                 break;
             }
             if read_bytes >= READ_BYTES_PER_TURN {
@@ -551,15 +556,12 @@ impl Turn<'_> {
             }
             let max_frame_bytes = self.limits(conn).max_frame_bytes;
             match conn.read_some(max_frame_bytes, self.budget, now_ms) {
-                Ok(ReadOutcome::Data(n)) => {
-                    self.ctx.counters.bytes_in += n as u64;
-                    read_bytes += n;
+                Ok(ReadOutcome::Data { bytes, drained }) => {
+                    self.ctx.counters.bytes_in += bytes as u64;
+                    read_bytes += bytes;
+                    socket_drained = drained;
                 }
-                Ok(ReadOutcome::WouldBlock) => {
-                    // A draining server answers what already arrived, then reads no more.
-                    conn.reading &= !self.draining;
-                    break;
-                }
+                Ok(ReadOutcome::WouldBlock) => socket_drained = true,
                 Ok(ReadOutcome::Eof) => {
                     conn.reading = false;
                     break;
