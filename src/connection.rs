@@ -254,6 +254,8 @@ pub struct Connection {
     pub reading: bool,
     /// Whether the connection is queued for another turn.
     pub queued: bool,
+    /// Whether the poller reported the peer's close or an error.
+    pub hangup_seen: bool,
     /// The interest currently registered with the poller.
     pub interest: Interest,
     /// When the first byte of the oldest incomplete frame arrived.
@@ -277,6 +279,7 @@ impl Connection {
             authenticated,
             reading: true,
             queued: false,
+            hangup_seen: false,
             interest: Interest::READABLE,
             frame_started_ms: None,
             output_progress_ms: now_ms,

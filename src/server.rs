@@ -173,7 +173,12 @@ impl Server {
                     {
                         self.accept(LISTENER_TOKEN_BASE - key, now_ms);
                     }
-                    Token(key) => self.serve(key, now_ms),
+                    Token(key) => {
+                        if event.is_read_closed() || event.is_error() {
+                            self.note_hangup(key);
+                        }
+                        self.serve(key, now_ms);
+                    }
                 }
             }
             self.serve_queued(now_ms);
@@ -260,6 +265,14 @@ impl Server {
         entry.insert(Connection::new(stream, authenticated, now_ms));
         self.counters.connections_total += 1;
         tracing::debug!(conn = token.0, "accepted");
+    }
+
+    /// Marks a connection whose peer closed or reset, so its next turn reads
+    /// until EOF or the error instead of trusting a short read.
+    fn note_hangup(&mut self, key: usize) {
+        if let Some(conn) = self.conns.get_mut(key) {
+            conn.hangup_seen = true;
+        }
     }
 
     fn serve_queued(&mut self, now_ms: u64) {
@@ -559,7 +572,9 @@ impl Turn<'_> {
                 Ok(ReadOutcome::Data { bytes, drained }) => {
                     self.ctx.counters.bytes_in += bytes as u64;
                     read_bytes += bytes;
-                    socket_drained = drained;
+                    // After a hangup a short read can hide the EOF or error
+                    // behind it, and no further event will come: read on.
+                    socket_drained = drained && !conn.hangup_seen;
                 }
                 Ok(ReadOutcome::WouldBlock) => socket_drained = true,
                 Ok(ReadOutcome::Eof) => {
