@@ -188,7 +188,7 @@ impl Server {
             }
             if let Some(deadline_ms) = self.drain_deadline_ms {
                 if self.conns.is_empty() || now_ms >= deadline_ms {
-                    self.close_all(CloseReason::Shutdown);
+                    self.close_all_shutting_down(now_ms);
                     return Ok(Exit::Clean);
                 }
             }
@@ -386,10 +386,18 @@ impl Server {
         self.close(key, reason);
     }
 
-    fn close_all(&mut self, reason: CloseReason) {
+    /// Closes whatever the drain deadline left, telling each client why.
+    fn close_all_shutting_down(&mut self, now_ms: u64) {
         let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
         for key in keys {
-            self.close(key, reason);
+            let reason = CloseReason::Shutdown;
+            self.close_with(
+                key,
+                Status::ShuttingDown,
+                "server shutting down",
+                reason,
+                now_ms,
+            );
         }
     }
 
@@ -596,12 +604,15 @@ impl Turn<'_> {
             return end;
         }
         if !conn.reading && conn.pending_output_bytes() == 0 {
-            let reason = if self.draining {
-                CloseReason::Shutdown
-            } else {
-                CloseReason::Peer
-            };
-            return TurnEnd::Close(reason);
+            if !self.draining {
+                return TurnEnd::Close(CloseReason::Peer);
+            }
+            if !conn.input.is_empty() {
+                // A frame that had not fully arrived when the drain began.
+                self.error_reply(conn, Status::ShuttingDown, "server shutting down");
+                let _ = conn.flush(now_ms);
+            }
+            return TurnEnd::Close(CloseReason::Shutdown);
         }
         TurnEnd::Wait
     }
