@@ -646,7 +646,12 @@ impl Turn<'_> {
                 Decoded::NeedMore => break Frames::NeedMore,
                 Decoded::Request { request, frame_len } => {
                     *served += 1;
-                    tracing::trace!(conn = self.key, ?request, "request");
+                    tracing::trace!(
+                        conn = self.key,
+                        command = request.opcode().name(),
+                        key = %Escaped(request.key().unwrap_or_default()),
+                        "request"
+                    );
                     let outcome = command::execute(
                         request,
                         &mut conn.authenticated,
