@@ -222,8 +222,15 @@ impl InputBuf {
 /// What one read attempt produced.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ReadOutcome {
-    /// Bytes arrived.
-    Data(usize),
+    /// Bytes arrived. `drained` is true when the read came up short of the
+    /// free space, so the socket had nothing more: reading again would only
+    /// return WouldBlock, and new bytes raise a fresh readiness event.
+    Data {
+        /// Bytes read.
+        bytes: usize,
+        /// Whether the socket's receive queue is now empty.
+        drained: bool,
+    },
     /// Nothing more to read now.
     WouldBlock,
     /// The peer closed its sending side.
@@ -247,6 +254,8 @@ pub struct Connection {
     pub reading: bool,
     /// Whether the connection is queued for another turn.
     pub queued: bool,
+    /// Whether the poller reported the peer's close or an error.
+    pub hangup_seen: bool,
     /// The interest currently registered with the poller.
     pub interest: Interest,
     /// When the first byte of the oldest incomplete frame arrived.
@@ -270,6 +279,7 @@ impl Connection {
             authenticated,
             reading: true,
             queued: false,
+            hangup_seen: false,
             interest: Interest::READABLE,
             frame_started_ms: None,
             output_progress_ms: now_ms,
@@ -293,8 +303,9 @@ impl Connection {
         }
     }
 
-    /// Returns lent buffers, keeping only leftover bytes, and settles the
-    /// budget for the buffers the connection keeps.
+    /// Returns lent buffers, keeping only leftover bytes (a partial frame,
+    /// unsent replies), frees its own buffers once they are empty, and
+    /// settles the budget for what the connection keeps.
     pub fn return_buffers(
         &mut self,
         lent_input: &mut InputBuf,
@@ -302,6 +313,7 @@ impl Connection {
         budget: &mut BufferBudget,
     ) {
         if lent_input.capacity_bytes() == 0 {
+            // The connection had no buffer of its own: keep only the leftover bytes.
             let leftover = InputBuf::from_slice(self.input.unprocessed());
             *lent_input = std::mem::replace(&mut self.input, leftover);
             lent_input.start = 0;
@@ -309,12 +321,18 @@ impl Connection {
             // A large frame may have grown the lent buffer; keep the loop's share small.
             lent_input.bytes.truncate(LENT_BUFFER_BYTES);
             lent_input.bytes.shrink_to_fit();
+        } else if self.input.is_empty() {
+            // Its own buffer held a partial frame that has now been served.
+            self.input = InputBuf::default();
         }
         if lent_output.capacity() == 0 {
             let leftover = self.output[self.output_sent..].to_vec();
             *lent_output = std::mem::replace(&mut self.output, leftover);
             lent_output.clear();
             lent_output.shrink_to(LENT_BUFFER_BYTES);
+            self.output_sent = 0;
+        } else if self.pending_output_bytes() == 0 {
+            self.output = Vec::new();
             self.output_sent = 0;
         }
         let held_bytes = self.input.capacity_bytes() + self.output.capacity();
@@ -339,12 +357,17 @@ impl Connection {
         }
         let InputBuf { bytes, end, .. } = &mut self.input;
         loop {
-            return match self.stream.read(&mut bytes[*end..]) {
+            let free = &mut bytes[*end..];
+            let free_bytes = free.len();
+            return match self.stream.read(free) {
                 Ok(0) => Ok(ReadOutcome::Eof),
                 Ok(n) => {
                     *end += n;
                     self.last_active_ms = now_ms;
-                    Ok(ReadOutcome::Data(n))
+                    Ok(ReadOutcome::Data {
+                        bytes: n,
+                        drained: n < free_bytes,
+                    })
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(ReadOutcome::WouldBlock),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -439,6 +462,37 @@ mod tests {
         assert!(!input.make_room(1 << 20, &mut budget));
         assert_eq!(input.capacity_bytes(), READ_MIN_BYTES);
         budget.settle(&mut charged_bytes, 0);
+        assert_eq!(budget.used_bytes(), 0);
+    }
+
+    #[test]
+    fn buffers_are_kept_only_while_they_hold_leftovers() {
+        let (client, server) = std::os::unix::net::UnixStream::pair().unwrap();
+        drop(client);
+        let mut conn = Connection::new(Stream::Unix(UnixStream::from_std(server)), true, 0);
+        let mut budget = BufferBudget::new(1 << 20);
+        let mut lent_input = InputBuf::with_capacity(LENT_BUFFER_BYTES);
+        let mut lent_output = Vec::with_capacity(LENT_BUFFER_BYTES);
+
+        conn.borrow_buffers(&mut lent_input, &mut lent_output);
+        conn.input.bytes[..3].copy_from_slice(b"abc");
+        conn.input.end = 3;
+        conn.input.consume(1);
+        conn.return_buffers(&mut lent_input, &mut lent_output, &mut budget);
+        assert_eq!(conn.input.unprocessed(), b"bc", "a partial frame stays");
+        assert_eq!(lent_input.capacity_bytes(), LENT_BUFFER_BYTES);
+        assert_eq!(budget.used_bytes(), 2);
+
+        conn.borrow_buffers(&mut lent_input, &mut lent_output);
+        conn.input.consume(2);
+        conn.return_buffers(&mut lent_input, &mut lent_output, &mut budget);
+        assert_eq!(
+            conn.input.capacity_bytes(),
+            0,
+            "served: the buffer is freed"
+        );
+        assert_eq!(budget.used_bytes(), 0);
+        conn.release_budget(&mut budget);
         assert_eq!(budget.used_bytes(), 0);
     }
 

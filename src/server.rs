@@ -173,7 +173,12 @@ impl Server {
                     {
                         self.accept(LISTENER_TOKEN_BASE - key, now_ms);
                     }
-                    Token(key) => self.serve(key, now_ms),
+                    Token(key) => {
+                        if event.is_read_closed() || event.is_error() {
+                            self.note_hangup(key);
+                        }
+                        self.serve(key, now_ms);
+                    }
                 }
             }
             self.serve_queued(now_ms);
@@ -183,7 +188,7 @@ impl Server {
             }
             if let Some(deadline_ms) = self.drain_deadline_ms {
                 if self.conns.is_empty() || now_ms >= deadline_ms {
-                    self.close_all(CloseReason::Shutdown);
+                    self.close_all_shutting_down(now_ms);
                     return Ok(Exit::Clean);
                 }
             }
@@ -260,6 +265,14 @@ impl Server {
         entry.insert(Connection::new(stream, authenticated, now_ms));
         self.counters.connections_total += 1;
         tracing::debug!(conn = token.0, "accepted");
+    }
+
+    /// Marks a connection whose peer closed or reset, so its next turn reads
+    /// until EOF or the error instead of trusting a short read.
+    fn note_hangup(&mut self, key: usize) {
+        if let Some(conn) = self.conns.get_mut(key) {
+            conn.hangup_seen = true;
+        }
     }
 
     fn serve_queued(&mut self, now_ms: u64) {
@@ -373,10 +386,18 @@ impl Server {
         self.close(key, reason);
     }
 
-    fn close_all(&mut self, reason: CloseReason) {
+    /// Closes whatever the drain deadline left, telling each client why.
+    fn close_all_shutting_down(&mut self, now_ms: u64) {
         let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
         for key in keys {
-            self.close(key, reason);
+            let reason = CloseReason::Shutdown;
+            self.close_with(
+                key,
+                Status::ShuttingDown,
+                "server shutting down",
+                reason,
+                now_ms,
+            );
         }
     }
 
@@ -522,6 +543,7 @@ impl Turn<'_> {
         }
         let mut served = 0;
         let mut read_bytes = 0;
+        let mut socket_drained = false;
         loop {
             match self.execute_frames(conn, &mut served) {
                 Frames::NeedMore => {}
@@ -543,7 +565,11 @@ impl Turn<'_> {
                     return TurnEnd::Close(reason);
                 }
             }
-            if !conn.reading {
+            if socket_drained {
+                // A draining server answers what already arrived, then reads no more.
+                conn.reading &= !self.draining;
+            }
+            if !conn.reading || socket_drained {
                 break;
             }
             if read_bytes >= READ_BYTES_PER_TURN {
@@ -551,15 +577,14 @@ impl Turn<'_> {
             }
             let max_frame_bytes = self.limits(conn).max_frame_bytes;
             match conn.read_some(max_frame_bytes, self.budget, now_ms) {
-                Ok(ReadOutcome::Data(n)) => {
-                    self.ctx.counters.bytes_in += n as u64;
-                    read_bytes += n;
+                Ok(ReadOutcome::Data { bytes, drained }) => {
+                    self.ctx.counters.bytes_in += bytes as u64;
+                    read_bytes += bytes;
+                    // After a hangup a short read can hide the EOF or error
+                    // behind it, and no further event will come: read on.
+                    socket_drained = drained && !conn.hangup_seen;
                 }
-                Ok(ReadOutcome::WouldBlock) => {
-                    // A draining server answers what already arrived, then reads no more.
-                    conn.reading &= !self.draining;
-                    break;
-                }
+                Ok(ReadOutcome::WouldBlock) => socket_drained = true,
                 Ok(ReadOutcome::Eof) => {
                     conn.reading = false;
                     break;
@@ -579,12 +604,15 @@ impl Turn<'_> {
             return end;
         }
         if !conn.reading && conn.pending_output_bytes() == 0 {
-            let reason = if self.draining {
-                CloseReason::Shutdown
-            } else {
-                CloseReason::Peer
-            };
-            return TurnEnd::Close(reason);
+            if !self.draining {
+                return TurnEnd::Close(CloseReason::Peer);
+            }
+            if !conn.input.is_empty() {
+                // A frame that had not fully arrived when the drain began.
+                self.error_reply(conn, Status::ShuttingDown, "server shutting down");
+                let _ = conn.flush(now_ms);
+            }
+            return TurnEnd::Close(CloseReason::Shutdown);
         }
         TurnEnd::Wait
     }
@@ -618,7 +646,12 @@ impl Turn<'_> {
                 Decoded::NeedMore => break Frames::NeedMore,
                 Decoded::Request { request, frame_len } => {
                     *served += 1;
-                    tracing::trace!(conn = self.key, ?request, "request");
+                    tracing::trace!(
+                        conn = self.key,
+                        command = request.opcode().name(),
+                        key = %Escaped(request.key().unwrap_or_default()),
+                        "request"
+                    );
                     let outcome = command::execute(
                         request,
                         &mut conn.authenticated,

@@ -56,6 +56,24 @@ fn sigterm_answers_every_request_already_received_then_exits_zero() {
 }
 
 #[test]
+fn a_frame_still_arriving_at_shutdown_gets_shutting_down() {
+    let mut server = Server::start(&[]);
+    let mut client = server.unix();
+    assert_eq!(client.call(&Request::Ping).0, OK);
+    client.write_raw(&[0, 0, 0, 9, 0x10]).unwrap();
+    wait_until("the partial frame has arrived", || {
+        server.stat("buffer_bytes") > 0
+    });
+    server.signal(libc::SIGTERM);
+    assert_eq!(
+        client.reply().map(|r| r.0),
+        Some(Status::ShuttingDown as u8)
+    );
+    assert!(client.is_closed());
+    assert_eq!(server.wait_exit(Duration::from_secs(7)).code(), Some(0));
+}
+
+#[test]
 fn sigterm_when_idle_exits_quickly_and_flushes_the_last_log_line() {
     let mut server = Server::start_with(Options {
         logs: true,

@@ -8,55 +8,13 @@ use serde_json::Value;
 use super::oracle::check_outcome;
 use super::*;
 
-const VECTORS: &str = include_str!("../../protocol/vectors/v1.json");
-
-fn vectors() -> Value {
-    serde_json::from_str(VECTORS).expect("v1.json is valid JSON")
-}
+// The JSON readers are shared with the wire tests, which replay the same file.
+#[path = "../../tests/common/vectors.rs"]
+mod vector_json;
+use vector_json::{bytes, u64_string, vectors};
 
 fn cases<'v>(root: &'v Value, section: &str) -> &'v [Value] {
     root[section].as_array().expect("section is an array")
-}
-
-/// A byte string: hex (spaces ignored), or an array of hex strings and
-/// `{"repeat": hex, "count": n}` parts.
-fn bytes(value: &Value) -> Vec<u8> {
-    match value {
-        Value::String(hex) => decode_hex(hex),
-        Value::Array(parts) => parts.iter().flat_map(part).collect(),
-        other => panic!("not a byte string: {other}"),
-    }
-}
-
-fn part(value: &Value) -> Vec<u8> {
-    match value {
-        Value::String(hex) => decode_hex(hex),
-        Value::Object(repeat) => {
-            let count = repeat["count"].as_u64().expect("count") as usize;
-            decode_hex(repeat["repeat"].as_str().expect("repeat")).repeat(count)
-        }
-        other => panic!("not a byte part: {other}"),
-    }
-}
-
-fn decode_hex(hex: &str) -> Vec<u8> {
-    let digits: Vec<u8> = hex.bytes().filter(|b| *b != b' ').collect();
-    assert!(digits.len() % 2 == 0, "odd hex length: {hex}");
-    digits
-        .chunks(2)
-        .map(|pair| {
-            let pair = std::str::from_utf8(pair).expect("ASCII hex");
-            u8::from_str_radix(pair, 16).expect("hex digit")
-        })
-        .collect()
-}
-
-fn u64_string(value: &Value) -> u64 {
-    value
-        .as_str()
-        .expect("u64 as a decimal string")
-        .parse()
-        .expect("u64")
 }
 
 fn u32_field(value: &Value, name: &str) -> u32 {
