@@ -38,7 +38,8 @@ for arg in "$@"; do
 done
 
 # Run lengths, seconds. Quick mode keeps the whole script under 3 minutes.
-if [ "$QUICK" = 1 ]; then DURATION_S=3; else DURATION_S=10; fi
+# Each (server, workload) pair runs ROUNDS times; the report keeps the median.
+if [ "$QUICK" = 1 ]; then DURATION_S=3 ROUNDS=1; else DURATION_S=5 ROUNDS=3; fi
 CONNECTIONS=50
 KEYS=100000
 VALUE_BYTES=100
@@ -73,12 +74,11 @@ RESULTS="$WORK/results.jsonl"
 SOCKET="$WORK/blink.sock"
 : > "$RESULTS"
 
-SERVER_PID=""
+# PID of each running server, by name.
+declare -A PIDS=()
 cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+    local name
+    for name in "${!PIDS[@]}"; do stop_server "$name"; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -124,7 +124,7 @@ chart_python() {
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # start_server NAME CAP_MIB: starts NAME pinned to CPU 0 and waits until it
-# accepts connections; sets SERVER_PID. Returns 1 if it never comes up.
+# accepts connections; records its PID in PIDS. Returns 1 if it never comes up.
 start_server() {
     local name=$1 cap_mib=$2 port
     case "$name" in
@@ -149,12 +149,12 @@ start_server() {
                 >"$WORK/blink.out" 2>&1 &
             ;;
     esac
-    SERVER_PID=$!
+    PIDS[$name]=$!
     local waited=0
     until port_open "$port"; do
-        if ! kill -0 "$SERVER_PID" 2>/dev/null || [ "$waited" -ge $((SERVER_START_TIMEOUT_S * 10)) ]; then
+        if ! kill -0 "${PIDS[$name]}" 2>/dev/null || [ "$waited" -ge $((SERVER_START_TIMEOUT_S * 10)) ]; then
             log "$name did not start on port $port"
-            stop_server
+            stop_server "$name"
             return 1
         fi
         sleep 0.1
@@ -167,10 +167,11 @@ start_server() {
 }
 
 stop_server() {
-    if [ -n "$SERVER_PID" ]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-        SERVER_PID=""
+    local pid=${PIDS[$1]:-}
+    if [ -n "$pid" ]; then
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        unset "PIDS[$1]"
     fi
 }
 
@@ -180,6 +181,11 @@ server_port() { case "$1" in redis) echo $REDIS_PORT ;; memcached) echo $MEMCACH
 # target_args SERVER TRANSPORT
 target_args() {
     if [ "$2" = uds ]; then echo "--unix-socket $SOCKET"; else echo "--tcp 127.0.0.1:$(server_port "$1")"; fi
+}
+
+# CPU time of a process so far (user + system, all threads), in µs.
+proc_cpu_us() {
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%d\n", ($12 + $13) * 1000000 / hz }' "/proc/$1/stat"
 }
 
 proc_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
@@ -231,22 +237,22 @@ else:
 PY
 }
 
-# bench SERVER TRANSPORT WORKLOAD ARGS...: one blink-bench run pinned to
-# CPU 1, its JSON appended to the results.
+# bench SERVER TRANSPORT WORKLOAD ROUND ARGS...: one blink-bench run pinned
+# to CPU 1, its JSON appended to the results.
 bench() {
-    local server=$1 transport=$2 workload=$3
-    shift 3
+    local server=$1 transport=$2 workload=$3 round=$4
+    shift 4
     local json
     # shellcheck disable=SC2046
     if ! json=$(timeout "$STEP_TIMEOUT_S" taskset -c 1 "$BENCH" --protocol "$(server_protocol "$server")" \
             $(target_args "$server" "$transport") --connections "$CONNECTIONS" --keys "$KEYS" \
-            --value-size "$VALUE_BYTES" --duration-s "$DURATION_S" --server-pid "$SERVER_PID" \
+            --value-size "$VALUE_BYTES" --duration-s "$DURATION_S" --server-pid "${PIDS[$server]}" \
             --label "$server/$transport/$workload" --json --quiet "$@"); then
         log "  $server $transport $workload: blink-bench failed (${json:-no output})"
         [ -z "$json" ] && return 0
     fi
-    printf '{"kind":"run","server":"%s","transport":"%s","workload":"%s","result":%s}\n' \
-        "$server" "$transport" "$workload" "$json" >> "$RESULTS"
+    printf '{"kind":"run","server":"%s","transport":"%s","workload":"%s","round":%s,"result":%s}\n' \
+        "$server" "$transport" "$workload" "$round" "$json" >> "$RESULTS"
     python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("  %-28s %9.0f ops/s  cpu %s us/req  p50 %.0f p99 %.0f p99.9 %.0f us  errors %d/%d" % (r["label"], r["ops_per_s"], "%.2f" % r["server_cpu_us_per_request"] if r["server_cpu_us_per_request"] is not None else "-", r["latency_us"]["p50"], r["latency_us"]["p99"], r["latency_us"]["p99.9"], r["error_replies"], r["conn_errors"]))' "$json" >&2
 }
 
@@ -262,67 +268,101 @@ prefill() {
 }
 
 # ---------------------------------------------------------------- phases
+# The four throughput workloads: name, then blink-bench flags.
+WORKLOADS=(
+    "get90-set10-p1|--ratio 1:9 --pipeline 1"
+    "get90-set10-p16|--ratio 1:9 --pipeline 16"
+    "set-p1|--ratio 1:0 --pipeline 1"
+    "get90-set10-open|--ratio 1:9 --pipeline 16 --rate $OPEN_RATE_PER_S"
+)
+
+# All servers run at once (idle ones cost nothing) and the runs rotate
+# through them, ROUNDS times per workload: a burst of noise from other
+# processes on this shared machine then lands on every server alike, and
+# the report takes each one's median round.
 throughput() {
-    local server=$1
-    log "$server: throughput (${DURATION_S} s per run)"
-    start_server "$server" "$BIG_MIB" || return 0
-    prefill "$server" "$KEYS"
-    local transports=(tcp)
-    [ "$server" = blink ] && transports+=(uds)
-    for transport in "${transports[@]}"; do
-        bench "$server" "$transport" get90-set10-p1 --ratio 1:9 --pipeline 1
-        bench "$server" "$transport" get90-set10-p16 --ratio 1:9 --pipeline 16
-        bench "$server" "$transport" set-p1 --ratio 1:0 --pipeline 1
-        bench "$server" "$transport" get90-set10-open --ratio 1:9 --pipeline 16 --rate "$OPEN_RATE_PER_S"
+    log "throughput: $ROUNDS round(s) of ${DURATION_S} s per server and workload"
+    local server targets=() entry workload flags round target
+    for server in redis memcached blink; do
+        start_server "$server" "$BIG_MIB" || continue
+        prefill "$server" "$KEYS"
+        targets+=("$server/tcp")
+        [ "$server" = blink ] && targets+=("blink/uds")
     done
-    stop_server
+    for entry in "${WORKLOADS[@]}"; do
+        workload=${entry%%|*} flags=${entry#*|}
+        for round in $(seq "$ROUNDS"); do
+            for target in "${targets[@]}"; do
+                # shellcheck disable=SC2086
+                bench "${target%/*}" "${target#*/}" "$workload" "$round" $flags
+            done
+        done
+    done
+    for server in redis memcached blink; do stop_server "$server"; done
+}
+
+# timed CMD...: runs CMD with its stdout in $WORK/timed.out and sets
+# CPU_SHARE to the share of one core it used ((user + system) / wall time).
+timed() {
+    local user sys wall
+    read -r user sys wall < <({ TIMEFORMAT='%U %S %R'; time "$@" >"$WORK/timed.out" 2>/dev/null; } 2>&1)
+    CPU_SHARE=$(python3 -c "print(round(($user + $sys) / max($wall, 1e-3), 3))")
 }
 
 # Calibration: blink-bench and redis-benchmark alternate on the same GET
 # workload against one Redis, CALIBRATION_ROUNDS times each; the medians are
 # compared, so a burst of noise from other processes hits both tools alike.
 # redis-benchmark takes a request count, not a duration: it gets the count
-# blink-bench just completed, so both runs last about as long.
+# blink-bench just completed, so both runs last about as long. Each tool's
+# own CPU use is recorded: a tool at 100% of its core measures itself, not
+# the server.
 calibration() {
     log "calibration: redis-benchmark vs blink-bench, GET only, against Redis"
     start_server redis "$BIG_MIB" || return 0
     prefill redis "$KEYS"
-    local pipeline round ours ours_all rb rb_all requests
+    local pipeline round ours requests rb ours_all rb_all ours_cpu rb_cpu rb_server cpu_before
     for pipeline in 1 16; do
-        ours_all="" rb_all=""
+        ours_all="" rb_all="" ours_cpu="" rb_cpu="" ours_server="" rb_server=""
         for round in $(seq "$CALIBRATION_ROUNDS"); do
-            ours=$(timeout "$STEP_TIMEOUT_S" taskset -c 1 "$BENCH" --protocol resp --tcp "127.0.0.1:$REDIS_PORT" \
+            timed timeout "$STEP_TIMEOUT_S" taskset -c 1 "$BENCH" --protocol resp --tcp "127.0.0.1:$REDIS_PORT" \
                 --connections "$CONNECTIONS" --keys "$KEYS" --pipeline "$pipeline" --ratio 0:1 \
-                --duration-s "$CALIBRATION_S" --json --quiet --label "calibration-p$pipeline" || true)
+                --duration-s "$CALIBRATION_S" --json --quiet --label "calibration-p$pipeline" \
+                --server-pid "${PIDS[redis]}"
+            ours=$(cat "$WORK/timed.out")
             if [ -z "$ours" ]; then
-                log "  pipeline $pipeline: blink-bench failed"
+                log "  pipeline $pipeline round $round: blink-bench failed"
                 continue
             fi
-            requests=$(python3 -c 'import json,sys; print(max(1000, json.loads(sys.argv[1])["requests"]))' "$ours")
-            rb=$(timeout "$STEP_TIMEOUT_S" taskset -c 1 redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" \
-                -c "$CONNECTIONS" -n "$requests" -P "$pipeline" -d "$VALUE_BYTES" -r "$KEYS" -t get --csv \
-                | awk -F'"' '$2 == "GET" { print $4 }' || true)
             ours_all+="${ours_all:+,}$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ops_per_s"])' "$ours")"
+            ours_cpu+="${ours_cpu:+,}$CPU_SHARE"
+            ours_server+="${ours_server:+,}$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["server_cpu_us_per_request"])' "$ours")"
+            requests=$(python3 -c 'import json,sys; print(max(1000, json.loads(sys.argv[1])["requests"]))' "$ours")
+            cpu_before=$(proc_cpu_us "${PIDS[redis]}")
+            timed timeout "$STEP_TIMEOUT_S" taskset -c 1 redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" \
+                -c "$CONNECTIONS" -n "$requests" -P "$pipeline" -d "$VALUE_BYTES" -r "$KEYS" -t get --csv
+            rb=$(awk -F'"' '$2 == "GET" { print $4 }' "$WORK/timed.out")
             rb_all+="${rb_all:+,}${rb:-null}"
+            rb_cpu+="${rb_cpu:+,}$CPU_SHARE"
+            rb_server+="${rb_server:+,}$(( ($(proc_cpu_us "${PIDS[redis]}") - cpu_before) * 100 / requests ))e-2"
         done
-        printf '{"kind":"calibration","pipeline":%s,"redis_benchmark_ops_per_s":[%s],"blink_bench_ops_per_s":[%s]}\n' \
-            "$pipeline" "$rb_all" "$ours_all" >> "$RESULTS"
-        log "  pipeline $pipeline: redis-benchmark [$rb_all] ops/s, blink-bench [$ours_all] ops/s"
+        printf '{"kind":"calibration","pipeline":%s,"redis_benchmark_ops_per_s":[%s],"blink_bench_ops_per_s":[%s],"redis_benchmark_cpu_share":[%s],"blink_bench_cpu_share":[%s],"redis_cpu_us_per_request_under_redis_benchmark":[%s],"redis_cpu_us_per_request_under_blink_bench":[%s]}\n' \
+            "$pipeline" "$rb_all" "$ours_all" "$rb_cpu" "$ours_cpu" "$rb_server" "$ours_server" >> "$RESULTS"
+        log "  pipeline $pipeline: redis-benchmark [$rb_all] ops/s (client CPU [$rb_cpu]), blink-bench [$ours_all] ops/s (client CPU [$ours_cpu])"
     done
-    stop_server
+    stop_server redis
 }
 
 memory_per_item() {
     local server=$1 before after
     log "$server: memory of $MEMORY_ITEMS items of $VALUE_BYTES B"
     start_server "$server" "$BIG_MIB" || return 0
-    before=$(proc_kib "$SERVER_PID" VmRSS)
+    before=$(proc_kib "${PIDS[$server]}" VmRSS)
     prefill "$server" "$MEMORY_ITEMS"
-    after=$(proc_kib "$SERVER_PID" VmRSS)
+    after=$(proc_kib "${PIDS[$server]}" VmRSS)
     printf '{"kind":"memory","server":"%s","items":%s,"key_bytes":16,"value_bytes":%s,"rss_before_kib":%s,"rss_after_kib":%s,"accounted_bytes":%s}\n' \
         "$server" "$MEMORY_ITEMS" "$VALUE_BYTES" "$before" "$after" "$(accounted_bytes "$server")" >> "$RESULTS"
     log "  RSS ${before} KiB -> ${after} KiB: $(( (after - before) * 1024 / MEMORY_ITEMS )) B/item"
-    stop_server
+    stop_server "$server"
 }
 
 memory_cap() {
@@ -333,15 +373,15 @@ memory_cap() {
         $(target_args "$server" tcp) --connections 8 --keys "$MEMORY_ITEMS" --distribution sequential \
         --ratio 1:0 --value-size "$CAP_VALUE_RANGE" --requests "$CAP_REQUESTS" \
         --duration-s "$STEP_TIMEOUT_S" --json --quiet --label "$server/cap" || true)
-    hwm=$(proc_kib "$SERVER_PID" VmHWM)
+    hwm=$(proc_kib "${PIDS[$server]}" VmHWM)
     printf '{"kind":"cap","server":"%s","cap_mib":%s,"peak_rss_kib":%s,"accounted_bytes":%s,"result":%s}\n' \
         "$server" "$CAP_MIB" "$hwm" "$(accounted_bytes "$server")" "${json:-null}" >> "$RESULTS"
     log "  peak RSS ${hwm} KiB = $(python3 -c "print('%.2f' % ($hwm / 1024 / $CAP_MIB))") x cap"
-    stop_server
+    stop_server "$server"
 }
 
 machine_json() {
-    python3 - "$COMMAND" "$QUICK" "$DURATION_S" <<'PY'
+    python3 - "$COMMAND" "$QUICK" "$DURATION_S" "$ROUNDS" <<'PY'
 import json, os, platform, subprocess, sys
 def out(cmd):
     try:
@@ -352,7 +392,7 @@ model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.sta
 print(json.dumps({"kind": "machine", "cpu": model, "cores": os.cpu_count(), "kernel": platform.release(),
     "redis": out(["redis-server", "--version"]), "memcached": out(["memcached", "--version"]),
     "rustc": out(["rustc", "--version"]), "command": sys.argv[1], "quick": sys.argv[2] == "1",
-    "duration_s": int(sys.argv[3]),
+    "duration_s": int(sys.argv[3]), "rounds": int(sys.argv[4]),
     "load_average": open("/proc/loadavg").read().split()[:3]}))
 PY
 }
@@ -369,7 +409,7 @@ fi
 PYTHON=$(chart_python)
 machine_json >> "$RESULTS"
 
-for server in redis memcached blink; do throughput "$server"; done
+throughput
 calibration
 for server in redis memcached blink; do memory_per_item "$server"; done
 for server in redis memcached blink; do memory_cap "$server"; done
