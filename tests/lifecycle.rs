@@ -95,25 +95,8 @@ fn sigterm_when_idle_exits_quickly_and_flushes_the_last_log_line() {
 #[test]
 fn a_second_signal_during_the_drain_exits_at_once() {
     let mut server = Server::start(&["--drain-timeout-ms", "30000"]);
-    let mut setup = server.tcp();
-    let value = vec![b'x'; 1 << 20];
-    assert_eq!(
-        setup
-            .call(&Request::Set {
-                key: b"fat",
-                value: &value,
-                ttl_ms: 0
-            })
-            .0,
-        OK
-    );
     // A client that never reads keeps the drain from finishing.
-    let mut hog = server.raw_tcp();
-    let mut burst = Vec::new();
-    for _ in 0..64 {
-        protocol::encode_request(&Request::Get { key: b"fat" }, &mut burst);
-    }
-    hog.write_all(&burst).unwrap();
+    let (_, _hog) = common::never_reading_client(&server, 1 << 20, 64);
     wait_until("the hog's output is pending", || {
         server.stat("buffer_bytes") > 0
     });

@@ -129,50 +129,14 @@ fn key_and_value_limits_hold_at_the_boundary_and_keep_the_connection() {
     let mut client = server.unix();
     let key16 = [b'k'; 16];
     let key17 = [b'k'; 17];
-    assert_eq!(
-        client
-            .call(&Request::Set {
-                key: &key16,
-                value: b"v",
-                ttl_ms: 0
-            })
-            .0,
-        OK
-    );
-    assert_eq!(
-        client
-            .call(&Request::Set {
-                key: &key17,
-                value: b"v",
-                ttl_ms: 0
-            })
-            .0,
-        Status::KeyTooLarge as u8
-    );
+    assert_eq!(client.set(&key16, b"v"), OK);
+    assert_eq!(client.set(&key17, b"v"), Status::KeyTooLarge as u8);
     assert_eq!(
         client.call(&Request::Get { key: &key17 }).0,
         Status::KeyTooLarge as u8
     );
-    assert_eq!(
-        client
-            .call(&Request::Set {
-                key: b"v",
-                value: &[1; 100],
-                ttl_ms: 0
-            })
-            .0,
-        OK
-    );
-    assert_eq!(
-        client
-            .call(&Request::Set {
-                key: b"v",
-                value: &[2; 101],
-                ttl_ms: 0
-            })
-            .0,
-        Status::ValueTooLarge as u8
-    );
+    assert_eq!(client.set(b"v", &[1; 100]), OK);
+    assert_eq!(client.set(b"v", &[2; 101]), Status::ValueTooLarge as u8);
     assert_eq!(
         client.call(&Request::Get { key: b"v" }),
         (OK, vec![1; 100]),
@@ -213,28 +177,14 @@ fn one_connection_past_the_cap_gets_an_error_and_the_others_carry_on() {
 #[test]
 fn a_client_that_never_reads_is_disconnected_and_others_are_unaffected() {
     let server = Server::start(&["--max-output-bytes", "2MiB", "--output-timeout-ms", "300"]);
-    let mut setup = server.tcp();
-    let value = vec![b'x'; 512 * 1024];
-    assert_eq!(
-        setup
-            .call(&Request::Set {
-                key: b"fat",
-                value: &value,
-                ttl_ms: 0
-            })
-            .0,
-        OK
-    );
-    let mut hog = server.raw_tcp();
-    let mut burst = Vec::new();
-    for _ in 0..400 {
-        protocol::encode_request(&Request::Get { key: b"fat" }, &mut burst);
-    }
-    hog.write_all(&burst).unwrap();
+    let (value, _hog) = common::never_reading_client(&server, 512 * 1024, 400);
     wait_until("the slow reader is closed", || {
         server.stat("closed_slow_reader") == 1
     });
-    assert_eq!(setup.call(&Request::Get { key: b"fat" }), (OK, value));
+    assert_eq!(
+        server.unix().call(&Request::Get { key: b"fat" }),
+        (OK, value)
+    );
     wait_until("its buffers are released", || {
         server.stat("buffer_bytes") == 0
     });
@@ -300,16 +250,7 @@ fn the_buffer_budget_caps_memory_for_partial_frames() {
     });
     assert!(server.stat("buffer_bytes") <= 1 << 20);
     let mut bystander = server.tcp();
-    assert_eq!(
-        bystander
-            .call(&Request::Set {
-                key: b"still",
-                value: b"fine",
-                ttl_ms: 0
-            })
-            .0,
-        OK
-    );
+    assert_eq!(bystander.set(b"still", b"fine"), OK);
     let refused = trickle
         .iter_mut()
         .filter(|stream| {
@@ -355,16 +296,7 @@ fn before_auth_only_small_frames_are_accepted() {
             .0,
         OK
     );
-    assert_eq!(
-        client
-            .call(&Request::Set {
-                key: b"k",
-                value: &big,
-                ttl_ms: 0
-            })
-            .0,
-        OK
-    );
+    assert_eq!(client.set(b"k", &big), OK);
 
     let mut intruder = server.unix();
     assert_eq!(

@@ -24,16 +24,7 @@ fn every_command(client: &mut Client) {
     assert_eq!(client.call(&Request::Auth { token: b"anything" }).0, OK);
 
     assert_eq!(client.call(&Request::Get { key: b"k" }).0, NOT_FOUND);
-    assert_eq!(
-        client
-            .call(&Request::Set {
-                key: b"k",
-                value: b"v1",
-                ttl_ms: 0
-            })
-            .0,
-        OK
-    );
+    assert_eq!(client.set(b"k", b"v1"), OK);
     assert_eq!(
         client.call(&Request::Get { key: b"k" }),
         (OK, b"v1".to_vec())
@@ -77,30 +68,12 @@ fn every_command(client: &mut Client) {
 
     let binary_key = [0u8, 0xff, b'\n', 0];
     let binary_value: Vec<u8> = (0..=255).collect();
-    assert_eq!(
-        client
-            .call(&Request::Set {
-                key: &binary_key,
-                value: &binary_value,
-                ttl_ms: 0
-            })
-            .0,
-        OK
-    );
+    assert_eq!(client.set(&binary_key, &binary_value), OK);
     assert_eq!(
         client.call(&Request::Get { key: &binary_key }),
         (OK, binary_value)
     );
-    assert_eq!(
-        client
-            .call(&Request::Set {
-                key: b"",
-                value: b"empty key",
-                ttl_ms: 0
-            })
-            .0,
-        OK
-    );
+    assert_eq!(client.set(b"", b"empty key"), OK);
     assert_eq!(
         client.call(&Request::Get { key: b"" }),
         (OK, b"empty key".to_vec())
@@ -129,15 +102,7 @@ fn tcp_and_unix_clients_share_one_store() {
     let server = Server::start(&[]);
     let mut tcp = server.tcp();
     let mut unix = server.unix();
-    assert_eq!(
-        tcp.call(&Request::Set {
-            key: b"shared",
-            value: b"yes",
-            ttl_ms: 0
-        })
-        .0,
-        OK
-    );
+    assert_eq!(tcp.set(b"shared", b"yes"), OK);
     assert_eq!(
         unix.call(&Request::Get { key: b"shared" }),
         (OK, b"yes".to_vec())
@@ -209,16 +174,7 @@ fn a_value_at_the_default_limit_round_trips_byte_identical() {
     let value: Vec<u8> = (0..protocol::Limits::DEFAULT.max_value_bytes)
         .map(|i| (i % 251) as u8)
         .collect();
-    assert_eq!(
-        client
-            .call(&Request::Set {
-                key: b"big",
-                value: &value,
-                ttl_ms: 0
-            })
-            .0,
-        OK
-    );
+    assert_eq!(client.set(b"big", &value), OK);
     assert_eq!(client.call(&Request::Get { key: b"big" }), (OK, value));
 }
 
@@ -257,16 +213,7 @@ fn the_memory_cap_holds_and_evicts_least_recently_used() {
     let value = vec![7u8; 10_000];
     for i in 0..1_000 {
         let key = format!("k{i}");
-        assert_eq!(
-            client
-                .call(&Request::Set {
-                    key: key.as_bytes(),
-                    value: &value,
-                    ttl_ms: 0
-                })
-                .0,
-            OK
-        );
+        assert_eq!(client.set(key.as_bytes(), &value), OK);
         if i % 100 == 0 {
             // Touch the first key so it is always recently used.
             assert_eq!(client.call(&Request::Get { key: b"k0" }).0, OK);

@@ -35,7 +35,7 @@ impl Index {
         &self,
         hash: u64,
         key: &[u8],
-        key_of: impl Fn(Id) -> &'a [u8],
+        mut key_of: impl FnMut(Id) -> &'a [u8],
     ) -> Option<Id> {
         self.table.find(hash, |&id| key_of(id) == key).copied()
     }

@@ -237,6 +237,16 @@ impl Client {
         self.reply().expect("connection closed before the reply")
     }
 
+    /// SET without a TTL; returns the reply's status.
+    pub fn set(&mut self, key: &[u8], value: &[u8]) -> u8 {
+        self.call(&Request::Set {
+            key,
+            value,
+            ttl_ms: 0,
+        })
+        .0
+    }
+
     /// Sends one request without reading.
     pub fn send(&mut self, request: &Request<'_>) {
         let mut frame = Vec::new();
@@ -286,6 +296,25 @@ impl Client {
         assert_eq!(status, 0);
         String::from_utf8(body).unwrap()
     }
+}
+
+/// Stores a `value_bytes` value under `fat`, then opens a client that
+/// pipelines `gets` GETs of it and never reads, so replies pile up in the
+/// server. Returns the value and the never-reading stream.
+pub fn never_reading_client(
+    server: &Server,
+    value_bytes: usize,
+    gets: usize,
+) -> (Vec<u8>, TcpStream) {
+    let value = vec![b'x'; value_bytes];
+    assert_eq!(server.tcp().set(b"fat", &value), 0);
+    let mut hog = server.raw_tcp();
+    let mut burst = Vec::new();
+    for _ in 0..gets {
+        protocol::encode_request(&Request::Get { key: b"fat" }, &mut burst);
+    }
+    hog.write_all(&burst).unwrap();
+    (value, hog)
 }
 
 /// Polls `condition` until it holds or [`PATIENCE`] runs out.
