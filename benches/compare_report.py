@@ -29,10 +29,13 @@ MIB = 1 << 20
 
 
 def median_run(results):
-    """The round with the median throughput (the lower middle one for an
-    even count), so every figure in a row comes from one run; the ops/s of
-    all rounds ride along."""
-    ordered = sorted(results, key=lambda r: r["ops_per_s"])
+    """The median round (the lower middle one for an even count), so every
+    figure in a row comes from one run: by throughput in closed loop, by
+    p99.9 latency in open loop (where every round runs at the same rate).
+    The ops/s of all rounds ride along."""
+    def key(r):
+        return r["latency_us"]["p99.9"] if r["rate_per_s"] is not None else r["ops_per_s"]
+    ordered = sorted(results, key=key)
     chosen = dict(ordered[(len(ordered) - 1) // 2])
     chosen["rounds_ops_per_s"] = [r["ops_per_s"] for r in results]
     return chosen
@@ -204,7 +207,7 @@ def write_markdown(path, machine, runs, calibration, memory, cap):
              "- {}; {}; {}".format(machine.get("redis"), machine.get("memcached"), machine.get("rustc")),
              "- load average when the run started: {}".format(" ".join(machine.get("load_average", []))),
              "- command: `{}` ({} s per throughput run; {} round(s) rotating through the servers, "
-             "each row is the round with the median ops/s)".format(
+             "each row is the median round: by ops/s in closed loop, by p99.9 in open loop)".format(
                  machine.get("command"), machine.get("duration_s"), machine.get("rounds", 1)),
              "- every server pinned to CPU 0 (`taskset -c 0`, memcached `-t 1`, Redis `--save '' --appendonly no`), "
              "blink-bench and redis-benchmark pinned to CPU 1; loopback only; 50 connections, "
@@ -226,8 +229,9 @@ def write_markdown(path, machine, runs, calibration, memory, cap):
              "(5 `epoll_ctl` from re-arming the writable event for every request, plus `sendto` and `recvfrom`) "
              "against blink-bench's 2, which is the gap in client CPU per request above. Whenever the client's "
              "core is saturated or shared with other work, redis-benchmark's rate is its own limit rather than "
-             "Redis's; the server's CPU per request, the figure the targets are stated in, does not depend on "
-             "the client and is the fairer check.",
+             "Redis's. The server's CPU per request, the figure the targets are stated in, depends on the client "
+             "only through the load it offers (more requests per wake-up cost less each), so it agrees better "
+             "across the two tools than their rates do.",
              "", "## Memory per item", "",
              "{:,} items, 16-byte keys, 100-byte values; overhead = RSS per item − {} B of key and value.".format(
                  next(iter(memory.values()))["items"] if memory else 0, ITEM_PAYLOAD_BYTES), ""
@@ -237,6 +241,11 @@ def write_markdown(path, machine, runs, calibration, memory, cap):
              "1 GiB of values of 100 B to 100 KiB written to distinct keys.", ""] + cap_table(cap) + [""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
+
+
+def short_number(value):
+    """Three significant digits, never in exponent notation."""
+    return "{:.0f}".format(value) if value >= 100 else "{:.3g}".format(value)
 
 
 def bar_group(ax, runs, workloads, value_of):
@@ -276,7 +285,7 @@ def write_chart(path, runs, memory, cap):
     ]
     for ax, title, value_of, log in panels:
         for bars in bar_group(ax, runs, workloads, value_of):
-            ax.bar_label(bars, fmt="%.3g", fontsize=7, padding=1)
+            ax.bar_label(bars, labels=[short_number(b.get_height()) for b in bars], fontsize=7, padding=1)
         ax.set_title(title, fontsize=11)
         if log:
             ax.set_yscale("log")
