@@ -18,9 +18,13 @@
 #
 # Output: docs/benchmarks.md and docs/benchmarks.png.
 #
+# Instructions: with valgrind installed, Redis and Blink also run under
+#   callgrind for 50,000 requests at pipeline 1 and 16: user-space
+#   instructions per request, a figure that noise on the machine cannot move.
+#
 # Usage: benches/compare.sh [--quick] [--install] [--skip-build]
 #   --quick       3-second runs (whole script under 3 minutes)
-#   --install     apt-get install the servers if missing (needs root)
+#   --install     apt-get install the servers and valgrind if missing (root)
 #   --skip-build  use the release binaries already in target/release
 set -euo pipefail
 
@@ -32,7 +36,7 @@ for arg in "$@"; do
         --quick) QUICK=1 ;;
         --install) INSTALL=1 ;;
         --skip-build) BUILD=0 ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -59,6 +63,8 @@ OPEN_RATE_PER_S=20000
 CALIBRATION_ROUNDS=3
 if [ "$QUICK" = 1 ]; then CALIBRATION_S=2; else CALIBRATION_S=4; fi
 STEP_TIMEOUT_S=120
+# Requests per callgrind run (valgrind slows the server about 50-fold).
+CALLGRIND_REQUESTS=50000
 SERVER_START_TIMEOUT_S=10
 
 REDIS_PORT=16379
@@ -76,6 +82,8 @@ SOCKET="$WORK/blink.sock"
 
 # PID of each running server, by name.
 declare -A PIDS=()
+# Command the servers run under (callgrind for the instruction counts).
+WRAP=()
 cleanup() {
     local name
     for name in "${!PIDS[@]}"; do stop_server "$name"; done
@@ -96,7 +104,7 @@ check_tools() {
     if [ "$INSTALL" = 1 ] && [ "$(id -u)" = 0 ]; then
         log "installing redis-server redis-tools memcached"
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools memcached util-linux python3 python3-venv >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools memcached util-linux python3 python3-venv valgrind >/dev/null
         return 0
     fi
     echo "missing: ${missing[*]}" >&2
@@ -130,7 +138,7 @@ start_server() {
     case "$name" in
         redis)
             port=$REDIS_PORT
-            taskset -c 0 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+            taskset -c 0 "${WRAP[@]}" redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
                 --maxmemory "${cap_mib}mb" --maxmemory-policy allkeys-lru \
                 --logfile "$WORK/redis.log" --dir "$WORK" &
             ;;
@@ -144,7 +152,7 @@ start_server() {
         blink)
             port=$BLINK_PORT
             rm -f "$SOCKET"
-            taskset -c 0 "$BLINK" --tcp "127.0.0.1:$port" --unix-socket "$SOCKET" \
+            taskset -c 0 "${WRAP[@]}" "$BLINK" --tcp "127.0.0.1:$port" --unix-socket "$SOCKET" \
                 --memory-limit "${cap_mib}MiB" --log-dir "$WORK/blink-logs" \
                 >"$WORK/blink.out" 2>&1 &
             ;;
@@ -380,6 +388,40 @@ memory_cap() {
     stop_server "$server"
 }
 
+# Instructions per request: Redis and Blink under callgrind, counters zeroed
+# after the prefill and dumped after each run. (memcached is left out: it
+# refuses to start under valgrind, whose descriptors lower its fd limit.)
+instruction_counts() {
+    if ! command -v valgrind >/dev/null || ! command -v callgrind_control >/dev/null; then
+        log "instructions: valgrind not installed (apt-get install valgrind); skipped"
+        return 0
+    fi
+    log "instructions: Redis and Blink under callgrind, $CALLGRIND_REQUESTS requests per run"
+    local server pid pipeline json dump
+    for server in redis blink; do
+        WRAP=(valgrind --tool=callgrind "--callgrind-out-file=$WORK/callgrind.$server" "--log-file=$WORK/valgrind.$server.log")
+        SERVER_START_TIMEOUT_S=60 start_server "$server" "$BIG_MIB" || { WRAP=(); continue; }
+        WRAP=()
+        pid=${PIDS[$server]}
+        prefill "$server" "$KEYS"
+        callgrind_control -z "$pid" >/dev/null 2>&1
+        for pipeline in 1 16; do
+            json=$(timeout "$STEP_TIMEOUT_S" taskset -c 1 "$BENCH" --protocol "$(server_protocol "$server")" \
+                $(target_args "$server" tcp) --connections "$CONNECTIONS" --keys "$KEYS" \
+                --value-size "$VALUE_BYTES" --ratio 1:9 --pipeline "$pipeline" --requests "$CALLGRIND_REQUESTS" \
+                --duration-s "$STEP_TIMEOUT_S" --json --quiet || true)
+            callgrind_control -d "p$pipeline" "$pid" >/dev/null 2>&1
+            callgrind_control -z "$pid" >/dev/null 2>&1
+            # shellcheck disable=SC2012
+            dump=$(ls -t "$WORK/callgrind.$server".* | head -1)
+            printf '{"kind":"instructions","server":"%s","pipeline":%s,"instructions":%s,"result":%s}\n' \
+                "$server" "$pipeline" "$(awk '/^summary:/ { print $2 }' "$dump")" "${json:-null}" >> "$RESULTS"
+            log "  $server pipeline $pipeline: $(awk -v n="$CALLGRIND_REQUESTS" '/^summary:/ { printf "%.0f", $2 / n }' "$dump") instructions/request"
+        done
+        stop_server "$server"
+    done
+}
+
 machine_json() {
     python3 - "$COMMAND" "$QUICK" "$DURATION_S" "$ROUNDS" <<'PY'
 import json, os, platform, subprocess, sys
@@ -413,6 +455,7 @@ throughput
 calibration
 for server in redis memcached blink; do memory_per_item "$server"; done
 for server in redis memcached blink; do memory_cap "$server"; done
+instruction_counts
 
 mkdir -p "$OUT_DIR"
 cp "$RESULTS" "$OUT_DIR/benchmarks.jsonl"
