@@ -44,8 +44,9 @@
 //! pages and at most one empty page per size class; slots freed and not yet
 //! reused (the slot table keeps its peak length, at most `cap_bytes / 56`
 //! slots); stale expiry-heap pairs (at most one per entry with a TTL plus
-//! 64); the transient second table while the index grows; and fixed
-//! per-store structures. Entries without a TTL actually use about 31 bytes
+//! 64); the index's empty buckets beyond the share above (it keeps its peak
+//! bucket count, and briefly holds two tables while growing); and fixed
+//! per-store structures (size-class and page tables, a few KiB). Entries without a TTL actually use about 31 bytes
 //! of metadata, so the charge is conservative for them.
 //!
 //! # TTLs
