@@ -433,7 +433,9 @@ impl Store {
     /// Terminates: every pass removes one entry or stops, and once the store
     /// is empty `charge <= cap_bytes` fits (checked by the caller).
     fn make_room(&mut self, charge: u64, needs_slot: bool, now_ms: u64) {
-        while self.used_bytes + charge > self.cap_bytes || (needs_slot && self.slab.is_full()) {
+        while self.used_bytes.saturating_add(charge) > self.cap_bytes
+            || (needs_slot && self.slab.is_full())
+        {
             if let Some((id, deadline_ms)) = self.pop_due(now_ms) {
                 self.reclaim_expired(id, deadline_ms, now_ms);
             } else if let Some(id) = self.lru.tail() {
@@ -444,7 +446,7 @@ impl Store {
             }
         }
         debug_assert!(
-            self.used_bytes + charge <= self.cap_bytes,
+            self.used_bytes.saturating_add(charge) <= self.cap_bytes,
             "make_room left no room"
         );
     }
