@@ -19,9 +19,11 @@
 //!  validated against the slot's deadline     [deadline?][key][value], one run each
 //! ```
 //!
-//! One module per job: `arena` (record bytes), `slab` (slots and ids),
-//! `lru` (recency list), `index` (key -> id), `expiry` (deadline heap),
-//! `stats` (counters), `invariants` (the full consistency walk).
+//! One module per job: `arena` (record bytes and their layout),
+//! `size_class` (pages of equal chunks), `slab` (slots and ids), `lru`
+//! (recency list), `index` (key -> id), `expiry` (deadline heap), `stats`
+//! (counters), `invariants` (the full consistency walk). `model` is the naive
+//! reference store the property tests and the fuzzer compare against.
 //!
 //! # What the cap counts
 //!
@@ -90,6 +92,7 @@ mod expiry;
 mod index;
 mod invariants;
 mod lru;
+mod size_class;
 mod slab;
 mod stats;
 
