@@ -173,10 +173,10 @@ fn main() {
     );
     println!("ns/op: median (best); Mops/s from the median");
     println!(
-        "| op                | blink ns/op     | blink Mops/s | lru ns/op       | lru Mops/s | blink speedup |"
+        "| op                | blink ns/op     | blink Mops/s | lru ns/op       | lru Mops/s   | blink speedup |"
     );
     println!(
-        "|-------------------|-----------------|--------------|-----------------|------------|---------------|"
+        "|-------------------|-----------------|--------------|-----------------|--------------|---------------|"
     );
     let names = ["get-hit", "get-miss", "set-replace", "set-with-eviction"];
     for (i, name) in names.iter().enumerate() {

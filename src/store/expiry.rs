@@ -77,6 +77,8 @@ impl Expiry {
         pairs.retain(|&Reverse((deadline_ms, id))| is_current(deadline_ms, id));
         pairs.sort_unstable();
         pairs.dedup();
+        // Give back memory after a mass removal, keeping room to grow.
+        pairs.shrink_to(Expiry::bound(pairs.len()));
         self.heap = BinaryHeap::from(pairs);
     }
 

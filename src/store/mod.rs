@@ -19,9 +19,11 @@
 //!  validated against the slot's deadline     [deadline?][key][value], one run each
 //! ```
 //!
-//! One module per job: `arena` (record bytes), `slab` (slots and ids),
-//! `lru` (recency list), `index` (key -> id), `expiry` (deadline heap),
-//! `stats` (counters), `invariants` (the full consistency walk).
+//! One module per job: `arena` (record bytes and their layout),
+//! `size_class` (pages of equal chunks), `slab` (slots and ids), `lru`
+//! (recency list), `index` (key -> id), `expiry` (deadline heap), `stats`
+//! (counters), `invariants` (the full consistency walk). `model` is the naive
+//! reference store the property tests and the fuzzer compare against.
 //!
 //! # What the cap counts
 //!
@@ -44,8 +46,9 @@
 //! pages and at most one empty page per size class; slots freed and not yet
 //! reused (the slot table keeps its peak length, at most `cap_bytes / 56`
 //! slots); stale expiry-heap pairs (at most one per entry with a TTL plus
-//! 64); the transient second table while the index grows; and fixed
-//! per-store structures. Entries without a TTL actually use about 31 bytes
+//! 64); the index's empty buckets beyond the share above (it keeps its peak
+//! bucket count, and briefly holds two tables while growing); and fixed
+//! per-store structures (size-class and page tables, a few KiB). Entries without a TTL actually use about 31 bytes
 //! of metadata, so the charge is conservative for them.
 //!
 //! # TTLs
@@ -89,6 +92,7 @@ mod expiry;
 mod index;
 mod invariants;
 mod lru;
+mod size_class;
 mod slab;
 mod stats;
 
@@ -432,7 +436,9 @@ impl Store {
     /// Terminates: every pass removes one entry or stops, and once the store
     /// is empty `charge <= cap_bytes` fits (checked by the caller).
     fn make_room(&mut self, charge: u64, needs_slot: bool, now_ms: u64) {
-        while self.used_bytes + charge > self.cap_bytes || (needs_slot && self.slab.is_full()) {
+        while self.used_bytes.saturating_add(charge) > self.cap_bytes
+            || (needs_slot && self.slab.is_full())
+        {
             if let Some((id, deadline_ms)) = self.pop_due(now_ms) {
                 self.reclaim_expired(id, deadline_ms, now_ms);
             } else if let Some(id) = self.lru.tail() {
@@ -443,7 +449,7 @@ impl Store {
             }
         }
         debug_assert!(
-            self.used_bytes + charge <= self.cap_bytes,
+            self.used_bytes.saturating_add(charge) <= self.cap_bytes,
             "make_room left no room"
         );
     }

@@ -333,3 +333,21 @@ fn churn_reuses_slots_and_pages() {
     store.check_invariants();
     assert!(store.is_empty());
 }
+
+#[test]
+fn a_huge_cap_never_overflows() {
+    let mut store = Store::new(u64::MAX);
+    for i in 0..100 {
+        store
+            .set(&key(i), &[0; 10], Some(u64::MAX), u64::MAX - 1)
+            .unwrap();
+    }
+    assert_eq!(store.tick(u64::MAX - 1, usize::MAX), 0);
+    assert_eq!(
+        store.tick(u64::MAX, usize::MAX),
+        100,
+        "saturated deadlines fall due at u64::MAX"
+    );
+    store.check_invariants();
+    assert!(store.is_empty());
+}
