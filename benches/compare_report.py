@@ -24,6 +24,7 @@ WORKLOAD_NAMES = {
     "set-p1": "set only, pipeline 1",
     "get90-set10-open": "get90/set10, open loop at a fixed rate",
 }
+SERVER_NAMES = {"redis": "Redis", "memcached": "memcached", "blink": "Blink"}
 ITEM_PAYLOAD_BYTES = 16 + 100
 MIB = 1 << 20
 
@@ -133,7 +134,7 @@ def memory_table(memory):
             continue
         per_item = memory_per_item(m)
         out.append("| {} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {} |".format(
-            NAMES[(server, "tcp")], m["rss_before_kib"] / 1024, m["rss_after_kib"] / 1024, per_item,
+            SERVER_NAMES[server], m["rss_before_kib"] / 1024, m["rss_after_kib"] / 1024, per_item,
             per_item - ITEM_PAYLOAD_BYTES, fmt(m["accounted_bytes"])))
     return out
 
@@ -152,7 +153,7 @@ def cap_table(cap):
         r = c["result"] or {}
         ok = r.get("sets", 0) - r.get("error_replies", 0)
         out.append("| {} | {} | {} / {} | {:.1f} | {:.2f} | {} | {} |".format(
-            NAMES[(server, "tcp")], fmt(r.get("value_bytes_sent")), fmt(ok), fmt(r.get("error_replies")),
+            SERVER_NAMES[server], fmt(r.get("value_bytes_sent")), fmt(ok), fmt(r.get("error_replies")),
             c["peak_rss_kib"] / 1024, c["peak_rss_kib"] / 1024 / c["cap_mib"],
             "yes" if c["peak_rss_kib"] <= cap_limit_kib(c) else "no", fmt(c["accounted_bytes"])))
     return out
@@ -317,7 +318,7 @@ def write_chart(path, runs, memory, cap):
     axes[0][0].legend(fontsize=9, loc="upper right")
 
     servers = [s for s in ["redis", "memcached", "blink"] if s in memory or s in cap]
-    names = [{"redis": "Redis", "memcached": "memcached", "blink": "Blink"}[s] for s in servers]
+    names = [SERVER_NAMES[s] for s in servers]
     colors = [COLORS[(s, "tcp")] for s in servers]
     ax = axes[0][2]
     overhead = [memory_per_item(memory[s]) - ITEM_PAYLOAD_BYTES if s in memory else 0 for s in servers]
