@@ -182,6 +182,12 @@ impl Server {
                 }
             }
             self.serve_queued(now_ms);
+            if self.accept_retry_ms.is_some_and(|at_ms| now_ms >= at_ms) {
+                self.accept_retry_ms = None;
+                for index in 0..self.listeners.len() {
+                    self.accept(index, now_ms);
+                }
+            }
             self.store.tick(now_ms, EXPIRY_PER_TURN);
             if now_ms >= self.next_housekeeping_ms {
                 self.housekeeping(now_ms);
@@ -410,7 +416,7 @@ impl Server {
         }
     }
 
-    /// Closes connections past a deadline, retries accepting, publishes stats.
+    /// Closes connections past a deadline and publishes stats.
     fn housekeeping(&mut self, now_ms: u64) {
         self.next_housekeeping_ms = now_ms + HOUSEKEEPING_INTERVAL_MS;
         let config = &self.config;
@@ -429,12 +435,6 @@ impl Server {
             self.close_with(key, Status::Timeout, message, reason, now_ms);
         }
         self.doomed = doomed;
-        if self.accept_retry_ms.is_some_and(|at_ms| now_ms >= at_ms) {
-            self.accept_retry_ms = None;
-            for index in 0..self.listeners.len() {
-                self.accept(index, now_ms);
-            }
-        }
         if now_ms >= self.next_publish_ms {
             self.next_publish_ms = now_ms + PUBLISH_INTERVAL_MS;
             let snapshot = command::snapshot(self.gauges(now_ms), &self.counters, &self.store);
