@@ -81,6 +81,8 @@ pub struct Server {
     queued: Vec<usize>,
     doomed: Vec<(usize, CloseReason)>,
     accept_retry_ms: Option<u64>,
+    /// Set while accepting fails for lack of descriptors or memory.
+    accept_starved: bool,
     next_housekeeping_ms: u64,
     next_publish_ms: u64,
     drain_deadline_ms: Option<u64>,
@@ -129,6 +131,7 @@ impl Server {
             queued: Vec::new(),
             doomed: Vec::new(),
             accept_retry_ms: None,
+            accept_starved: false,
             next_housekeeping_ms: 0,
             next_publish_ms: 0,
             drain_deadline_ms: None,
@@ -225,14 +228,22 @@ impl Server {
                 return;
             };
             match listener.accept() {
-                Ok(stream) => self.admit(stream, now_ms),
+                Ok(stream) => {
+                    if std::mem::take(&mut self.accept_starved) {
+                        tracing::info!("accepting connections again");
+                    }
+                    self.admit(stream, now_ms);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) => {
                     self.counters.accept_errors += 1;
                     if is_resource_exhaustion(&e) {
                         // Edge-triggered readiness will not fire again for
                         // the waiting backlog; retry on a timer instead of spinning.
-                        tracing::warn!(error = %e, "accept failed: out of resources; retrying shortly");
+                        // One warning per starved stretch, not one per retry.
+                        if !std::mem::replace(&mut self.accept_starved, true) {
+                            tracing::warn!(error = %e, "accept failed: out of resources; retrying every 100 ms");
+                        }
                         self.accept_retry_ms = Some(now_ms + ACCEPT_BACKOFF_MS);
                         return;
                     }
