@@ -81,6 +81,8 @@ pub struct Server {
     queued: Vec<usize>,
     doomed: Vec<(usize, CloseReason)>,
     accept_retry_ms: Option<u64>,
+    /// Set while accepting fails for lack of descriptors or memory.
+    accept_starved: bool,
     next_housekeeping_ms: u64,
     next_publish_ms: u64,
     drain_deadline_ms: Option<u64>,
@@ -129,6 +131,7 @@ impl Server {
             queued: Vec::new(),
             doomed: Vec::new(),
             accept_retry_ms: None,
+            accept_starved: false,
             next_housekeeping_ms: 0,
             next_publish_ms: 0,
             drain_deadline_ms: None,
@@ -182,6 +185,12 @@ impl Server {
                 }
             }
             self.serve_queued(now_ms);
+            if self.accept_retry_ms.is_some_and(|at_ms| now_ms >= at_ms) {
+                self.accept_retry_ms = None;
+                for index in 0..self.listeners.len() {
+                    self.accept(index, now_ms);
+                }
+            }
             self.store.tick(now_ms, EXPIRY_PER_TURN);
             if now_ms >= self.next_housekeeping_ms {
                 self.housekeeping(now_ms);
@@ -219,14 +228,22 @@ impl Server {
                 return;
             };
             match listener.accept() {
-                Ok(stream) => self.admit(stream, now_ms),
+                Ok(stream) => {
+                    if std::mem::take(&mut self.accept_starved) {
+                        tracing::info!("accepting connections again");
+                    }
+                    self.admit(stream, now_ms);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) => {
                     self.counters.accept_errors += 1;
                     if is_resource_exhaustion(&e) {
                         // Edge-triggered readiness will not fire again for
                         // the waiting backlog; retry on a timer instead of spinning.
-                        tracing::warn!(error = %e, "accept failed: out of resources; retrying shortly");
+                        // One warning per starved stretch, not one per retry.
+                        if !std::mem::replace(&mut self.accept_starved, true) {
+                            tracing::warn!(error = %e, "accept failed: out of resources; retrying every 100 ms");
+                        }
                         self.accept_retry_ms = Some(now_ms + ACCEPT_BACKOFF_MS);
                         return;
                     }
@@ -410,7 +427,7 @@ impl Server {
         }
     }
 
-    /// Closes connections past a deadline, retries accepting, publishes stats.
+    /// Closes connections past a deadline and publishes stats.
     fn housekeeping(&mut self, now_ms: u64) {
         self.next_housekeeping_ms = now_ms + HOUSEKEEPING_INTERVAL_MS;
         let config = &self.config;
@@ -429,12 +446,6 @@ impl Server {
             self.close_with(key, Status::Timeout, message, reason, now_ms);
         }
         self.doomed = doomed;
-        if self.accept_retry_ms.is_some_and(|at_ms| now_ms >= at_ms) {
-            self.accept_retry_ms = None;
-            for index in 0..self.listeners.len() {
-                self.accept(index, now_ms);
-            }
-        }
         if now_ms >= self.next_publish_ms {
             self.next_publish_ms = now_ms + PUBLISH_INTERVAL_MS;
             let snapshot = command::snapshot(self.gauges(now_ms), &self.counters, &self.store);
