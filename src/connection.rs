@@ -27,6 +27,7 @@ pub const LENT_BUFFER_BYTES: usize = 64 * 1024;
 const READ_MIN_BYTES: usize = 4 * 1024;
 
 /// A client stream of either family.
+#[derive(Debug)]
 pub enum Stream {
     /// A TCP client.
     Tcp(TcpStream),

@@ -21,8 +21,7 @@ use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
-use mio::event::Source;
-use mio::{Interest, Registry, Token};
+pub use blink_store::connection::Stream;
 
 use crate::adapter::{Adapter, Outcome, Parsed, ProtocolError};
 use crate::cli::Target;
@@ -32,86 +31,21 @@ use crate::workload::Op;
 /// fit one whole large reply when needed.
 const INPUT_INITIAL_BYTES: usize = 64 * 1024;
 
-/// A TCP or Unix stream socket registered with mio.
-#[derive(Debug)]
-pub enum Stream {
-    /// TCP, with Nagle disabled.
-    Tcp(mio::net::TcpStream),
-    /// Unix stream socket.
-    Unix(mio::net::UnixStream),
-}
-
-impl Stream {
-    /// Connects (blocking, bounded by `timeout`) and switches to
-    /// non-blocking mode for the event loop.
-    pub fn connect(target: &Target, timeout: Duration) -> io::Result<Stream> {
-        match target {
-            Target::Tcp(addr) => {
-                let stream = std::net::TcpStream::connect_timeout(addr, timeout)?;
-                stream.set_nodelay(true)?;
-                stream.set_nonblocking(true)?;
-                Ok(Stream::Tcp(mio::net::TcpStream::from_std(stream)))
-            }
-            Target::Unix(path) => {
-                let stream = std::os::unix::net::UnixStream::connect(path)?;
-                stream.set_nonblocking(true)?;
-                Ok(Stream::Unix(mio::net::UnixStream::from_std(stream)))
-            }
+/// Connects (blocking, bounded by `timeout`) and switches to non-blocking
+/// mode for the event loop. The stream type is the server's own, so both
+/// sides share one TCP-or-Unix wrapper.
+pub fn connect(target: &Target, timeout: Duration) -> io::Result<Stream> {
+    match target {
+        Target::Tcp(addr) => {
+            let stream = std::net::TcpStream::connect_timeout(addr, timeout)?;
+            stream.set_nodelay(true)?;
+            stream.set_nonblocking(true)?;
+            Ok(Stream::Tcp(mio::net::TcpStream::from_std(stream)))
         }
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.read(buf),
-            Stream::Unix(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.write(buf),
-            Stream::Unix(s) => s.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Source for Stream {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.register(registry, token, interests),
-            Stream::Unix(s) => s.register(registry, token, interests),
-        }
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.reregister(registry, token, interests),
-            Stream::Unix(s) => s.reregister(registry, token, interests),
-        }
-    }
-
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.deregister(registry),
-            Stream::Unix(s) => s.deregister(registry),
+        Target::Unix(path) => {
+            let stream = std::os::unix::net::UnixStream::connect(path)?;
+            stream.set_nonblocking(true)?;
+            Ok(Stream::Unix(mio::net::UnixStream::from_std(stream)))
         }
     }
 }

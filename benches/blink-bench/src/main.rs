@@ -41,7 +41,7 @@ use clap::Parser;
 
 use adapter::Adapter;
 use cli::{Cli, Config, Distribution, Protocol};
-use conn::{Conn, Stream};
+use conn::Conn;
 use report::{Summary, Tally};
 use runner::{Plan, Progress};
 use workload::{Generator, Zipf};
@@ -143,7 +143,7 @@ fn run_phase<A: Adapter>(
         Phase::Measure => config.pipeline,
     };
     for index in 0..config.connections {
-        let stream = Stream::connect(&config.target, CONNECT_TIMEOUT)
+        let stream = conn::connect(&config.target, CONNECT_TIMEOUT)
             .map_err(|e| format!("connecting to {}: {e}", config.target))?;
         per_thread[index % config.threads].push(Conn::new(stream, pipeline));
     }

@@ -318,7 +318,7 @@ mod tests {
     use super::*;
     use crate::adapter::resp::Resp;
     use crate::cli::{Cli, Config, Target};
-    use crate::conn::Stream;
+
     use clap::Parser;
     use std::io::{Read, Write};
     use std::net::TcpListener;
@@ -373,7 +373,7 @@ mod tests {
         let config = Config::from_cli(Cli::parse_from(argv)).unwrap();
         let target = Target::Tcp(addr);
         let conn = Conn::new(
-            Stream::connect(&target, Duration::from_secs(5)).unwrap(),
+            crate::conn::connect(&target, Duration::from_secs(5)).unwrap(),
             config.pipeline,
         );
         let start = Instant::now();
