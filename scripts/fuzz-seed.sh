@@ -2,6 +2,7 @@
 # Builds the fuzz seed corpora from the protocol test vectors:
 #   fuzz/corpus/decode/    one file per decode_request / decode_stream / session case
 #   fuzz/corpus/roundtrip/ the same bytes (arbitrary-derived inputs; any bytes are valid)
+#   fuzz/corpus/session/   the same bytes behind a 0x00 selector (1-byte chunks, no token)
 # The decode target reads its first byte as a limits selector (0 = default),
 # so decode seeds are prefixed with 0x00. Seeds over 64 KiB are skipped:
 # libFuzzer would otherwise raise -max_len to megabytes and slow every run.
@@ -30,7 +31,7 @@ for session in root["sessions"]:
     seeds[f"session-{session['name']}"] = b"".join(wire(s["send"]) for s in session["steps"])
 
 written = 0
-for target, prefix in (("decode", b"\x00"), ("roundtrip", b"")):
+for target, prefix in (("decode", b"\x00"), ("roundtrip", b""), ("session", b"\x00")):
     out = pathlib.Path("fuzz/corpus") / target
     out.mkdir(parents=True, exist_ok=True)
     for name, data in seeds.items():

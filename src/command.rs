@@ -181,13 +181,7 @@ mod tests {
                 store: Store::new(1 << 20),
                 counters: ServerCounters::default(),
                 limits: Limits::DEFAULT,
-                token: token.map(|t| {
-                    let cli = <crate::config::Cli as clap::Parser>::try_parse_from(["b"]).unwrap();
-                    crate::config::Config::validate(cli, Some(t.as_bytes().to_vec()))
-                        .unwrap()
-                        .auth_token
-                        .unwrap()
-                }),
+                token: token.map(|t| Secret::new(t.as_bytes().to_vec())),
             }
         }
 

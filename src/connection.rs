@@ -289,6 +289,11 @@ impl Connection {
         }
     }
 
+    /// Bytes at the front of `output` already written.
+    pub fn output_sent(&self) -> usize {
+        self.output_sent
+    }
+
     /// Reply bytes encoded but not yet written.
     pub fn pending_output_bytes(&self) -> usize {
         self.output.len() - self.output_sent

@@ -6,13 +6,15 @@
 //!
 //! A request's path: [`server`] polls; [`connection`] reads bytes into its
 //! input buffer; [`protocol`] decodes a frame in place (the request borrows
-//! the buffer); [`command`] executes it against the [`store`] and encodes the
-//! reply into the connection's output buffer; [`connection`] writes it.
+//! the buffer); [`batch`] runs the complete frames through [`command`], which
+//! executes each against the [`store`] and encodes the reply into the
+//! connection's output buffer; [`connection`] writes it.
 //!
 //! - [`config`]: CLI flags and env vars, validated limits.
 //! - [`listener`]: TCP and Unix listeners, socket-file safety.
 //! - [`stats`], [`clock`], [`logging`]: counters and STATS, time, logs.
 
+pub mod batch;
 pub mod clock;
 pub mod command;
 pub mod config;

@@ -27,13 +27,14 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
+use crate::batch::{self, BatchBudget, BatchEnd};
 use crate::clock::Clock;
-use crate::command::{self, Context, Gauges, Outcome};
+use crate::command::{self, Context, Gauges};
 use crate::config::Config;
 use crate::connection::{BufferBudget, Connection, InputBuf, LENT_BUFFER_BYTES, ReadOutcome};
 use crate::listener::{self, Listener};
-use crate::logging::{DroppedLines, Escaped};
-use crate::protocol::{self, Decoded, Limits, Status};
+use crate::logging::DroppedLines;
+use crate::protocol::{self, Limits, Status};
 use crate::stats::{CloseReason, ServerCounters, SharedSnapshot};
 use crate::store::Store;
 
@@ -640,71 +641,35 @@ impl Turn<'_> {
     fn execute_frames(&mut self, conn: &mut Connection, served: &mut usize) -> Frames {
         let now_ms = self.ctx.now_ms;
         let was_pending = conn.pending_output_bytes() > 0;
-        let served_before = *served;
-        let stop = loop {
-            if *served >= self.config.requests_per_turn {
-                break Frames::BudgetSpent;
-            }
-            if conn.pending_output_bytes() >= self.config.max_output_bytes {
-                break Frames::Backpressure;
-            }
-            let limits = if conn.authenticated {
-                self.ctx.limits
-            } else {
-                self.pre_auth_limits
-            };
-            match protocol::decode_request(conn.input.unprocessed(), limits) {
-                Decoded::NeedMore => break Frames::NeedMore,
-                Decoded::Request { request, frame_len } => {
-                    *served += 1;
-                    tracing::trace!(
-                        conn = self.key,
-                        command = request.opcode().name(),
-                        key = %Escaped(request.key().unwrap_or_default()),
-                        "request"
-                    );
-                    let outcome = command::execute(
-                        request,
-                        &mut conn.authenticated,
-                        &mut self.ctx,
-                        &mut conn.output,
-                    );
-                    conn.input.consume(frame_len);
-                    if outcome == Outcome::Close {
-                        break Frames::Close(CloseReason::Protocol);
-                    }
-                }
-                Decoded::Rejected { error, frame_len } => {
-                    *served += 1;
-                    command::error(
-                        &mut self.ctx,
-                        error.status(),
-                        error.message(),
-                        &mut conn.output,
-                    );
-                    conn.input.consume(frame_len);
-                }
-                Decoded::Fatal(error) => {
-                    tracing::debug!(conn = self.key, ?error, input = %Escaped(conn.input.unprocessed()), "fatal protocol error");
-                    command::error(
-                        &mut self.ctx,
-                        error.status(),
-                        error.message(),
-                        &mut conn.output,
-                    );
-                    break Frames::Close(CloseReason::Protocol);
-                }
-            }
+        let budget = BatchBudget {
+            max_requests: self.config.requests_per_turn.saturating_sub(*served),
+            max_output_len: conn.output_sent() + self.config.max_output_bytes,
         };
+        let batch = batch::execute(
+            conn.input.unprocessed(),
+            &mut conn.authenticated,
+            self.pre_auth_limits,
+            &mut self.ctx,
+            budget,
+            &mut conn.output,
+            self.key,
+        );
+        conn.input.consume(batch.consumed_bytes);
+        *served += batch.replies;
         conn.note_output_queued(was_pending, now_ms);
         conn.frame_started_ms = if conn.input.is_empty() {
             None
-        } else if *served > served_before || conn.frame_started_ms.is_none() {
+        } else if batch.replies > 0 || conn.frame_started_ms.is_none() {
             Some(now_ms)
         } else {
             conn.frame_started_ms
         };
-        stop
+        match batch.end {
+            BatchEnd::NeedMore => Frames::NeedMore,
+            BatchEnd::BudgetSpent => Frames::BudgetSpent,
+            BatchEnd::Backpressure => Frames::Backpressure,
+            BatchEnd::Close => Frames::Close(CloseReason::Protocol),
+        }
     }
 
     fn error_reply(&mut self, conn: &mut Connection, status: Status, message: &str) {
