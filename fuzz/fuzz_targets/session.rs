@@ -17,10 +17,16 @@ use blink_store::stats::ServerCounters;
 use blink_store::store::Store;
 use libfuzzer_sys::fuzz_target;
 
-const LIMITS: Limits = Limits { max_frame_bytes: 4096, max_key_bytes: 16, max_value_bytes: 512 };
+const LIMITS: Limits = Limits {
+    max_frame_bytes: 4096,
+    max_key_bytes: 16,
+    max_value_bytes: 512,
+};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, stream)) = data.split_first() else { return };
+    let Some((&selector, stream)) = data.split_first() else {
+        return;
+    };
     // Chunks of 1 to 128 bytes: frames split everywhere, or many per read.
     let chunk_bytes = 1usize << (selector & 7);
     let with_token = selector & 0x80 != 0;
@@ -41,9 +47,20 @@ fuzz_target!(|data: &[u8]| {
             gauges: Gauges::default(),
             now_ms: turn as u64,
         };
-        let budget = BatchBudget { max_requests: 8, max_output_len: usize::MAX };
+        let budget = BatchBudget {
+            max_requests: 8,
+            max_output_len: usize::MAX,
+        };
         let pre_auth = LIMITS.pre_auth();
-        let batch = batch::execute(&input, &mut authenticated, &pre_auth, &mut ctx, budget, &mut out, 0);
+        let batch = batch::execute(
+            &input,
+            &mut authenticated,
+            &pre_auth,
+            &mut ctx,
+            budget,
+            &mut out,
+            0,
+        );
         assert!(batch.consumed_bytes <= input.len());
         assert!(batch.replies <= 9, "the budget plus one final error");
         input.drain(..batch.consumed_bytes);
@@ -57,7 +74,11 @@ fuzz_target!(|data: &[u8]| {
             break;
         }
     }
-    assert_eq!(count_replies(&out), answered, "one reply per answered frame");
+    assert_eq!(
+        count_replies(&out),
+        answered,
+        "one reply per answered frame"
+    );
 });
 
 /// Replies in `out`, asserting each is a well-formed frame.
@@ -77,7 +98,10 @@ fn count_replies(mut out: &[u8]) -> usize {
 
 fn last_status(mut out: &[u8]) -> Option<u8> {
     let mut last = None;
-    while let DecodedReply::Reply { status, frame_len, .. } = decode_reply(out, u32::MAX >> 3) {
+    while let DecodedReply::Reply {
+        status, frame_len, ..
+    } = decode_reply(out, u32::MAX >> 3)
+    {
         last = Some(status);
         out = &out[frame_len..];
     }

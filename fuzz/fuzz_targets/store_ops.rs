@@ -55,27 +55,57 @@ impl TtlChoice {
 
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Set { key: u8, value_len: u16, fill: u8, ttl: TtlChoice },
-    Get { key: u8 },
-    Delete { key: u8 },
-    Expire { key: u8, ttl: TtlChoice },
-    Ttl { key: u8 },
-    Tick { max_expired: u8 },
-    Advance { ms: u16 },
+    Set {
+        key: u8,
+        value_len: u16,
+        fill: u8,
+        ttl: TtlChoice,
+    },
+    Get {
+        key: u8,
+    },
+    Delete {
+        key: u8,
+    },
+    Expire {
+        key: u8,
+        ttl: TtlChoice,
+    },
+    Ttl {
+        key: u8,
+    },
+    Tick {
+        max_expired: u8,
+    },
+    Advance {
+        ms: u16,
+    },
 }
 
 /// Key `index` (mod KEYS): 0 is the empty key, others repeat their index.
 fn key_bytes(index: u8) -> Vec<u8> {
     let index = index % KEYS;
-    if index == 0 { Vec::new() } else { vec![index; 1 + usize::from(index % 5)] }
+    if index == 0 {
+        Vec::new()
+    } else {
+        vec![index; 1 + usize::from(index % 5)]
+    }
 }
 
 fn step(store: &mut Store, model: &mut Model, op: &Op, now_ms: &mut u64) {
     match *op {
-        Op::Set { key, value_len, fill, ttl } => {
+        Op::Set {
+            key,
+            value_len,
+            fill,
+            ttl,
+        } => {
             let key = key_bytes(key);
             let value = vec![fill; usize::from(value_len) % (VALUE_BYTES_MAX + 1)];
-            let (got, want) = (store.set(&key, &value, ttl.ttl_ms(), *now_ms), model.set(&key, &value, ttl.ttl_ms(), *now_ms));
+            let (got, want) = (
+                store.set(&key, &value, ttl.ttl_ms(), *now_ms),
+                model.set(&key, &value, ttl.ttl_ms(), *now_ms),
+            );
             assert_eq!(got, want, "set");
             if let Err(SetError::TooLarge { charge_bytes, .. }) = got {
                 assert_eq!(charge_bytes, entry_charge(key.len(), value.len()));
@@ -88,7 +118,11 @@ fn step(store: &mut Store, model: &mut Model, op: &Op, now_ms: &mut u64) {
         }
         Op::Delete { key } => {
             let key = key_bytes(key);
-            assert_eq!(store.delete(&key, *now_ms), model.delete(&key, *now_ms), "delete");
+            assert_eq!(
+                store.delete(&key, *now_ms),
+                model.delete(&key, *now_ms),
+                "delete"
+            );
         }
         Op::Expire { key, ttl } => {
             let key = key_bytes(key);
@@ -102,7 +136,11 @@ fn step(store: &mut Store, model: &mut Model, op: &Op, now_ms: &mut u64) {
         }
         Op::Tick { max_expired } => {
             let max_expired = usize::from(max_expired);
-            assert_eq!(store.tick(*now_ms, max_expired), model.tick(*now_ms, max_expired), "tick");
+            assert_eq!(
+                store.tick(*now_ms, max_expired),
+                model.tick(*now_ms, max_expired),
+                "tick"
+            );
         }
         Op::Advance { ms } => *now_ms = now_ms.saturating_add(u64::from(ms)),
     }
@@ -112,16 +150,27 @@ fuzz_target!(|input: Input| {
     let cap_bytes = u64::from(input.cap_bytes) % (CAP_BYTES_MAX + 1);
     let mut store = Store::new(cap_bytes);
     let mut model = Model::new(cap_bytes);
-    let mut now_ms = if input.start_near_max { u64::MAX - 70_000 } else { 0 };
+    let mut now_ms = if input.start_near_max {
+        u64::MAX - 70_000
+    } else {
+        0
+    };
     for op in &input.ops {
         step(&mut store, &mut model, op, &mut now_ms);
         store.check_invariants();
         let stats: StoreStats = store.stats();
         assert_eq!(stats, model.stats(), "stats after {op:?}");
-        assert_eq!((store.len(), store.used_bytes()), (model.len(), model.used_bytes()));
+        assert_eq!(
+            (store.len(), store.used_bytes()),
+            (model.len(), model.used_bytes())
+        );
         assert!(store.used_bytes() <= store.cap_bytes());
         if let Some(earliest_ms) = model.earliest_deadline_ms() {
-            assert!(store.next_expiry_ms().is_some_and(|next_ms| next_ms <= earliest_ms));
+            assert!(
+                store
+                    .next_expiry_ms()
+                    .is_some_and(|next_ms| next_ms <= earliest_ms)
+            );
         }
     }
 });
