@@ -4,47 +4,7 @@
 
 use proptest::prelude::*;
 
-use super::Store;
-use super::model::Model;
-
-/// One step of a generated sequence. Keys are small indices into a key
-/// space with varied lengths (including the empty key).
-#[derive(Clone, Debug)]
-enum Op {
-    Set {
-        key: u8,
-        value_len: usize,
-        ttl_ms: Option<u64>,
-    },
-    Get {
-        key: u8,
-    },
-    Delete {
-        key: u8,
-    },
-    Expire {
-        key: u8,
-        ttl_ms: Option<u64>,
-    },
-    Ttl {
-        key: u8,
-    },
-    Tick {
-        max_expired: usize,
-    },
-    Advance {
-        ms: u64,
-    },
-}
-
-fn key_bytes(key: u8) -> Vec<u8> {
-    // Key 0 is the empty key; others repeat their index 1..=5 times.
-    if key == 0 {
-        Vec::new()
-    } else {
-        vec![key; 1 + usize::from(key % 5)]
-    }
-}
+use super::model::{Op, run};
 
 fn ttl_strategy() -> impl Strategy<Value = Option<u64>> {
     prop_oneof![
@@ -76,70 +36,6 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         1 => prop_oneof![Just(usize::MAX), 0usize..3].prop_map(|max_expired| Op::Tick { max_expired }),
         3 => prop_oneof![4 => 0u64..15, 1 => Just(1_000u64)].prop_map(|ms| Op::Advance { ms }),
     ]
-}
-
-/// Applies one op to both and compares the replies.
-fn step(store: &mut Store, model: &mut Model, op: &Op, now_ms: &mut u64, seq: usize) {
-    match *op {
-        Op::Set {
-            key,
-            value_len,
-            ttl_ms,
-        } => {
-            let key = key_bytes(key);
-            let value: Vec<u8> = (0..value_len).map(|i| (i + seq) as u8).collect();
-            let got = store.set(&key, &value, ttl_ms, *now_ms);
-            assert_eq!(got, model.set(&key, &value, ttl_ms, *now_ms), "{op:?}");
-        }
-        Op::Get { key } => {
-            let key = key_bytes(key);
-            let got = store.get(&key, *now_ms).map(<[u8]>::to_vec);
-            assert_eq!(got, model.get(&key, *now_ms), "{op:?}");
-        }
-        Op::Delete { key } => {
-            let key = key_bytes(key);
-            assert_eq!(
-                store.delete(&key, *now_ms),
-                model.delete(&key, *now_ms),
-                "{op:?}"
-            );
-        }
-        Op::Expire { key, ttl_ms } => {
-            let key = key_bytes(key);
-            let got = store.expire(&key, ttl_ms, *now_ms);
-            assert_eq!(got, model.expire(&key, ttl_ms, *now_ms), "{op:?}");
-        }
-        Op::Ttl { key } => {
-            let key = key_bytes(key);
-            assert_eq!(store.ttl(&key, *now_ms), model.ttl(&key, *now_ms), "{op:?}");
-        }
-        Op::Tick { max_expired } => {
-            let got = store.tick(*now_ms, max_expired);
-            assert_eq!(got, model.tick(*now_ms, max_expired), "{op:?}");
-        }
-        Op::Advance { ms } => *now_ms = now_ms.saturating_add(ms),
-    }
-}
-
-/// Runs a sequence, comparing state after every op.
-fn run(cap_bytes: u64, start_ms: u64, ops: &[Op]) {
-    let mut store = Store::new(cap_bytes);
-    let mut model = Model::new(cap_bytes);
-    let mut now_ms = start_ms;
-    for (seq, op) in ops.iter().enumerate() {
-        step(&mut store, &mut model, op, &mut now_ms, seq);
-        store.check_invariants();
-        assert_eq!(store.stats(), model.stats(), "after {op:?}");
-        assert_eq!(store.len(), model.len());
-        assert_eq!(store.used_bytes(), model.used_bytes());
-        if let Some(earliest_ms) = model.earliest_deadline_ms() {
-            let next_ms = store.next_expiry_ms().expect("a deadline is pending");
-            assert!(
-                next_ms <= earliest_ms,
-                "next_expiry_ms later than a pending deadline"
-            );
-        }
-    }
 }
 
 proptest! {
