@@ -8,8 +8,9 @@
 //! 100 ms sweep connection timers.
 //!
 //! A connection's turn: flush pending output; then alternately execute every
-//! complete frame in its input and read more, until the socket would block,
-//! the per-turn request or byte budget is spent (it is queued for another
+//! complete frame in its input ([`crate::batch`]) and read more, until a read
+//! comes up short or would block (the socket is drained), the per-turn
+//! request or byte budget is spent (it is queued for another
 //! turn, so a flooding client cannot starve the others), or its pending
 //! output reaches `max_output_bytes` (it waits for WRITABLE). Replies are
 //! encoded straight into its output buffer and written before the turn ends,
@@ -529,14 +530,6 @@ enum TurnEnd {
     Close(CloseReason),
 }
 
-/// What frame execution stopped on.
-enum Frames {
-    NeedMore,
-    BudgetSpent,
-    Backpressure,
-    Close(CloseReason),
-}
-
 /// Everything one connection's turn borrows from the server.
 struct Turn<'a> {
     ctx: Context<'a>,
@@ -558,8 +551,8 @@ impl Turn<'_> {
         let mut socket_drained = false;
         loop {
             match self.execute_frames(conn, &mut served) {
-                Frames::NeedMore => {}
-                Frames::Backpressure => {
+                BatchEnd::NeedMore => {}
+                BatchEnd::Backpressure => {
                     if let Err(end) = self.flush(conn) {
                         return end;
                     }
@@ -569,12 +562,12 @@ impl Turn<'_> {
                     }
                     continue;
                 }
-                Frames::BudgetSpent => {
+                BatchEnd::BudgetSpent => {
                     return self.flush(conn).map_or_else(|end| end, |()| TurnEnd::Again);
                 }
-                Frames::Close(reason) => {
+                BatchEnd::Close => {
                     let _ = conn.flush(now_ms);
-                    return TurnEnd::Close(reason);
+                    return TurnEnd::Close(CloseReason::Protocol);
                 }
             }
             if socket_drained {
@@ -638,7 +631,7 @@ impl Turn<'_> {
     }
 
     /// Executes complete frames until input runs out or a budget stops it.
-    fn execute_frames(&mut self, conn: &mut Connection, served: &mut usize) -> Frames {
+    fn execute_frames(&mut self, conn: &mut Connection, served: &mut usize) -> BatchEnd {
         let now_ms = self.ctx.now_ms;
         let was_pending = conn.pending_output_bytes() > 0;
         let budget = BatchBudget {
@@ -664,12 +657,7 @@ impl Turn<'_> {
         } else {
             conn.frame_started_ms
         };
-        match batch.end {
-            BatchEnd::NeedMore => Frames::NeedMore,
-            BatchEnd::BudgetSpent => Frames::BudgetSpent,
-            BatchEnd::Backpressure => Frames::Backpressure,
-            BatchEnd::Close => Frames::Close(CloseReason::Protocol),
-        }
+        batch.end
     }
 
     fn error_reply(&mut self, conn: &mut Connection, status: Status, message: &str) {
