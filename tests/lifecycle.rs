@@ -289,6 +289,36 @@ fn old_log_files_are_pruned_and_others_are_left_alone() {
 }
 
 #[test]
+fn a_flood_of_malformed_frames_does_not_flood_the_log() {
+    let mut server = Server::start_with(Options {
+        logs: true,
+        env: vec![("BLINK_LOG_LEVEL".into(), "info".into())],
+        ..Options::default()
+    });
+    let logs = server.path().join("logs");
+    let before = read_logs(&logs).len();
+    for i in 0..2_000u32 {
+        let mut client = server.tcp();
+        let garbage = [b'*', (i % 256) as u8, b'\r', b'\n'];
+        let _ = client.write_raw(&garbage);
+        assert!(
+            client
+                .reply()
+                .is_some_and(|r| r.0 == Status::Malformed as u8)
+        );
+    }
+    assert_eq!(server.stat("err_malformed"), 2_000);
+    // Stopping flushes the non-blocking writer, so every line is counted.
+    server.signal(libc::SIGTERM);
+    assert_eq!(server.wait_exit(Duration::from_secs(7)).code(), Some(0));
+    let grown = read_logs(&logs).len() - before;
+    assert!(
+        grown < 4096,
+        "2000 malformed frames wrote {grown} bytes of log"
+    );
+}
+
+#[test]
 fn a_client_resetting_mid_frame_does_not_disturb_the_server() {
     let server = Server::start(&[]);
     for _ in 0..20 {
