@@ -56,6 +56,28 @@ fn sigterm_answers_every_request_already_received_then_exits_zero() {
 }
 
 #[test]
+fn the_drain_deadline_ends_a_shutdown_that_a_client_holds_up() {
+    let mut server = Server::start(&["--drain-timeout-ms", "300"]);
+    // A client that never reads keeps its replies pending past the deadline.
+    let (_, _hog) = common::never_reading_client(&server, 1 << 20, 64);
+    wait_until("the hog's output is pending", || {
+        server.stat("buffer_bytes") > 0
+    });
+    let started = Instant::now();
+    server.signal(libc::SIGTERM);
+    assert_eq!(server.wait_exit(Duration::from_secs(5)).code(), Some(0));
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(300),
+        "exited before the deadline: {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(2),
+        "deadline not enforced: {took:?}"
+    );
+}
+
+#[test]
 fn a_frame_still_arriving_at_shutdown_gets_shutting_down() {
     let mut server = Server::start(&[]);
     let mut client = server.unix();

@@ -145,6 +145,35 @@ fn thousands_of_pipelined_frames_in_one_write_are_answered_in_order() {
 }
 
 #[test]
+fn a_request_budget_of_one_per_turn_still_answers_a_pipeline_in_order() {
+    let server = Server::start(&["--requests-per-turn", "1"]);
+    let mut client = server.unix();
+    let mut burst = Vec::new();
+    for i in 0..300 {
+        let key = format!("k{i}");
+        protocol::encode_request(
+            &Request::Set {
+                key: key.as_bytes(),
+                value: key.as_bytes(),
+                ttl_ms: 0,
+            },
+            &mut burst,
+        );
+        protocol::encode_request(
+            &Request::Get {
+                key: key.as_bytes(),
+            },
+            &mut burst,
+        );
+    }
+    client.write_raw(&burst).unwrap();
+    for i in 0..300 {
+        assert_eq!(client.reply().unwrap(), (OK, vec![]));
+        assert_eq!(client.reply().unwrap(), (OK, format!("k{i}").into_bytes()));
+    }
+}
+
+#[test]
 fn frames_fed_one_byte_at_a_time_decode_the_same() {
     let server = Server::start(&[]);
     let mut stream = server.raw_tcp();
