@@ -8,7 +8,7 @@
 use crate::config::Secret;
 use crate::protocol::{self, Limits, ReplyWriter, Request, Status};
 use crate::stats::{self, ServerCounters, Snapshot};
-use crate::store::{SetError, Store, Ttl};
+use crate::store::{MAX_KEY_BYTES, SetError, Store, Ttl};
 
 /// Gauges of the server that STATS reports alongside the counters.
 #[derive(Clone, Copy, Debug, Default)]
@@ -91,6 +91,19 @@ pub fn execute(
                         ctx,
                         Status::ItemTooLarge,
                         "item larger than the memory limit",
+                        out,
+                    );
+                }
+                // The protocol's own key and value ceilings lie within the
+                // store's, so only a misconfiguration could reach these.
+                Err(SetError::TooLong { key_bytes, .. }) if key_bytes > MAX_KEY_BYTES => {
+                    return error(ctx, Status::KeyTooLarge, "key too long for the store", out);
+                }
+                Err(SetError::TooLong { .. }) => {
+                    return error(
+                        ctx,
+                        Status::ValueTooLarge,
+                        "value too long for the store",
                         out,
                     );
                 }

@@ -1,391 +1,306 @@
-//! Entry bytes: where each entry's deadline, key and value live.
-//!
-//! Every entry is one *record*, a single run of bytes:
+//! Record storage: where every entry's bytes live, addressed by a [`Loc`].
 //!
 //! ```text
-//! [ deadline: u64 LE ]  only when the entry has a TTL (flag HAS_DEADLINE)
-//! [ key bytes       ]
-//! [ value bytes     ]
+//! Loc:  0 | page_no (16) | offset / 8 (15)   a chunk in a page (pages.rs)
+//!       1 | large_no (31)                    a record with its own allocation
 //! ```
 //!
-//! The lengths live in the [`Record`] handle (kept in the entry's slot), so a
-//! record carries no header of its own. Records of at most
-//! [`SMALL_MAX_BYTES`] go to a size class (see `size_class.rs`: chunks carved
-//! from pages the class allocates itself, addressed by a `u32`). Larger
-//! records, or keys longer than `u16::MAX`, get their own heap allocation,
-//! addressed by an index into a side table; the allocator's rounding is then
-//! under 1% of the record.
+//! Records of at most `SMALL_MAX_BYTES` go to a size-class chunk. Larger
+//! ones, and any record once the page table is full (16 GiB of pages), get
+//! their own heap allocation in the large table, where the allocator's
+//! rounding is under 1% for records above 4 KiB. Either way the record's
+//! layout is the one in `record.rs`, so every reader sees the same bytes.
+//!
+//! The large table has room for [`MAX_LARGE`] records; the store keeps
+//! fewer entries than that, so storing a record never fails.
 
-use super::size_class::{CLASS_COUNT, SizeClass, class_of};
+use super::pages::{MAX_PAGES, Pages};
+use super::record::{self, Deadline, Loc, NIL, Record, RecordMut, record_bytes};
+use super::size_class::{SMALL_MAX_BYTES, chunk_bytes_of, class_of};
 
-/// Largest record (deadline + key + value) kept in a size class; bigger ones
-/// get their own allocation, whose allocator rounding is then under 1%.
-pub(super) const SMALL_MAX_BYTES: usize = 4096;
-/// Bytes of the optional deadline in front of the key.
-pub(super) const DEADLINE_BYTES: usize = 8;
-/// `Record::class` value of a record with its own heap allocation.
-const LARGE_CLASS: u8 = u8::MAX;
-/// Flag: the record starts with a deadline.
-const HAS_DEADLINE: u8 = 1;
+/// Top bit of a location: set for large records.
+const LARGE_BIT: u32 = 1 << 31;
+/// Most large records at once: every large location stays below NIL.
+pub(super) const MAX_LARGE: usize = (NIL & !LARGE_BIT) as usize;
 
-/// Handle to one stored record: its location and lengths (12 bytes, copied
-/// into the entry's slot).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Record {
-    /// `page_no << shift | chunk_index` for a size class; the side-table
-    /// index for a large record.
-    loc: u32,
-    /// Record bytes (deadline + key + value); 0 for large records.
-    size: u32,
-    /// Key bytes; 0 for large records (their length lives with the bytes).
-    key_len: u16,
-    /// Size class, or [`LARGE_CLASS`].
-    class: u8,
-    /// [`HAS_DEADLINE`] or 0.
-    flags: u8,
-}
-
-impl Record {
-    /// True when the record starts with a deadline.
-    pub(super) fn has_deadline(self) -> bool {
-        self.flags & HAS_DEADLINE != 0
-    }
-
-    fn header_bytes(self) -> usize {
-        if self.has_deadline() {
-            DEADLINE_BYTES
-        } else {
-            0
-        }
-    }
-
-    fn is_large(self) -> bool {
-        self.class == LARGE_CLASS
-    }
-}
-
-/// All record storage: the size classes and the large-record side table.
+/// All record storage: the pages and the large-record table.
 #[derive(Debug)]
 pub(super) struct Arena {
-    classes: Vec<SizeClass>,
-    large: Vec<Option<Large>>,
+    pages: Pages,
+    /// Large number -> record; an empty slice marks a free number.
+    large: Vec<Box<[u8]>>,
+    /// Free large numbers, reused before the table grows.
     large_free: Vec<u32>,
 }
 
-/// A record with its own allocation.
-#[derive(Debug)]
-struct Large {
-    bytes: Box<[u8]>,
-    key_len: usize,
-}
-
 impl Arena {
-    /// An empty arena; allocates nothing until the first record.
-    pub(super) fn new() -> Arena {
+    /// An empty arena with at most `max_pages` pages; allocates nothing
+    /// until the first record.
+    pub(super) fn new(max_pages: usize) -> Arena {
         Arena {
-            classes: (0..CLASS_COUNT).map(SizeClass::new).collect(),
+            pages: Pages::new(max_pages),
             large: Vec::new(),
             large_free: Vec::new(),
         }
     }
 
-    /// Stores a new record and returns its handle.
-    pub(super) fn store(&mut self, deadline: Option<u64>, key: &[u8], value: &[u8]) -> Record {
-        let flags = if deadline.is_some() { HAS_DEADLINE } else { 0 };
-        let header = if deadline.is_some() {
-            DEADLINE_BYTES
-        } else {
-            0
-        };
-        let size = header + key.len() + value.len();
-        if size > SMALL_MAX_BYTES || key.len() > usize::from(u16::MAX) {
-            return self.store_large(deadline, key, value, flags);
-        }
-        let class = class_of(size);
-        let sizes = &mut self.classes[class];
-        let loc = sizes.alloc();
-        fill(sizes.chunk_mut(loc, size), deadline, key, value);
-        Record {
-            loc,
-            // Both fit: size <= SMALL_MAX_BYTES, class < CLASS_COUNT <= 255.
-            size: size as u32,
-            key_len: key.len() as u16,
-            class: class as u8,
-            flags,
-        }
+    /// An empty arena with the full page table.
+    pub(super) fn with_all_pages() -> Arena {
+        Arena::new(MAX_PAGES)
     }
 
-    fn store_large(
-        &mut self,
-        deadline: Option<u64>,
-        key: &[u8],
-        value: &[u8],
-        flags: u8,
-    ) -> Record {
-        let header = if deadline.is_some() {
-            DEADLINE_BYTES
+    /// The record at `loc`.
+    #[inline(always)]
+    pub(super) fn record(&self, loc: Loc) -> Record<'_> {
+        Record::new(if loc & LARGE_BIT == 0 {
+            self.pages.bytes(loc)
         } else {
-            0
+            &self.large[(loc & !LARGE_BIT) as usize]
+        })
+    }
+
+    /// The record at `loc`, mutably.
+    #[inline(always)]
+    pub(super) fn record_mut(&mut self, loc: Loc) -> RecordMut<'_> {
+        RecordMut::new(if loc & LARGE_BIT == 0 {
+            self.pages.bytes_mut(loc)
+        } else {
+            &mut self.large[(loc & !LARGE_BIT) as usize]
+        })
+    }
+
+    /// True when `loc`, possibly stale, names a live record.
+    pub(super) fn is_live(&self, loc: Loc) -> bool {
+        let readable = if loc & LARGE_BIT == 0 {
+            self.pages.holds_chunk(loc)
+        } else {
+            self.large
+                .get((loc & !LARGE_BIT) as usize)
+                .is_some_and(|bytes| !bytes.is_empty())
         };
-        let mut bytes = Vec::with_capacity(header + key.len() + value.len());
-        if let Some(deadline) = deadline {
-            bytes.extend_from_slice(&deadline.to_le_bytes());
+        readable && self.record(loc).is_live()
+    }
+
+    /// Stores a new, unlinked record and returns its location.
+    ///
+    /// # Panics
+    /// If the large table is full, which the store's entry limit rules out.
+    pub(super) fn store(&mut self, deadline: Option<Deadline>, key: &[u8], value: &[u8]) -> Loc {
+        let size = record_bytes(key.len(), value.len(), deadline.is_some());
+        if size <= SMALL_MAX_BYTES {
+            let class = class_of(size);
+            if let Some(loc) = self.pages.alloc(class) {
+                let chunk = &mut self.pages.bytes_mut(loc)[..chunk_bytes_of(class)];
+                record::write(chunk, deadline, key, value);
+                return loc;
+            }
         }
-        bytes.extend_from_slice(key);
-        bytes.extend_from_slice(value);
-        let large = Large {
-            bytes: bytes.into_boxed_slice(),
-            key_len: key.len(),
-        };
-        let loc = match self.large_free.pop() {
-            Some(loc) => {
-                self.large[loc as usize] = Some(large);
-                loc
+        let mut bytes = vec![0; size].into_boxed_slice();
+        record::write(&mut bytes, deadline, key, value);
+        let large_no = match self.large_free.pop() {
+            Some(large_no) => {
+                self.large[large_no as usize] = bytes;
+                large_no
             }
             None => {
-                self.large.push(Some(large));
-                u32::try_from(self.large.len() - 1).expect("large records exceed u32 ids")
+                assert!(self.large.len() < MAX_LARGE, "large record table full");
+                self.large.push(bytes);
+                (self.large.len() - 1) as u32
             }
         };
-        Record {
-            loc,
-            size: 0,
-            key_len: 0,
-            class: LARGE_CLASS,
-            flags,
-        }
+        LARGE_BIT | large_no
     }
 
-    /// Frees a record's bytes; the handle must not be used again.
-    pub(super) fn release(&mut self, record: Record) {
-        if record.is_large() {
-            let slot = &mut self.large[record.loc as usize];
-            assert!(slot.take().is_some(), "release of a free large record");
-            self.large_free.push(record.loc);
+    /// Frees the record at `loc`; the location must not be used again.
+    pub(super) fn release(&mut self, loc: Loc) {
+        if loc & LARGE_BIT == 0 {
+            record::clear(self.pages.bytes_mut(loc));
+            self.pages.free(loc);
         } else {
-            self.classes[usize::from(record.class)].free(record.loc);
+            let large_no = loc & !LARGE_BIT;
+            let bytes = std::mem::take(&mut self.large[large_no as usize]);
+            assert!(!bytes.is_empty(), "release of a free large record");
+            self.large_free.push(large_no);
         }
     }
 
-    /// Stores `key` and `value` with `deadline` in place of `old`, reusing
-    /// its chunk when the new record has the same size class.
+    /// Stores `key` and `value` with `deadline` in place of the record at
+    /// `old`, reusing its chunk when the new record has the same size
+    /// class; returns the (possibly new) location of an unlinked record.
+    /// The old record stays intact until the new one is written.
     pub(super) fn rewrite(
         &mut self,
-        old: Record,
-        deadline: Option<u64>,
+        old: Loc,
+        deadline: Option<Deadline>,
         key: &[u8],
         value: &[u8],
-    ) -> Record {
-        let header = if deadline.is_some() {
-            DEADLINE_BYTES
-        } else {
-            0
-        };
-        let size = header + key.len() + value.len();
-        let same_class =
-            !old.is_large() && size <= SMALL_MAX_BYTES && class_of(size) == usize::from(old.class);
-        if !same_class {
-            let new = self.store(deadline, key, value);
-            self.release(old);
-            return new;
+    ) -> Loc {
+        let size = record_bytes(key.len(), value.len(), deadline.is_some());
+        let same_class = old & LARGE_BIT == 0
+            && size <= SMALL_MAX_BYTES
+            && class_of(size) == self.pages.class_at(old);
+        if same_class {
+            record::write(&mut self.pages.bytes_mut(old)[..size], deadline, key, value);
+            return old;
         }
-        let sizes = &mut self.classes[usize::from(old.class)];
-        fill(sizes.chunk_mut(old.loc, size), deadline, key, value);
-        Record {
-            size: size as u32,
-            flags: if deadline.is_some() { HAS_DEADLINE } else { 0 },
-            ..old
-        }
+        let new = self.store(deadline, key, value);
+        self.release(old);
+        new
     }
 
-    /// Gives `old` a deadline, a new deadline, or none, keeping key and value.
-    pub(super) fn retag(&mut self, old: Record, deadline: Option<u64>) -> Record {
+    /// Gives the record at `loc` a deadline, a new deadline, or none,
+    /// keeping its key, value and links; returns its (possibly new)
+    /// location. Neighbours that point at `loc` are the caller's to update.
+    pub(super) fn retag(&mut self, loc: Loc, deadline: Option<Deadline>) -> Loc {
+        let record = self.record(loc);
         match deadline {
-            Some(deadline) if old.has_deadline() => {
-                self.data_mut(old)[..DEADLINE_BYTES].copy_from_slice(&deadline.to_le_bytes());
-                old
+            Some(deadline) if record.has_deadline() => {
+                self.record_mut(loc).set_deadline(deadline);
+                loc
             }
-            None if !old.has_deadline() => old,
-            // The record changes size: copy key and value out (rare: a TTL
-            // added to or removed from an existing entry).
+            None if !record.has_deadline() => loc,
+            // The record changes size (rare: a TTL added to or removed
+            // from an existing entry): copy it out and write it anew.
             _ => {
-                let key_len = self.key(old).len();
-                let key_value = self.data(old).0[old.header_bytes()..].to_vec();
-                let (key, value) = key_value.split_at(key_len);
-                self.rewrite(old, deadline, key, value)
+                let (prev, next) = record.links();
+                let key = record.key().to_vec();
+                let value = record.value().to_vec();
+                let new = self.rewrite(loc, deadline, &key, &value);
+                self.record_mut(new).set_links(prev, next);
+                new
             }
         }
     }
 
-    /// Key and value lengths of a record.
-    pub(super) fn lengths(&self, record: Record) -> (usize, usize) {
-        let (data, key_len) = self.data(record);
-        (key_len, data.len() - record.header_bytes() - key_len)
+    /// Pages currently allocated.
+    #[cfg(test)]
+    pub(super) fn live_pages(&self) -> usize {
+        self.pages.live_pages()
     }
 
-    /// The record's key.
-    pub(super) fn key(&self, record: Record) -> &[u8] {
-        let (data, key_len) = self.data(record);
-        let start = record.header_bytes();
-        &data[start..start + key_len]
-    }
-
-    /// The record's value.
-    pub(super) fn value(&self, record: Record) -> &[u8] {
-        let (data, key_len) = self.data(record);
-        &data[record.header_bytes() + key_len..]
-    }
-
-    /// The record's deadline, if it has one.
-    pub(super) fn deadline(&self, record: Record) -> Option<u64> {
-        if !record.has_deadline() {
-            return None;
-        }
-        let (data, _) = self.data(record);
-        let bytes: [u8; DEADLINE_BYTES] = data[..DEADLINE_BYTES].try_into().ok()?;
-        Some(u64::from_le_bytes(bytes))
-    }
-
-    /// The record's bytes and its key length.
-    fn data(&self, record: Record) -> (&[u8], usize) {
-        if record.is_large() {
-            let large = self.large[record.loc as usize]
-                .as_ref()
-                .expect("live large record");
-            (&large.bytes, large.key_len)
-        } else {
-            let sizes = &self.classes[usize::from(record.class)];
-            (
-                sizes.chunk(record.loc, record.size as usize),
-                usize::from(record.key_len),
-            )
-        }
-    }
-
-    fn data_mut(&mut self, record: Record) -> &mut [u8] {
-        if record.is_large() {
-            let large = self.large[record.loc as usize]
-                .as_mut()
-                .expect("live large record");
-            &mut large.bytes
-        } else {
-            self.classes[usize::from(record.class)].chunk_mut(record.loc, record.size as usize)
-        }
-    }
-
-    /// Checks the arena against the complete list of live records: page
-    /// counts, free lists, the partial-page lists and the large table.
-    /// Panics with a message on the first violation.
-    pub(super) fn check_invariants(&self, live: &[Record]) {
-        let mut per_class: Vec<Vec<u32>> = vec![Vec::new(); CLASS_COUNT];
+    /// Checks the arena against the complete list of live records: every
+    /// one is live and the right size for its chunk; page counts, free
+    /// lists and partial-page lists match; the large table holds exactly
+    /// the live large records.
+    pub(super) fn check_invariants(&self, live: &[Loc]) {
+        let mut small = Vec::with_capacity(live.len());
         let mut large_live = 0;
-        for record in live {
-            if record.is_large() {
-                assert!(
-                    self.large[record.loc as usize].is_some(),
-                    "record points at a free large slot"
-                );
-                large_live += 1;
-            } else {
-                let class = usize::from(record.class);
+        for &loc in live {
+            assert!(self.is_live(loc), "entry at {loc:#x} is not a live record");
+            let size = self.record(loc).len();
+            if loc & LARGE_BIT == 0 {
                 assert_eq!(
-                    class,
-                    class_of(record.size as usize),
+                    self.pages.class_at(loc),
+                    class_of(size),
                     "record in the wrong size class"
                 );
-                per_class[class].push(record.loc);
+                small.push(loc);
+            } else {
+                assert_eq!(
+                    self.large[(loc & !LARGE_BIT) as usize].len(),
+                    size,
+                    "large record size"
+                );
+                large_live += 1;
             }
         }
-        for (sizes, locs) in self.classes.iter().zip(per_class) {
-            if !(sizes.is_unused() && locs.is_empty()) {
-                sizes.check_invariants(locs);
-            }
-        }
-        let large_slots = self.large.iter().filter(|large| large.is_some()).count();
+        self.pages.check_invariants(&small);
+        let large_slots = self.large.iter().filter(|bytes| !bytes.is_empty()).count();
         assert_eq!(large_slots, large_live, "large records leaked or lost");
         assert_eq!(
             self.large.len() - large_slots,
             self.large_free.len(),
             "large free list"
         );
-        for &loc in &self.large_free {
+        for &large_no in &self.large_free {
             assert!(
-                self.large[loc as usize].is_none(),
+                self.large[large_no as usize].is_empty(),
                 "large free list names a live record"
             );
         }
     }
 }
 
-/// Writes one record's bytes into `dst` (exactly the record's size).
-fn fill(dst: &mut [u8], deadline: Option<u64>, key: &[u8], value: &[u8]) {
-    let mut rest = dst;
-    if let Some(deadline) = deadline {
-        let (head, tail) = rest.split_at_mut(DEADLINE_BYTES);
-        head.copy_from_slice(&deadline.to_le_bytes());
-        rest = tail;
-    }
-    let (key_dst, value_dst) = rest.split_at_mut(key.len());
-    key_dst.copy_from_slice(key);
-    value_dst.copy_from_slice(value);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn contents(arena: &Arena, loc: Loc) -> (Option<Deadline>, Vec<u8>, Vec<u8>) {
+        let record = arena.record(loc);
+        (
+            record.deadline(),
+            record.key().to_vec(),
+            record.value().to_vec(),
+        )
+    }
+
     #[test]
     fn records_round_trip_in_both_layouts() {
-        let mut arena = Arena::new();
+        let mut arena = Arena::with_all_pages();
         let big = vec![7u8; SMALL_MAX_BYTES + 1];
-        let cases: [(Option<u64>, &[u8], &[u8]); 4] = [
+        let deadline = Some(Deadline {
+            at_ms: u64::MAX,
+            seq: 1,
+        });
+        let cases: [(Option<Deadline>, &[u8], &[u8]); 4] = [
             (None, b"", b""),
-            (Some(u64::MAX), b"k", b"v"),
+            (deadline, b"k", b"v"),
             (None, b"key", &big),
-            (Some(5), &big, b"x"),
+            (deadline, &big[..1000], &big),
         ];
-        let records: Vec<Record> = cases
+        let locs: Vec<Loc> = cases
             .iter()
             .map(|&(d, k, v)| arena.store(d, k, v))
             .collect();
-        arena.check_invariants(&records);
-        for (&(deadline, key, value), &record) in cases.iter().zip(&records) {
-            assert_eq!(arena.deadline(record), deadline);
-            assert_eq!(arena.key(record), key);
-            assert_eq!(arena.value(record), value);
+        arena.check_invariants(&locs);
+        assert_eq!(locs[2] & LARGE_BIT, LARGE_BIT, "over 4 KiB is large");
+        for (&(deadline, key, value), &loc) in cases.iter().zip(&locs) {
+            assert_eq!(
+                contents(&arena, loc),
+                (deadline, key.to_vec(), value.to_vec())
+            );
         }
-        for record in records {
-            arena.release(record);
+        for &loc in &locs {
+            arena.release(loc);
+            assert!(!arena.is_live(loc));
         }
         arena.check_invariants(&[]);
     }
 
     #[test]
     fn retag_and_rewrite_keep_the_other_parts() {
-        let mut arena = Arena::new();
-        let record = arena.store(None, b"key", b"value");
-        let record = arena.retag(record, Some(9));
+        let mut arena = Arena::with_all_pages();
+        let loc = arena.store(None, b"key", b"value");
+        arena.record_mut(loc).set_links(5, 6);
+        let nine = Deadline { at_ms: 9, seq: 1 };
+        let loc = arena.retag(loc, Some(nine));
+        assert_eq!(arena.record(loc).links(), (5, 6), "links survive a move");
         assert_eq!(
-            (
-                arena.deadline(record),
-                arena.key(record),
-                arena.value(record)
-            ),
-            (Some(9), &b"key"[..], &b"value"[..])
+            contents(&arena, loc),
+            (Some(nine), b"key".to_vec(), b"value".to_vec())
         );
-        let record = arena.retag(record, Some(10));
-        assert_eq!(arena.deadline(record), Some(10));
-        let record = arena.rewrite(record, Some(10), b"key", b"VALUE");
-        assert_eq!(arena.value(record), b"VALUE");
-        let record = arena.retag(record, None);
+        let ten = Deadline { at_ms: 10, seq: 2 };
+        assert_eq!(arena.retag(loc, Some(ten)), loc, "same size: in place");
+        assert_eq!(arena.record(loc).deadline(), Some(ten));
+        let same = arena.rewrite(loc, Some(ten), b"key", b"VALUE");
+        assert_eq!(same, loc, "same size class: in place");
+        assert_eq!(arena.record(loc).value(), b"VALUE");
+        let loc = arena.retag(loc, None);
         assert_eq!(
-            (
-                arena.deadline(record),
-                arena.key(record),
-                arena.value(record)
-            ),
-            (None, &b"key"[..], &b"VALUE"[..])
+            contents(&arena, loc),
+            (None, b"key".to_vec(), b"VALUE".to_vec())
         );
-        arena.check_invariants(&[record]);
+        arena.check_invariants(&[loc]);
+    }
+
+    #[test]
+    fn a_full_page_table_sends_small_records_to_the_large_table() {
+        let mut arena = Arena::new(1);
+        let first = arena.store(None, b"a", b"1");
+        let other_class = arena.store(None, b"b", &[0; 500]);
+        assert_eq!(first & LARGE_BIT, 0);
+        assert_eq!(other_class & LARGE_BIT, LARGE_BIT);
+        assert_eq!(arena.record(other_class).value(), &[0; 500][..]);
+        arena.check_invariants(&[first, other_class]);
     }
 }

@@ -1,8 +1,9 @@
-//! The key index: key -> slot id, without storing keys a second time.
+//! The key index: key -> record location, without storing keys a second
+//! time.
 //!
-//! A `hashbrown::HashTable<u32>` holds only ids (4 bytes plus one control
-//! byte per bucket); probing compares the candidate's key bytes in the
-//! arena, and growing rehashes each id by reading its key there. The hasher
+//! A `hashbrown::HashTable<u32>` holds only locations (4 bytes plus one
+//! control byte per bucket); probing compares the candidate's key bytes in
+//! its record, and growing rehashes each location by reading its key there. The hasher
 //! is foldhash with a per-process random seed, so clients cannot choose keys
 //! that all land in one bucket.
 
@@ -10,46 +11,48 @@ use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
 
-use super::slab::Id;
+use super::record::Loc;
 
-/// Ids of the live entries, found by key hash.
+/// Locations of the live entries, found by key hash.
 #[derive(Debug, Default)]
 pub(super) struct Index {
-    table: HashTable<Id>,
+    table: HashTable<Loc>,
     hasher: RandomState,
 }
 
 impl Index {
     /// Hash of a key; compute once per operation and pass it around.
+    #[inline]
     pub(super) fn hash(&self, key: &[u8]) -> u64 {
         self.hasher.hash_one(key)
     }
 
-    /// Number of indexed ids.
+    /// Number of indexed locations.
     pub(super) fn len(&self) -> usize {
         self.table.len()
     }
 
-    /// Finds the id whose key (read through `key_of`) equals `key`.
+    /// Finds the location whose key (read through `key_of`) equals `key`.
+    #[inline]
     pub(super) fn find<'a>(
         &self,
         hash: u64,
         key: &[u8],
-        mut key_of: impl FnMut(Id) -> &'a [u8],
-    ) -> Option<Id> {
-        self.table.find(hash, |&id| key_of(id) == key).copied()
+        mut key_of: impl FnMut(Loc) -> &'a [u8],
+    ) -> Option<Loc> {
+        self.table.find(hash, |&loc| key_of(loc) == key).copied()
     }
 
-    /// Adds an id whose key is not indexed yet; `key_of` serves rehashing.
-    pub(super) fn insert<'a>(&mut self, hash: u64, id: Id, key_of: impl Fn(Id) -> &'a [u8]) {
+    /// Adds a location whose key is not indexed yet; `key_of` serves rehashing.
+    pub(super) fn insert<'a>(&mut self, hash: u64, loc: Loc, key_of: impl Fn(Loc) -> &'a [u8]) {
         let hasher = &self.hasher;
         self.table
-            .insert_unique(hash, id, |&id| hasher.hash_one(key_of(id)));
+            .insert_unique(hash, loc, |&loc| hasher.hash_one(key_of(loc)));
     }
 
-    /// Removes an id, found by its key's hash; returns false if absent.
-    pub(super) fn remove(&mut self, hash: u64, id: Id) -> bool {
-        match self.table.find_entry(hash, |&candidate| candidate == id) {
+    /// Removes a location, found by its key's hash; returns false if absent.
+    pub(super) fn remove(&mut self, hash: u64, loc: Loc) -> bool {
+        match self.table.find_entry(hash, |&candidate| candidate == loc) {
             Ok(entry) => {
                 entry.remove();
                 true
@@ -58,8 +61,17 @@ impl Index {
         }
     }
 
-    /// Every indexed id, in no particular order.
-    pub(super) fn ids(&self) -> impl Iterator<Item = Id> + '_ {
+    /// Replaces `old`, found by its key's hash, with `new`: the entry moved.
+    pub(super) fn relocate(&mut self, hash: u64, old: Loc, new: Loc) {
+        let slot = self
+            .table
+            .find_mut(hash, |&candidate| candidate == old)
+            .expect("a moved entry is indexed");
+        *slot = new;
+    }
+
+    /// Every indexed location, in no particular order.
+    pub(super) fn locs(&self) -> impl Iterator<Item = Loc> + '_ {
         self.table.iter().copied()
     }
 }

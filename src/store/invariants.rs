@@ -4,62 +4,56 @@
 use std::collections::HashSet;
 
 use super::expiry::Expiry;
+use super::record::{Deadline, Loc};
 use super::{Store, is_current};
 
 impl Store {
     /// Walks every structure and panics with a message at the first
     /// inconsistency. O(n log n); for tests and fuzzing.
     ///
-    /// Checks: the slot free list is acyclic and holds exactly the free
-    /// slots; the LRU list is acyclic, doubly linked, and holds exactly the
-    /// live slots; the index holds exactly the live ids and finds each by
+    /// Checks: the LRU list is acyclic, doubly linked, and reaches only live
+    /// records; the index holds exactly the listed entries and finds each by
     /// its key; the charges add up to `used_bytes`, which is within the cap;
-    /// the arena's pages, chunk free lists and large table match the live
-    /// records; every entry with a deadline has its pair in the expiry heap,
-    /// and the heap is within its bound.
+    /// the entry count is within its limit; the arena's pages, chunk free
+    /// lists and large table match the live records exactly; every entry
+    /// with a deadline has its pair in the expiry heap, and the heap is
+    /// within its bound.
     pub fn check_invariants(&self) {
-        self.slab.check_invariants();
-        let order = self.lru.check_invariants(self.slab.slots());
-        assert_eq!(
-            order.len(),
-            self.slab.len(),
-            "LRU list length != live slots"
-        );
+        let order = self.lru.check_invariants(&self.arena, self.max_entries);
         assert_eq!(
             self.index.len(),
             order.len(),
             "index length != LRU list length"
         );
         let mut used_bytes = 0;
-        let mut records = Vec::with_capacity(order.len());
         let mut deadlines = Vec::new();
-        for &id in &order {
-            assert!(self.slab.is_live(id), "LRU list reaches free slot {id}");
-            let record = self.slab.record(id);
-            used_bytes += self.charge_of(record);
-            let key = self.arena.key(record);
-            let found = self.index.find(self.index.hash(key), key, |id| {
-                self.arena.key(self.slab.record(id))
+        for &loc in &order {
+            let record = self.arena.record(loc);
+            used_bytes += self.charge_at(loc);
+            let key = record.key();
+            let found = self.index.find(self.index.hash(key), key, |loc| {
+                self.arena.record(loc).key()
             });
-            assert_eq!(found, Some(id), "index does not find entry {id} by its key");
-            if let Some(deadline_ms) = self.arena.deadline(record) {
-                deadlines.push((deadline_ms, id));
+            assert_eq!(found, Some(loc), "index does not find {loc:#x} by its key");
+            if let Some(deadline) = record.deadline() {
+                deadlines.push((deadline, loc));
             }
-            records.push(record);
         }
-        for id in self.index.ids() {
-            assert!(self.slab.is_live(id), "index holds free slot {id}");
+        let listed: HashSet<Loc> = order.iter().copied().collect();
+        for loc in self.index.locs() {
+            assert!(listed.contains(&loc), "index holds unlisted {loc:#x}");
         }
         assert_eq!(
             used_bytes, self.used_bytes,
             "charges do not add up to used_bytes"
         );
         assert!(self.used_bytes <= self.cap_bytes, "used_bytes over the cap");
-        self.arena.check_invariants(&records);
+        assert!(order.len() <= self.max_entries, "over the entry limit");
+        self.arena.check_invariants(&order);
         self.check_expiry(&deadlines);
     }
 
-    fn check_expiry(&self, deadlines: &[(u64, u32)]) {
+    fn check_expiry(&self, deadlines: &[(Deadline, Loc)]) {
         assert_eq!(
             deadlines.len(),
             self.deadlined,
@@ -69,17 +63,17 @@ impl Store {
             self.expiry.len() <= Expiry::bound(self.deadlined),
             "expiry heap over its bound"
         );
-        let pairs: HashSet<(u64, u32)> = self.expiry.pairs().collect();
+        let pairs: HashSet<(Deadline, Loc)> = self.expiry.pairs().collect();
         for pair in deadlines {
             assert!(
                 pairs.contains(pair),
-                "entry {} has no heap pair for its deadline",
+                "entry {:#x} has no heap pair for its deadline",
                 pair.1
             );
         }
         let current = pairs
             .iter()
-            .filter(|&&(deadline_ms, id)| is_current(&self.slab, &self.arena, deadline_ms, id))
+            .filter(|&&(deadline, loc)| is_current(&self.arena, deadline, loc))
             .count();
         assert_eq!(
             current,
@@ -90,7 +84,7 @@ impl Store {
             assert!(
                 deadlines
                     .iter()
-                    .all(|&(deadline_ms, _)| deadline_ms >= next_ms),
+                    .all(|&(deadline, _)| deadline.at_ms >= next_ms),
                 "next_expiry_ms too late"
             );
         }

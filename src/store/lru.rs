@@ -1,18 +1,20 @@
-//! The recency order: an intrusive doubly-linked list of slot ids.
+//! The recency order: an intrusive doubly-linked list of record locations.
 //!
 //! `head` is the most recently used entry, `tail` the least (the next
-//! eviction victim). Links live in the slots (`prev` points towards the
-//! head, `next` towards the tail), so linking, unlinking and moving an entry
-//! to the front are O(1) and allocate nothing. Either both ends are NIL (empty
-//! list) or neither is.
+//! eviction victim). The links live in the records' headers (`prev` points
+//! towards the head, `next` towards the tail), so linking, unlinking and
+//! moving an entry to the front are O(1), allocate nothing, and touch only
+//! the entry and its two neighbours. Either both ends are NIL (empty list)
+//! or neither is.
 
-use super::slab::{Id, NIL, Slot};
+use super::arena::Arena;
+use super::record::{Loc, NIL};
 
-/// Ends and length of the list; the links are in the slots.
+/// Ends and length of the list; the links are in the records.
 #[derive(Debug)]
 pub(super) struct Lru {
-    head: Id,
-    tail: Id,
+    head: Loc,
+    tail: Loc,
     len: usize,
 }
 
@@ -33,56 +35,75 @@ impl Lru {
     }
 
     /// The least recently used entry.
-    pub(super) fn tail(&self) -> Option<Id> {
+    pub(super) fn tail(&self) -> Option<Loc> {
         (self.tail != NIL).then_some(self.tail)
     }
 
     /// Links an unlinked entry as the most recently used.
-    pub(super) fn push_front(&mut self, slots: &mut [Slot], id: Id) {
-        debug_assert!(self.head != id, "slot {id} linked twice");
+    #[inline(always)]
+    pub(super) fn push_front(&mut self, arena: &mut Arena, loc: Loc) {
+        debug_assert!(self.head != loc, "record {loc:#x} linked twice");
         let old_head = self.head;
-        let slot = &mut slots[id as usize];
-        slot.prev = NIL;
-        slot.next = old_head;
+        arena.record_mut(loc).set_links(NIL, old_head);
         if old_head == NIL {
-            self.tail = id;
+            self.tail = loc;
         } else {
-            slots[old_head as usize].prev = id;
+            arena.record_mut(old_head).set_prev(loc);
         }
-        self.head = id;
+        self.head = loc;
         self.len += 1;
     }
 
     /// Unlinks a linked entry.
-    pub(super) fn unlink(&mut self, slots: &mut [Slot], id: Id) {
-        let Slot { prev, next, .. } = slots[id as usize];
-        if prev == NIL {
-            debug_assert_eq!(self.head, id, "unlink of an unlinked slot");
-            self.head = next;
-        } else {
-            slots[prev as usize].next = next;
-        }
-        if next == NIL {
-            debug_assert_eq!(self.tail, id, "unlink of an unlinked slot");
-            self.tail = prev;
-        } else {
-            slots[next as usize].prev = prev;
-        }
+    #[inline(always)]
+    pub(super) fn unlink(&mut self, arena: &mut Arena, loc: Loc) {
+        let (prev, next) = arena.record(loc).links();
+        self.join(arena, prev, next);
         self.len -= 1;
         debug_assert_eq!(self.head == NIL, self.tail == NIL, "list ends disagree");
     }
 
     /// Makes a linked entry the most recently used.
-    pub(super) fn touch(&mut self, slots: &mut [Slot], id: Id) {
-        if self.head != id {
-            self.unlink(slots, id);
-            self.push_front(slots, id);
+    #[inline(always)]
+    pub(super) fn touch(&mut self, arena: &mut Arena, loc: Loc) {
+        if self.head != loc {
+            self.unlink(arena, loc);
+            self.push_front(arena, loc);
+        }
+    }
+
+    /// Points the neighbours of an entry that moved from `old` to `new`
+    /// (whose record already holds the old links) at its new location.
+    pub(super) fn relocate(&mut self, arena: &mut Arena, old: Loc, new: Loc) {
+        let (prev, next) = arena.record(new).links();
+        debug_assert!(prev != old && next != old, "self-link at {old:#x}");
+        match prev {
+            NIL => self.head = new,
+            prev => arena.record_mut(prev).set_next(new),
+        }
+        match next {
+            NIL => self.tail = new,
+            next => arena.record_mut(next).set_prev(new),
+        }
+    }
+
+    /// Links `prev` and `next` to each other, either being an end.
+    #[inline(always)]
+    fn join(&mut self, arena: &mut Arena, prev: Loc, next: Loc) {
+        match prev {
+            NIL => self.head = next,
+            prev => arena.record_mut(prev).set_next(next),
+        }
+        match next {
+            NIL => self.tail = prev,
+            next => arena.record_mut(next).set_prev(prev),
         }
     }
 
     /// Walks the list from head to tail, checking links both ways and that
-    /// it is acyclic; returns the ids in recency order (most recent first).
-    pub(super) fn check_invariants(&self, slots: &[Slot]) -> Vec<Id> {
+    /// it is acyclic (at most `max_len` entries); returns the locations in
+    /// recency order (most recent first).
+    pub(super) fn check_invariants(&self, arena: &Arena, max_len: usize) -> Vec<Loc> {
         assert_eq!(
             self.head == NIL,
             self.tail == NIL,
@@ -92,15 +113,16 @@ impl Lru {
         let mut prev = NIL;
         let mut cursor = self.head;
         while cursor != NIL {
-            assert!(order.len() < slots.len(), "cycle in the LRU list");
-            let slot = &slots[cursor as usize];
-            assert_eq!(slot.prev, prev, "broken prev link at slot {cursor}");
-            assert_ne!(slot.next, cursor, "self-link at slot {cursor}");
+            assert!(order.len() < max_len, "cycle in the LRU list");
+            assert!(arena.is_live(cursor), "LRU list reaches a free record");
+            let (back, next) = arena.record(cursor).links();
+            assert_eq!(back, prev, "broken prev link at {cursor:#x}");
+            assert_ne!(next, cursor, "self-link at {cursor:#x}");
             order.push(cursor);
             prev = cursor;
-            cursor = slot.next;
+            cursor = next;
         }
-        assert_eq!(prev, self.tail, "tail is not the last slot");
+        assert_eq!(prev, self.tail, "tail is not the last record");
         assert_eq!(order.len(), self.len, "LRU length");
         order
     }

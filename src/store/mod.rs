@@ -8,22 +8,27 @@
 //! # Layout
 //!
 //! ```text
-//!  Index (hashbrown HashTable<u32>)      Slab: Vec<Slot>, 20 bytes each
-//!  ┌────┬────┬────┬────┐               ┌──────┬──────┬──────────────────────────┐
-//!  │ id │    │ id │ id │ ───────────▶  │ prev │ next │ record: loc size klen .. │ ─┐
-//!  └────┴────┴────┴────┘               └──────┴──────┴──────────────────────────┘  │
-//!   ids only: keys are compared         prev/next: the LRU list (head = most      │
-//!   in the arena                        recent, tail = next victim)               │
-//!                                                                                 ▼
-//!  Expiry: min-heap of (deadline_ms, id)     Arena: size-class pages / large boxes
-//!  validated against the slot's deadline     [deadline?][key][value], one run each
+//!  Index (hashbrown HashTable<u32>)       Arena: size-class pages / large boxes
+//!  ┌─────┬─────┬─────┬─────┐             ┌──────────────────────────────────────────┐
+//!  │ loc │     │ loc │ loc │ ──────────▶ │ prev next vlen klen flags │ deadline? │ key │ value
+//!  └─────┴─────┴─────┴─────┘             └──────────────────────────────────────────┘
+//!   locations only: keys are              one record per entry: the LRU links (head =
+//!   compared in the records               most recent, tail = next victim), the lengths
+//!                                         and the deadline live in front of the key
+//!  Expiry: min-heap of (deadline, seq, loc), validated against the record
 //! ```
 //!
-//! One module per job: `arena` (record bytes and their layout),
-//! `size_class` (pages of equal chunks), `slab` (slots and ids), `lru`
-//! (recency list), `index` (key -> id), `expiry` (deadline heap), `stats`
-//! (counters), `invariants` (the full consistency walk). `model` is the naive
-//! reference store the property tests and the fuzzer compare against.
+//! An entry is identified by its record's location (`Loc`, a `u32`), so a
+//! lookup is the index's probe plus one access to the record, which holds
+//! everything a `get` needs: the key to compare, the deadline, the links to
+//! move it to the front, and the value.
+//!
+//! One module per job: `record` (the byte layout of an entry), `size_class`
+//! (chunk sizes), `pages` (chunks in pages), `arena` (locations: pages or
+//! large allocations), `lru` (recency list), `index` (key -> location),
+//! `expiry` (deadline heap), `stats` (counters), `invariants` (the full
+//! consistency walk). `model` is the naive reference store the property
+//! tests and the fuzzer compare against.
 //!
 //! # What the cap counts
 //!
@@ -35,21 +40,30 @@
 //!
 //! | bytes | what |
 //! |---|---|
-//! | 20 | the slot: two `u32` LRU links and the 12-byte record handle |
-//! | 12 | the index's share: a 4-byte id plus 1 control byte per bucket, at the lowest load factor hashbrown keeps after growing (7/16) |
-//! | 8 | the deadline stored in front of the key (charged to every entry, so adding or removing a TTL never changes a charge) |
-//! | 16 | the entry's `(deadline, id)` pair in the expiry heap (again charged to every entry) |
+//! | 16 | the record header: two `u32` LRU links, the value and key lengths, flags |
+//! | 12 | the index's share: a 4-byte location plus 1 control byte per bucket, at the lowest load factor hashbrown keeps after growing (7/16) |
+//! | 12 | the deadline block (deadline and sequence number) in front of the key: charged to every entry, so adding or removing a TTL never changes a charge |
+//! | 16 | the entry's pair in the expiry heap (again charged to every entry) |
 //!
-//! The cap does **not** count: size-class rounding (at most 3 bytes for
-//! records up to 256 bytes, under 1/32 of the record above that, the
+//! The cap does **not** count: size-class rounding (at most 7 bytes for
+//! records up to 512 bytes, under 1/32 of the record above that, the
 //! allocator's rounding for records above 4 KiB); free chunks in partly used
-//! pages and at most one empty page per size class; slots freed and not yet
-//! reused (the slot table keeps its peak length, at most `cap_bytes / 56`
-//! slots); stale expiry-heap pairs (at most one per entry with a TTL plus
-//! 64); the index's empty buckets beyond the share above (it keeps its peak
-//! bucket count, and briefly holds two tables while growing); and fixed
-//! per-store structures (size-class and page tables, a few KiB). Entries without a TTL actually use about 31 bytes
-//! of metadata, so the charge is conservative for them.
+//! pages and at most one empty page per size class; stale expiry-heap pairs
+//! (at most one per entry with a TTL plus 64); the index's empty buckets
+//! beyond the share above (it keeps its peak bucket count, and briefly holds
+//! two tables while growing); and fixed per-store structures (the page
+//! table, 40 bytes per 256 KiB page, and the per-class lists). Entries
+//! without a TTL actually use about 30 bytes of metadata, so the charge is
+//! conservative for them.
+//!
+//! # Limits
+//!
+//! Keys are at most [`MAX_KEY_BYTES`] and values at most [`MAX_VALUE_BYTES`]
+//! (the widths of their lengths in the record header); longer ones are
+//! refused. A store holds at most [`MAX_ENTRIES`] entries, evicting the
+//! least recently used beyond that. Up to 16 GiB of records up to 4 KiB
+//! live in pages; beyond that they get their own allocations, which cost
+//! the allocator's per-allocation overhead.
 //!
 //! # TTLs
 //!
@@ -57,21 +71,23 @@
 //! huge TTLs **saturate** at `u64::MAX` (in practice "never") and nothing
 //! overflows. An entry is expired once `now_ms >= deadline`. Expired entries
 //! are reclaimed lazily when an operation looks their key up, proactively by
-//! [`Store::tick`] in deadline order, and first of all when room is needed:
-//! due entries are reclaimed before any live entry is evicted. A TTL of 0
-//! (to `set` or `expire`) makes the entry expire at once: it is removed and
-//! counted as an expiration with lag 0.
+//! [`Store::tick`] in deadline order (equal deadlines in the order they were
+//! set), and first of all when room is needed: due entries are reclaimed
+//! before any live entry is evicted. A TTL of 0 (to `set` or `expire`) makes
+//! the entry expire at once: it is removed and counted as an expiration with
+//! lag 0.
 //!
 //! # Cost of each operation
 //!
 //! n = live entries. `get`, `delete`, `ttl`: O(1) expected (one hash, one
-//! probe sequence). `set`: O(1) expected plus O(1) per entry it evicts or
-//! reclaims; with a TTL, O(log n) for the heap push. `expire`: O(log n) when
-//! setting a deadline, O(1) otherwise, plus a copy of the record when a TTL
-//! is added to or removed from an entry. `tick`: O(k log n) for k reclaimed
-//! entries plus the stale heap pairs it discards (each discarded once). The
-//! expiry heap's rebuild is amortized O(log n) per operation. `stats`, `len`,
-//! `next_expiry_ms`: O(1). `check_invariants`: O(n log n).
+//! probe sequence, one record). `set`: O(1) expected plus O(1) per entry it
+//! evicts or reclaims; with a TTL, O(log n) for the heap push. `expire`:
+//! O(log n) when setting a deadline, O(1) otherwise, plus a copy of the
+//! record when a TTL is added to or removed from an entry. `tick`:
+//! O(k log n) for k reclaimed entries plus the stale heap pairs it discards
+//! (each discarded once). The expiry heap's rebuild is amortized O(log n)
+//! per operation. `stats`, `len`, `next_expiry_ms`: O(1).
+//! `check_invariants`: O(n log n).
 //!
 //! # Example
 //!
@@ -92,8 +108,9 @@ mod expiry;
 mod index;
 mod invariants;
 mod lru;
+mod pages;
+mod record;
 mod size_class;
-mod slab;
 mod stats;
 
 #[cfg(test)]
@@ -103,18 +120,24 @@ mod model_tests;
 #[cfg(test)]
 mod tests;
 
-use arena::{Arena, Record};
+use arena::{Arena, MAX_LARGE};
 use expiry::Expiry;
 use index::Index;
 use lru::Lru;
-use slab::{Id, Slab};
+use record::{Deadline, Loc};
+pub use record::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
 use stats::Counters;
 pub use stats::StoreStats;
 
-/// Fixed bytes charged per entry on top of its key and value: the slot (20),
-/// the index's worst-case share (12), the deadline (8) and the expiry-heap
-/// pair (16). See the module docs for what is and is not counted.
+/// Fixed bytes charged per entry on top of its key and value: the record
+/// header (16), the index's worst-case share (12), the deadline block (12)
+/// and the expiry-heap pair (16). See the module docs for what is and is
+/// not counted.
 pub const ENTRY_OVERHEAD_BYTES: u64 = 56;
+
+/// Most entries one store holds (about 2^31): fewer than the arena's large
+/// table has room for, so storing a record never fails.
+pub const MAX_ENTRIES: usize = MAX_LARGE - 1;
 
 /// The charge of an entry: `key_len + value_len + ENTRY_OVERHEAD_BYTES`.
 ///
@@ -140,11 +163,19 @@ pub enum Ttl {
     },
 }
 
-/// Why [`Store::set`] refused an item.
+/// Why [`Store::set`] refused an item. Either way nothing was evicted and
+/// any old value under the key is untouched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetError {
-    /// The item's charge alone exceeds the cap, so it can never fit. Nothing
-    /// was evicted and any old value under the key is untouched.
+    /// The key is longer than [`MAX_KEY_BYTES`] or the value longer than
+    /// [`MAX_VALUE_BYTES`].
+    TooLong {
+        /// The key's length.
+        key_bytes: usize,
+        /// The value's length.
+        value_bytes: usize,
+    },
+    /// The item's charge alone exceeds the cap, so it can never fit.
     TooLarge {
         /// The item's [`entry_charge`].
         charge_bytes: u64,
@@ -156,6 +187,14 @@ pub enum SetError {
 impl std::fmt::Display for SetError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            SetError::TooLong {
+                key_bytes,
+                value_bytes,
+            } => write!(
+                f,
+                "a {key_bytes}-byte key and {value_bytes}-byte value exceed the store's \
+                 limits of {MAX_KEY_BYTES} and {MAX_VALUE_BYTES} bytes"
+            ),
             SetError::TooLarge {
                 charge_bytes,
                 cap_bytes,
@@ -169,16 +208,19 @@ impl std::fmt::Display for SetError {
 
 impl std::error::Error for SetError {}
 
-/// The cache: entries, recency order, index, deadlines and counters.
+/// The cache: records, recency order, index, deadlines and counters.
 #[derive(Debug)]
 pub struct Store {
     cap_bytes: u64,
     /// Sum of the live entries' charges.
     used_bytes: u64,
+    /// Most entries held at once ([`MAX_ENTRIES`] outside tests).
+    max_entries: usize,
     /// Live entries that have a deadline.
     deadlined: usize,
+    /// Sequence number of the next deadline setting (wraps).
+    next_seq: u32,
     arena: Arena,
-    slab: Slab,
     lru: Lru,
     index: Index,
     expiry: Expiry,
@@ -189,12 +231,21 @@ impl Store {
     /// An empty store holding at most `cap_bytes` of charges. Allocates
     /// nothing up front.
     pub fn new(cap_bytes: u64) -> Store {
+        Store::with_limits(cap_bytes, MAX_ENTRIES, Arena::with_all_pages())
+    }
+
+    fn with_limits(cap_bytes: u64, max_entries: usize, arena: Arena) -> Store {
+        assert!(
+            (1..=MAX_ENTRIES).contains(&max_entries),
+            "entry limit out of range"
+        );
         Store {
             cap_bytes,
             used_bytes: 0,
+            max_entries,
             deadlined: 0,
-            arena: Arena::new(),
-            slab: Slab::default(),
+            next_seq: 0,
+            arena,
             lru: Lru::default(),
             index: Index::default(),
             expiry: Expiry::default(),
@@ -206,13 +257,13 @@ impl Store {
     /// Counts a hit or a miss; an expired entry is reclaimed and misses.
     pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&[u8]> {
         let hash = self.index.hash(key);
-        let Some(id) = self.lookup(hash, key, now_ms) else {
+        let Some(loc) = self.lookup(hash, key, now_ms) else {
             self.counters.misses += 1;
             return None;
         };
         self.counters.hits += 1;
-        self.lru.touch(self.slab.slots_mut(), id);
-        Some(self.arena.value(self.slab.record(id)))
+        self.lru.touch(&mut self.arena, loc);
+        Some(self.arena.record(loc).value())
     }
 
     /// Inserts or replaces `key`, with a TTL or none (`None` also clears an
@@ -224,8 +275,9 @@ impl Store {
     /// swapped for the new one in a single step.
     ///
     /// # Errors
-    /// [`SetError::TooLarge`] if the item's charge exceeds the cap; checked
-    /// before anything else, so nothing is evicted or changed.
+    /// [`SetError::TooLong`] if the key or value is over its limit, then
+    /// [`SetError::TooLarge`] if the item's charge exceeds the cap; both
+    /// checked before anything else, so nothing is evicted or changed.
     pub fn set(
         &mut self,
         key: &[u8],
@@ -233,26 +285,25 @@ impl Store {
         ttl_ms: Option<u64>,
         now_ms: u64,
     ) -> Result<(), SetError> {
-        let charge_bytes = entry_charge(key.len(), value.len());
-        if charge_bytes > self.cap_bytes {
-            return Err(SetError::TooLarge {
-                charge_bytes,
-                cap_bytes: self.cap_bytes,
-            });
-        }
+        check_item(key, value, self.cap_bytes)?;
         let deadline_ms = ttl_ms.map(|ttl_ms| now_ms.saturating_add(ttl_ms));
         let hash = self.index.hash(key);
         let existing = self.lookup(hash, key, now_ms);
-        if deadline_ms.is_some_and(|deadline_ms| deadline_ms <= now_ms) {
-            // Stored and expired in the same instant: nothing is kept.
-            if let Some(id) = existing {
-                self.remove(id, hash);
+        match deadline_ms {
+            Some(deadline_ms) if deadline_ms <= now_ms => {
+                // Stored and expired in the same instant: nothing is kept.
+                if let Some(loc) = existing {
+                    self.remove(loc, hash);
+                }
+                self.counters.record_expiration(0);
             }
-            self.counters.record_expiration(0);
-        } else if let Some(id) = existing {
-            self.replace(id, key, value, deadline_ms, now_ms);
-        } else {
-            self.insert(hash, key, value, deadline_ms, now_ms);
+            _ => {
+                let deadline = deadline_ms.map(|at_ms| self.new_deadline(at_ms));
+                match existing {
+                    Some(loc) => self.replace(loc, hash, key, value, deadline, now_ms),
+                    None => self.insert(hash, key, value, deadline, now_ms),
+                }
+            }
         }
         debug_assert!(self.used_bytes <= self.cap_bytes, "over the cap after set");
         Ok(())
@@ -261,10 +312,10 @@ impl Store {
     /// Removes `key`; true if a live entry was removed.
     pub fn delete(&mut self, key: &[u8], now_ms: u64) -> bool {
         let hash = self.index.hash(key);
-        let Some(id) = self.lookup(hash, key, now_ms) else {
+        let Some(loc) = self.lookup(hash, key, now_ms) else {
             return false;
         };
-        self.remove(id, hash);
+        self.remove(loc, hash);
         true
     }
 
@@ -273,20 +324,24 @@ impl Store {
     /// the key is missing.
     pub fn expire(&mut self, key: &[u8], ttl_ms: Option<u64>, now_ms: u64) -> bool {
         let hash = self.index.hash(key);
-        let Some(id) = self.lookup(hash, key, now_ms) else {
+        let Some(loc) = self.lookup(hash, key, now_ms) else {
             return false;
         };
         let deadline_ms = ttl_ms.map(|ttl_ms| now_ms.saturating_add(ttl_ms));
         match deadline_ms {
             Some(deadline_ms) if deadline_ms <= now_ms => {
-                self.remove(id, hash);
+                self.remove(loc, hash);
                 self.counters.record_expiration(0);
             }
             _ => {
-                let old = self.slab.record(id);
-                let record = self.arena.retag(old, deadline_ms);
-                self.slab.set_record(id, record);
-                self.note_deadline(id, old.has_deadline(), deadline_ms);
+                let had = self.arena.record(loc).has_deadline();
+                let deadline = deadline_ms.map(|at_ms| self.new_deadline(at_ms));
+                let new = self.arena.retag(loc, deadline);
+                if new != loc {
+                    self.lru.relocate(&mut self.arena, loc, new);
+                    self.index.relocate(hash, loc, new);
+                }
+                self.note_deadline(new, had, deadline);
             }
         }
         true
@@ -295,13 +350,13 @@ impl Store {
     /// The remaining TTL of `key`, without touching its recency.
     pub fn ttl(&mut self, key: &[u8], now_ms: u64) -> Ttl {
         let hash = self.index.hash(key);
-        let Some(id) = self.lookup(hash, key, now_ms) else {
+        let Some(loc) = self.lookup(hash, key, now_ms) else {
             return Ttl::Missing;
         };
-        match self.arena.deadline(self.slab.record(id)) {
+        match self.arena.record(loc).deadline() {
             None => Ttl::Persistent,
-            Some(deadline_ms) => Ttl::Remaining {
-                remaining_ms: deadline_ms - now_ms,
+            Some(deadline) => Ttl::Remaining {
+                remaining_ms: deadline.at_ms - now_ms,
             },
         }
     }
@@ -312,10 +367,10 @@ impl Store {
     pub fn tick(&mut self, now_ms: u64, max_expired: usize) -> usize {
         let mut reclaimed = 0;
         while reclaimed < max_expired {
-            let Some((id, deadline_ms)) = self.pop_due(now_ms) else {
+            let Some((loc, deadline)) = self.pop_due(now_ms) else {
                 break;
             };
-            self.reclaim_expired(id, deadline_ms, now_ms);
+            self.reclaim_expired(loc, self.hash_of(loc), deadline, now_ms);
             reclaimed += 1;
         }
         reclaimed
@@ -354,29 +409,35 @@ impl Store {
         self.cap_bytes
     }
 
-    /// The charge of a stored record.
-    fn charge_of(&self, record: Record) -> u64 {
-        let (key_len, value_len) = self.arena.lengths(record);
-        entry_charge(key_len, value_len)
+    /// The charge of the entry at `loc`.
+    fn charge_at(&self, loc: Loc) -> u64 {
+        let record = self.arena.record(loc);
+        entry_charge(record.key_len(), record.value_len())
     }
 
-    /// The key hash of a stored entry.
-    fn hash_of(&self, id: Id) -> u64 {
-        self.index.hash(self.arena.key(self.slab.record(id)))
+    /// The key hash of the entry at `loc`.
+    fn hash_of(&self, loc: Loc) -> u64 {
+        self.index.hash(self.arena.record(loc).key())
+    }
+
+    /// A deadline at `at_ms` with the next sequence number.
+    fn new_deadline(&mut self, at_ms: u64) -> Deadline {
+        let seq = self.next_seq;
+        self.next_seq = seq.wrapping_add(1);
+        Deadline { at_ms, seq }
     }
 
     /// The live entry under `key`: an expired one is reclaimed and hidden.
-    fn lookup(&mut self, hash: u64, key: &[u8], now_ms: u64) -> Option<Id> {
-        let (slab, arena) = (&self.slab, &self.arena);
-        let id = self
-            .index
-            .find(hash, key, |id| arena.key(slab.record(id)))?;
-        match self.arena.deadline(self.slab.record(id)) {
-            Some(deadline_ms) if deadline_ms <= now_ms => {
-                self.reclaim_expired(id, deadline_ms, now_ms);
+    #[inline(always)]
+    fn lookup(&mut self, hash: u64, key: &[u8], now_ms: u64) -> Option<Loc> {
+        let arena = &self.arena;
+        let loc = self.index.find(hash, key, |loc| arena.record(loc).key())?;
+        match self.arena.record(loc).deadline() {
+            Some(deadline) if deadline.at_ms <= now_ms => {
+                self.reclaim_expired(loc, hash, deadline, now_ms);
                 None
             }
-            _ => Some(id),
+            _ => Some(loc),
         }
     }
 
@@ -386,63 +447,69 @@ impl Store {
         hash: u64,
         key: &[u8],
         value: &[u8],
-        deadline_ms: Option<u64>,
+        deadline: Option<Deadline>,
         now_ms: u64,
     ) {
         let charge = entry_charge(key.len(), value.len());
-        self.make_room(charge, true, now_ms);
-        let record = self.arena.store(deadline_ms, key, value);
-        let id = self.slab.insert(record);
-        let (slab, arena) = (&self.slab, &self.arena);
-        self.index.insert(hash, id, |id| arena.key(slab.record(id)));
-        self.lru.push_front(self.slab.slots_mut(), id);
+        self.make_room(charge, 1, now_ms);
+        let loc = self.arena.store(deadline, key, value);
+        let arena = &self.arena;
+        self.index.insert(hash, loc, |loc| arena.record(loc).key());
+        self.lru.push_front(&mut self.arena, loc);
         self.used_bytes += charge;
-        self.note_deadline(id, false, deadline_ms);
+        self.note_deadline(loc, false, deadline);
     }
 
     /// Replaces a live entry's value and deadline, making room first. The
     /// entry is unlinked from the LRU list meanwhile, so making room can
     /// never evict it: the old value stays until the new one is written.
-    fn replace(&mut self, id: Id, key: &[u8], value: &[u8], deadline_ms: Option<u64>, now_ms: u64) {
-        let old = self.slab.record(id);
-        let old_deadline_ms = self.arena.deadline(old);
-        self.lru.unlink(self.slab.slots_mut(), id);
-        self.used_bytes -= self.charge_of(old);
+    fn replace(
+        &mut self,
+        loc: Loc,
+        hash: u64,
+        key: &[u8],
+        value: &[u8],
+        deadline: Option<Deadline>,
+        now_ms: u64,
+    ) {
+        let had = self.arena.record(loc).has_deadline();
+        self.used_bytes -= self.charge_at(loc);
+        self.lru.unlink(&mut self.arena, loc);
         let charge = entry_charge(key.len(), value.len());
-        self.make_room(charge, false, now_ms);
-        let record = self.arena.rewrite(old, deadline_ms, key, value);
-        self.slab.set_record(id, record);
-        self.lru.push_front(self.slab.slots_mut(), id);
-        self.used_bytes += charge;
-        let unchanged = deadline_ms.is_some() && deadline_ms == old_deadline_ms;
-        if !unchanged {
-            self.note_deadline(id, old.has_deadline(), deadline_ms);
+        self.make_room(charge, 0, now_ms);
+        let new = self.arena.rewrite(loc, deadline, key, value);
+        if new != loc {
+            self.index.relocate(hash, loc, new);
         }
+        self.lru.push_front(&mut self.arena, new);
+        self.used_bytes += charge;
+        self.note_deadline(new, had, deadline);
     }
 
-    /// Bookkeeping after entry `id` went from having a deadline (`had`) or
-    /// not, to `deadline_ms`: the count, the heap pair, the heap bound.
-    fn note_deadline(&mut self, id: Id, had: bool, deadline_ms: Option<u64>) {
-        self.deadlined = self.deadlined - usize::from(had) + usize::from(deadline_ms.is_some());
-        if let Some(deadline_ms) = deadline_ms {
-            self.expiry.push(deadline_ms, id);
+    /// Bookkeeping after the entry at `loc` went from having a deadline
+    /// (`had`) or not, to `deadline`: the count, the heap pair, the bound.
+    fn note_deadline(&mut self, loc: Loc, had: bool, deadline: Option<Deadline>) {
+        self.deadlined = self.deadlined - usize::from(had) + usize::from(deadline.is_some());
+        if let Some(deadline) = deadline {
+            self.expiry.push(deadline, loc);
         }
         self.compact_expiry();
     }
 
     /// Reclaims expired entries, then evicts least recently used ones, until
-    /// `charge` more bytes (and, if `needs_slot`, one more slot) fit.
+    /// `charge` more bytes and `new_entries` more entries fit.
     ///
     /// Terminates: every pass removes one entry or stops, and once the store
-    /// is empty `charge <= cap_bytes` fits (checked by the caller).
-    fn make_room(&mut self, charge: u64, needs_slot: bool, now_ms: u64) {
+    /// is empty `charge <= cap_bytes` fits (checked by the caller) and
+    /// `new_entries <= 1 <= max_entries`.
+    fn make_room(&mut self, charge: u64, new_entries: usize, now_ms: u64) {
         while self.used_bytes.saturating_add(charge) > self.cap_bytes
-            || (needs_slot && self.slab.is_full())
+            || self.len() + new_entries > self.max_entries
         {
-            if let Some((id, deadline_ms)) = self.pop_due(now_ms) {
-                self.reclaim_expired(id, deadline_ms, now_ms);
-            } else if let Some(id) = self.lru.tail() {
-                let charge = self.remove(id, self.hash_of(id));
+            if let Some((loc, deadline)) = self.pop_due(now_ms) {
+                self.reclaim_expired(loc, self.hash_of(loc), deadline, now_ms);
+            } else if let Some(loc) = self.lru.tail() {
+                let charge = self.remove(loc, self.hash_of(loc));
                 self.counters.record_eviction(charge);
             } else {
                 break;
@@ -455,50 +522,44 @@ impl Store {
     }
 
     /// Pops due heap pairs until a current one (a live entry whose deadline
-    /// is that pair's) turns up; returns its id and deadline.
-    fn pop_due(&mut self, now_ms: u64) -> Option<(Id, u64)> {
-        while let Some((deadline_ms, id)) = self.expiry.peek_due(now_ms) {
+    /// is that pair's) turns up; returns its location and deadline.
+    fn pop_due(&mut self, now_ms: u64) -> Option<(Loc, Deadline)> {
+        while let Some((deadline, loc)) = self.expiry.peek_due(now_ms) {
             self.expiry.pop();
-            if self.pair_is_current(deadline_ms, id) {
-                return Some((id, deadline_ms));
+            if is_current(&self.arena, deadline, loc) {
+                return Some((loc, deadline));
             }
         }
         None
     }
 
-    /// True when the heap pair `(deadline_ms, id)` describes a live entry.
-    fn pair_is_current(&self, deadline_ms: u64, id: Id) -> bool {
-        is_current(&self.slab, &self.arena, deadline_ms, id)
-    }
-
     /// Rebuilds the expiry heap if stale pairs exceed its bound.
     fn compact_expiry(&mut self) {
-        let (slab, arena) = (&self.slab, &self.arena);
+        let arena = &self.arena;
         self.expiry
-            .compact_if_needed(self.deadlined, |deadline_ms, id| {
-                is_current(slab, arena, deadline_ms, id)
+            .compact_if_needed(self.deadlined, |deadline, loc| {
+                is_current(arena, deadline, loc)
             });
     }
 
     /// Removes an expired entry and counts it with its lag.
-    fn reclaim_expired(&mut self, id: Id, deadline_ms: u64, now_ms: u64) {
-        self.remove(id, self.hash_of(id));
+    fn reclaim_expired(&mut self, loc: Loc, hash: u64, deadline: Deadline, now_ms: u64) {
+        self.remove(loc, hash);
         self.counters
-            .record_expiration(now_ms.saturating_sub(deadline_ms));
+            .record_expiration(now_ms.saturating_sub(deadline.at_ms));
     }
 
-    /// Unlinks entry `id` (key hash `hash`) from every structure and frees
-    /// its bytes; returns its charge.
-    fn remove(&mut self, id: Id, hash: u64) -> u64 {
-        let record = self.slab.record(id);
-        let charge = self.charge_of(record);
-        let indexed = self.index.remove(hash, id);
-        debug_assert!(indexed, "removed entry {id} was not indexed");
-        self.lru.unlink(self.slab.slots_mut(), id);
-        self.slab.remove(id);
-        self.arena.release(record);
+    /// Unlinks the entry at `loc` (key hash `hash`) from every structure and
+    /// frees its bytes; returns its charge.
+    fn remove(&mut self, loc: Loc, hash: u64) -> u64 {
+        let charge = self.charge_at(loc);
+        let had = self.arena.record(loc).has_deadline();
+        let indexed = self.index.remove(hash, loc);
+        debug_assert!(indexed, "removed entry {loc:#x} was not indexed");
+        self.lru.unlink(&mut self.arena, loc);
+        self.arena.release(loc);
         self.used_bytes -= charge;
-        if record.has_deadline() {
+        if had {
             self.deadlined -= 1;
             self.compact_expiry();
         }
@@ -506,7 +567,25 @@ impl Store {
     }
 }
 
-/// True when `(deadline_ms, id)` is the current deadline of live entry `id`.
-fn is_current(slab: &Slab, arena: &Arena, deadline_ms: u64, id: Id) -> bool {
-    slab.is_live(id) && arena.deadline(slab.record(id)) == Some(deadline_ms)
+/// Refuses an item over the length limits or over the cap.
+fn check_item(key: &[u8], value: &[u8], cap_bytes: u64) -> Result<(), SetError> {
+    if key.len() > MAX_KEY_BYTES || value.len() > MAX_VALUE_BYTES {
+        return Err(SetError::TooLong {
+            key_bytes: key.len(),
+            value_bytes: value.len(),
+        });
+    }
+    let charge_bytes = entry_charge(key.len(), value.len());
+    if charge_bytes > cap_bytes {
+        return Err(SetError::TooLarge {
+            charge_bytes,
+            cap_bytes,
+        });
+    }
+    Ok(())
+}
+
+/// True when `(deadline, loc)` is the current deadline of a live entry.
+fn is_current(arena: &Arena, deadline: Deadline, loc: Loc) -> bool {
+    arena.is_live(loc) && arena.record(loc).deadline() == Some(deadline)
 }

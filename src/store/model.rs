@@ -7,9 +7,9 @@
 //! (earliest deadline first), then the least recently used is evicted; a
 //! replaced key is never evicted for its own new value; TTL 0 expires at once.
 //!
-//! The one implementation detail it mirrors is slot-id reuse (last freed,
-//! first reused), because the store breaks deadline ties by slot id; this
-//! lets bounded `tick`s be compared exactly.
+//! Equal deadlines expire in the order they were set, as in the store: each
+//! deadline setting takes the next number of a wrapping `u32` sequence, so
+//! bounded `tick`s can be compared exactly.
 //!
 //! It also holds the lockstep runner ([`run`]) that drives the store and the
 //! model with the same operations and compares them after each one.
@@ -25,8 +25,8 @@ use super::{SetError, Store, StoreStats, Ttl, entry_charge};
 #[derive(Debug)]
 struct ModelEntry {
     value: Vec<u8>,
-    deadline_ms: Option<u64>,
-    id: u32,
+    /// `(deadline_ms, seq)` of the entry's deadline setting.
+    deadline: Option<(u64, u32)>,
 }
 
 /// The reference store.
@@ -36,8 +36,7 @@ pub struct Model {
     used_bytes: u64,
     entries: HashMap<Vec<u8>, ModelEntry>,
     order: VecDeque<Vec<u8>>,
-    free_ids: Vec<u32>,
-    next_id: u32,
+    next_seq: u32,
     stats: StoreStats,
 }
 
@@ -74,7 +73,8 @@ impl Model {
     pub fn earliest_deadline_ms(&self) -> Option<u64> {
         self.entries
             .values()
-            .filter_map(|entry| entry.deadline_ms)
+            .filter_map(|entry| entry.deadline)
+            .map(|(deadline_ms, _)| deadline_ms)
             .min()
     }
 
@@ -114,22 +114,15 @@ impl Model {
             self.record_expiration(0);
             return Ok(());
         }
-        let id = if existed {
+        let deadline = deadline_ms.map(|deadline_ms| self.new_deadline(deadline_ms));
+        if existed {
             self.detach(key);
             self.used_bytes -= self.charge(key);
-            self.make_room(charge_bytes, now_ms);
-            self.entries[key].id
-        } else {
-            self.make_room(charge_bytes, now_ms);
-            self.free_ids.pop().unwrap_or_else(|| {
-                self.next_id += 1;
-                self.next_id - 1
-            })
-        };
+        }
+        self.make_room(charge_bytes, now_ms);
         let entry = ModelEntry {
             value: value.to_vec(),
-            deadline_ms,
-            id,
+            deadline,
         };
         self.entries.insert(key.to_vec(), entry);
         self.order.push_front(key.to_vec());
@@ -155,8 +148,11 @@ impl Model {
         if deadline_ms.is_some_and(|deadline_ms| deadline_ms <= now_ms) {
             self.remove(key);
             self.record_expiration(0);
-        } else if let Some(entry) = self.entries.get_mut(key) {
-            entry.deadline_ms = deadline_ms;
+        } else {
+            let deadline = deadline_ms.map(|deadline_ms| self.new_deadline(deadline_ms));
+            if let Some(entry) = self.entries.get_mut(key) {
+                entry.deadline = deadline;
+            }
         }
         true
     }
@@ -166,9 +162,9 @@ impl Model {
         if !self.lookup(key, now_ms) {
             return Ttl::Missing;
         }
-        match self.entries[key].deadline_ms {
+        match self.entries[key].deadline {
             None => Ttl::Persistent,
-            Some(deadline_ms) => Ttl::Remaining {
+            Some((deadline_ms, _)) => Ttl::Remaining {
                 remaining_ms: deadline_ms - now_ms,
             },
         }
@@ -193,8 +189,8 @@ impl Model {
             return false;
         };
         if entry
-            .deadline_ms
-            .is_some_and(|deadline_ms| deadline_ms <= now_ms)
+            .deadline
+            .is_some_and(|(deadline_ms, _)| deadline_ms <= now_ms)
         {
             self.reclaim_expired(key, now_ms);
             return false;
@@ -202,14 +198,21 @@ impl Model {
         true
     }
 
-    /// The due entry with the smallest (deadline, id).
+    /// The next deadline setting's `(deadline_ms, seq)`.
+    fn new_deadline(&mut self, deadline_ms: u64) -> (u64, u32) {
+        let seq = self.next_seq;
+        self.next_seq = seq.wrapping_add(1);
+        (deadline_ms, seq)
+    }
+
+    /// The due entry with the smallest (deadline, seq).
     fn earliest_due(&self, now_ms: u64) -> Option<Vec<u8>> {
         self.entries
             .iter()
-            .filter_map(|(key, entry)| Some((entry.deadline_ms?, entry.id, key)))
-            .filter(|&(deadline_ms, _, _)| deadline_ms <= now_ms)
+            .filter_map(|(key, entry)| Some((entry.deadline?, key)))
+            .filter(|&((deadline_ms, _), _)| deadline_ms <= now_ms)
             .min()
-            .map(|(_, _, key)| key.clone())
+            .map(|(_, key)| key.clone())
     }
 
     fn make_room(&mut self, charge_bytes: u64, now_ms: u64) {
@@ -227,8 +230,8 @@ impl Model {
     }
 
     fn reclaim_expired(&mut self, key: &[u8], now_ms: u64) {
-        let deadline_ms = self.entries[key]
-            .deadline_ms
+        let (deadline_ms, _) = self.entries[key]
+            .deadline
             .expect("only entries with a deadline expire");
         self.remove(key);
         self.record_expiration(now_ms.saturating_sub(deadline_ms));
@@ -254,8 +257,7 @@ impl Model {
     fn remove(&mut self, key: &[u8]) {
         self.used_bytes -= self.charge(key);
         self.detach(key);
-        let entry = self.entries.remove(key).expect("removing a stored key");
-        self.free_ids.push(entry.id);
+        self.entries.remove(key).expect("removing a stored key");
     }
 }
 

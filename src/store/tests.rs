@@ -1,8 +1,9 @@
 //! Unit tests of the store's rules: sizes, charges, exact LRU order, the cap,
 //! replacement, TTL edge cases, lazy and proactive expiry, lag stats.
 
-use super::arena::Record;
-use super::slab::{Id, Slot};
+use super::arena::Arena;
+use super::expiry::Pair;
+use super::record::{DEADLINE_BYTES, HEADER_BYTES};
 use super::*;
 
 /// A store whose cap fits exactly `entries` entries of `key_len`+`value_len`.
@@ -22,10 +23,11 @@ fn present(store: &mut Store, key: &[u8], now_ms: u64) -> bool {
 
 #[test]
 fn sizes_and_charge_are_pinned() {
-    assert_eq!(size_of::<Id>(), 4);
-    assert_eq!(size_of::<Record>(), 12);
-    assert_eq!(size_of::<Slot>(), 20);
+    assert_eq!(size_of::<Loc>(), 4);
+    assert_eq!(size_of::<Pair>(), 16);
+    assert_eq!((HEADER_BYTES, DEADLINE_BYTES), (16, 12));
     assert_eq!(ENTRY_OVERHEAD_BYTES, 56);
+    assert_eq!(ENTRY_OVERHEAD_BYTES, 16 + 12 + 12 + 16);
     assert_eq!(entry_charge(16, 100), 172);
     assert_eq!(entry_charge(0, 0), ENTRY_OVERHEAD_BYTES);
     assert_eq!(entry_charge(usize::MAX, usize::MAX), u64::MAX);
@@ -283,7 +285,7 @@ fn the_expiry_heap_stays_bounded_under_re_timing() {
 #[test]
 fn keys_and_values_of_any_size_round_trip() {
     let mut store = Store::new(1 << 30);
-    let long_key = vec![0xFF; usize::from(u16::MAX) + 5];
+    let long_key = vec![0xFF; MAX_KEY_BYTES];
     let values = [
         vec![],
         vec![0; 1],
@@ -310,7 +312,7 @@ fn keys_and_values_of_any_size_round_trip() {
 }
 
 #[test]
-fn churn_reuses_slots_and_pages() {
+fn churn_reuses_chunks_and_pages() {
     let mut store = store_for(1_000, 4, 100);
     for round in 0..5u32 {
         for i in 0..3_000 {
@@ -326,7 +328,8 @@ fn churn_reuses_slots_and_pages() {
         store.check_invariants();
     }
     assert_eq!(store.len(), 1_000);
-    assert!(store.slab.slots().len() <= 1_000 + 1);
+    // 1,000 records of two sizes fit in one page per size.
+    assert!(store.arena.live_pages() <= 2);
     for i in 0..3_005 {
         store.delete(&key(i), 0);
     }
@@ -350,4 +353,105 @@ fn a_huge_cap_never_overflows() {
     );
     store.check_invariants();
     assert!(store.is_empty());
+}
+
+#[test]
+fn over_long_keys_and_values_are_refused_before_anything_changes() {
+    let mut store = Store::new(1 << 30);
+    store.set(b"k", b"v", None, 0).unwrap();
+    let long_key = vec![0; MAX_KEY_BYTES + 1];
+    assert_eq!(
+        store.set(&long_key, b"v", None, 0),
+        Err(SetError::TooLong {
+            key_bytes: MAX_KEY_BYTES + 1,
+            value_bytes: 1
+        })
+    );
+    assert!(
+        SetError::TooLong {
+            key_bytes: 1,
+            value_bytes: MAX_VALUE_BYTES + 1
+        }
+        .to_string()
+        .contains("4294967295")
+    );
+    assert_eq!(store.len(), 1);
+    assert_eq!(store.get(b"k", 0), Some(&b"v"[..]));
+    store.check_invariants();
+}
+
+#[test]
+fn the_entry_limit_evicts_the_least_recently_used() {
+    let mut store = Store::with_limits(1 << 20, 3, Arena::with_all_pages());
+    for i in 0..3 {
+        store.set(&key(i), b"v", None, 0).unwrap();
+    }
+    assert!(store.get(&key(0), 0).is_some());
+    store.set(&key(3), b"v", None, 0).unwrap();
+    assert_eq!(store.len(), 3);
+    assert!(!present(&mut store, &key(1), 0), "key 1 was least recent");
+    assert_eq!(store.stats().evictions, 1);
+    // Replacing at the limit needs no new entry, so evicts nothing.
+    store.set(&key(3), &[0; 1000], None, 0).unwrap();
+    assert_eq!(store.stats().evictions, 1);
+    store.check_invariants();
+}
+
+#[test]
+fn a_full_page_table_falls_back_to_own_allocations() {
+    let mut store = Store::with_limits(1 << 20, MAX_ENTRIES, Arena::new(1));
+    for i in 0..50u32 {
+        let value = vec![i as u8; i as usize * 37];
+        store
+            .set(&key(i), &value, (i % 2 == 0).then_some(100), 0)
+            .unwrap();
+    }
+    store.check_invariants();
+    for i in 0..50u32 {
+        let value = vec![i as u8; i as usize * 37];
+        assert_eq!(store.get(&key(i), 0), Some(&value[..]));
+        assert!(store.expire(&key(i), (i % 3 == 0).then_some(50), 0));
+    }
+    store.check_invariants();
+    assert_eq!(store.tick(50, usize::MAX), 17, "keys 0, 3, ... 48 expire");
+    store.check_invariants();
+}
+
+#[test]
+fn equal_deadlines_expire_in_the_order_they_were_set() {
+    let mut store = Store::new(1 << 20);
+    for i in [5, 1, 4, 2, 3] {
+        store.set(&key(i), b"v", Some(100), 0).unwrap();
+    }
+    // Re-timing key 5 to the same deadline moves it to the back.
+    assert!(store.expire(&key(5), Some(100), 0));
+    for expected in [1, 4, 2, 3, 5] {
+        assert_eq!(store.tick(100, 1), 1);
+        assert!(
+            !present(&mut store, &key(expected), 99),
+            "key {expected} next"
+        );
+    }
+    store.check_invariants();
+}
+
+#[test]
+fn adding_a_ttl_moves_the_record_but_keeps_its_recency() {
+    let mut store = store_for(3, 4, 10);
+    for i in 0..3 {
+        store.set(&key(i), &[0; 10], None, 0).unwrap();
+    }
+    // A TTL lengthens keys 0 and 1's records: both move to other chunks.
+    assert!(store.expire(&key(0), Some(1_000), 0));
+    assert!(store.expire(&key(1), Some(1_000), 0));
+    store.check_invariants();
+    store.set(&key(3), &[0; 10], None, 0).unwrap();
+    assert!(
+        !present(&mut store, &key(0), 0),
+        "key 0 is still least recent"
+    );
+    assert!(present(&mut store, &key(1), 0));
+    assert!(store.expire(&key(1), None, 0));
+    store.check_invariants();
+    assert_eq!(store.ttl(&key(1), 0), Ttl::Persistent);
 }
