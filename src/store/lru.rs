@@ -63,13 +63,19 @@ impl Lru {
         debug_assert_eq!(self.head == NIL, self.tail == NIL, "list ends disagree");
     }
 
-    /// Makes a linked entry the most recently used.
+    /// Makes a linked entry the most recently used: unlink and push_front
+    /// fused, so the entry's own header is read and written once.
     #[inline(always)]
     pub(super) fn touch(&mut self, arena: &mut Arena, loc: Loc) {
-        if self.head != loc {
-            self.unlink(arena, loc);
-            self.push_front(arena, loc);
+        let old_head = self.head;
+        if old_head == loc {
+            return;
         }
+        // Not the head, so `prev` is an entry and `old_head` is not NIL.
+        let (prev, next) = arena.record_mut(loc).replace_links(NIL, old_head);
+        self.join(arena, prev, next);
+        arena.record_mut(old_head).set_prev(loc);
+        self.head = loc;
     }
 
     /// Points the neighbours of an entry that moved from `old` to `new`

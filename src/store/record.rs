@@ -201,9 +201,17 @@ impl<'a> RecordMut<'a> {
     /// Sets both LRU links at once.
     #[inline]
     pub(super) fn set_links(&mut self, prev: Loc, next: Loc) {
+        self.replace_links(prev, next);
+    }
+
+    /// Sets both LRU links, returning the old ones.
+    #[inline]
+    pub(super) fn replace_links(&mut self, prev: Loc, next: Loc) -> (Loc, Loc) {
         let links: &mut [u8; 8] = self.bytes.first_chunk_mut().expect("a record header");
+        let old = (u32_at(links, 0), u32_at(links, 4));
         links[0..4].copy_from_slice(&prev.to_le_bytes());
         links[4..8].copy_from_slice(&next.to_le_bytes());
+        old
     }
 
     #[inline]
@@ -248,7 +256,8 @@ mod tests {
             let mut record = RecordMut::new(&mut bytes);
             record.set_prev(1);
             record.set_next(2);
-            assert_eq!(Record::new(&bytes).links(), (1, 2));
+            assert_eq!(record.replace_links(3, 4), (1, 2));
+            assert_eq!(Record::new(&bytes).links(), (3, 4));
             clear(&mut bytes);
             assert!(!Record::new(&bytes).is_live());
         }
