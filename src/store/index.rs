@@ -40,7 +40,9 @@ impl Index {
         key: &[u8],
         mut key_of: impl FnMut(Loc) -> &'a [u8],
     ) -> Option<Loc> {
-        self.table.find(hash, |&loc| key_of(loc) == key).copied()
+        self.table
+            .find(hash, |&loc| keys_equal(key_of(loc), key))
+            .copied()
     }
 
     /// Adds a location whose key is not indexed yet; `key_of` serves rehashing.
@@ -73,5 +75,49 @@ impl Index {
     /// Every indexed location, in no particular order.
     pub(super) fn locs(&self) -> impl Iterator<Item = Loc> + '_ {
         self.table.iter().copied()
+    }
+}
+
+/// `a == b`, with short keys compared in two overlapping 8-byte words
+/// instead of a call to `memcmp`.
+#[inline(always)]
+fn keys_equal(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    match (a.first_chunk::<8>(), b.first_chunk::<8>()) {
+        (Some(a_head), Some(b_head)) if a.len() <= 16 => {
+            let (a_tail, b_tail) = (a.last_chunk::<8>(), b.last_chunk::<8>());
+            a_head == b_head && a_tail == b_tail
+        }
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keys_equal;
+
+    #[test]
+    fn keys_equal_agrees_with_slice_equality() {
+        let keys: Vec<Vec<u8>> = (0..=40)
+            .flat_map(|len| {
+                let base: Vec<u8> = (0..len as u8).collect();
+                let mut first = base.clone();
+                let mut last = base.clone();
+                if let Some(byte) = first.first_mut() {
+                    *byte ^= 1;
+                }
+                if let Some(byte) = last.last_mut() {
+                    *byte ^= 1;
+                }
+                [base, first, last]
+            })
+            .collect();
+        for a in &keys {
+            for b in &keys {
+                assert_eq!(keys_equal(a, b), a == b, "{a:?} vs {b:?}");
+            }
+        }
     }
 }
