@@ -13,7 +13,7 @@ use std::hint::black_box;
 use std::num::NonZeroUsize;
 
 use blink_store::store::{Store, entry_charge};
-use common::{ENTRIES, KEY_BYTES, VALUE_BYTES, key, value};
+use common::{ENTRIES, KEY_BYTES, VALUE_BYTES, key};
 
 /// VmRSS of this process, in bytes, from /proc/self/status.
 fn rss_bytes() -> u64 {
@@ -96,4 +96,9 @@ fn main() {
         "overhead per entry:     {:.1} bytes (RSS per entry - key - value; target <= 32)",
         per_entry - payload
     );
+}
+
+/// Value for key number `i`.
+fn value(i: u64) -> [u8; VALUE_BYTES] {
+    [i as u8; VALUE_BYTES]
 }

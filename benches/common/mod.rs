@@ -25,8 +25,3 @@ pub fn key(i: u64) -> [u8; KEY_BYTES] {
     bytes[8..].copy_from_slice(&splitmix64(&mut state).to_le_bytes());
     bytes
 }
-
-/// Value for key number `i`.
-pub fn value(i: u64) -> [u8; VALUE_BYTES] {
-    [i as u8; VALUE_BYTES]
-}
