@@ -116,5 +116,5 @@ fuzz_target!(|input: Input| {
         0
     };
     let ops: Vec<model::Op> = input.ops.iter().map(Op::lockstep).collect();
-    model::run(cap_bytes, start_ms, &ops);
+    model::run(Store::new(cap_bytes), start_ms, &ops);
 });

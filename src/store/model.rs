@@ -346,12 +346,12 @@ fn step(store: &mut Store, model: &mut Model, op: &Op, now_ms: &mut u64, seq: us
     }
 }
 
-/// Runs `ops` on a fresh store and a fresh model in lockstep from
-/// `start_ms`, comparing every reply, the counters, the byte count and the
-/// expiry schedule after every op, with `check_invariants()` each time.
-pub(crate) fn run(cap_bytes: u64, start_ms: u64, ops: &[Op]) {
-    let mut store = Store::new(cap_bytes);
-    let mut model = Model::new(cap_bytes);
+/// Runs `ops` on `store` (empty) and a fresh model with its cap in lockstep
+/// from `start_ms`, comparing every reply, the counters, the byte count and
+/// the expiry schedule after every op, with `check_invariants()` each time.
+pub(crate) fn run(mut store: Store, start_ms: u64, ops: &[Op]) {
+    assert!(store.is_empty(), "lockstep starts from an empty store");
+    let mut model = Model::new(store.cap_bytes());
     let mut now_ms = start_ms;
     for (seq, op) in ops.iter().enumerate() {
         step(&mut store, &mut model, op, &mut now_ms, seq);

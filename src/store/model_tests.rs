@@ -4,6 +4,8 @@
 
 use proptest::prelude::*;
 
+use super::Store;
+use super::arena::Arena;
 use super::model::{Op, run};
 
 fn ttl_strategy() -> impl Strategy<Value = Option<u64>> {
@@ -48,7 +50,17 @@ proptest! {
         start_ms in prop_oneof![Just(0u64), Just(u64::MAX - 2_000)],
         ops in proptest::collection::vec(op_strategy(), 1..160),
     ) {
-        run(cap_bytes, start_ms, &ops);
+        run(Store::new(cap_bytes), start_ms, &ops);
+    }
+
+    /// A page table of one page: records of every other size class, and
+    /// any once the page is full, live in the large table instead.
+    #[test]
+    fn matches_model_when_pages_run_out(
+        cap_bytes in 3_000u64..40_000,
+        ops in proptest::collection::vec(op_strategy(), 1..160),
+    ) {
+        run(Store::with_limits(cap_bytes, super::MAX_ENTRIES, Arena::new(1)), 0, &ops);
     }
 }
 
@@ -58,6 +70,6 @@ proptest! {
     /// A roomy cap: long histories with few evictions, many replaces.
     #[test]
     fn matches_model_with_room(ops in proptest::collection::vec(op_strategy(), 200..600)) {
-        run(1 << 20, 0, &ops);
+        run(Store::new(1 << 20), 0, &ops);
     }
 }
