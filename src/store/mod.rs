@@ -50,9 +50,10 @@
 //! allocator's rounding for records above 4 KiB); free chunks in partly used
 //! pages and at most one empty page per size class; stale expiry-heap pairs
 //! (at most one per entry with a TTL plus 64); the index's empty buckets
-//! beyond the share above (it keeps its peak bucket count, and briefly holds
-//! two tables while growing); and fixed per-store structures (the page
-//! table, 40 bytes per 256 KiB page, and the per-class lists). Entries
+//! beyond the share above (it keeps its peak bucket count, and holds two
+//! tables while it grows, which it does a few entries per insert and tick);
+//! and fixed per-store structures (the page table, 32 bytes per 256 KiB
+//! page, and the per-class lists). Entries
 //! without a TTL actually use about 30 bytes of metadata, so the charge is
 //! conservative for them.
 //!
@@ -80,13 +81,15 @@
 //! # Cost of each operation
 //!
 //! n = live entries. `get`, `delete`, `ttl`: O(1) expected (one hash, one
-//! probe sequence, one record). `set`: O(1) expected plus O(1) per entry it
-//! evicts or reclaims; with a TTL, O(log n) for the heap push. `expire`:
-//! O(log n) when setting a deadline, O(1) otherwise, plus a copy of the
-//! record when a TTL is added to or removed from an entry. `tick`:
+//! probe sequence, one record; two probes while the index grows). `set`:
+//! O(1) expected plus O(1) per entry it evicts or reclaims, plus, while the
+//! index grows, moving the entries of 32 of its buckets (the index never
+//! rehashes everything at once); with a TTL, O(log n) for the heap push.
+//! `expire`: O(log n) when setting a deadline, O(1) otherwise, plus a copy
+//! of the record when a TTL is added to or removed from an entry. `tick`:
 //! O(k log n) for k reclaimed entries plus the stale heap pairs it discards
-//! (each discarded once). The expiry heap's rebuild is amortized O(log n)
-//! per operation. `stats`, `len`, `next_expiry_ms`: O(1).
+//! (each discarded once), plus 256 index buckets while the index grows. The
+//! expiry heap's rebuild is amortized O(log n) per operation. `stats`, `len`, `next_expiry_ms`: O(1).
 //! `check_invariants`: O(n log n).
 //!
 //! # Example
@@ -122,7 +125,7 @@ mod tests;
 
 use arena::{Arena, MAX_LARGE};
 use expiry::Expiry;
-use index::Index;
+use index::{Index, MIGRATE_BUCKETS_PER_TICK};
 use lru::Lru;
 use record::{Deadline, Loc};
 pub use record::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
@@ -363,8 +366,13 @@ impl Store {
 
     /// Reclaims up to `max_expired` expired entries, earliest deadline
     /// first; returns how many it reclaimed. Stale heap pairs met on the way
-    /// are discarded and not counted (each is discarded only once).
+    /// are discarded and not counted (each is discarded only once). While
+    /// the index grows, also moves a bounded number of its entries to the
+    /// bigger table (see `index.rs`), so growing ends even without inserts.
     pub fn tick(&mut self, now_ms: u64, max_expired: usize) -> usize {
+        let arena = &self.arena;
+        self.index
+            .migrate(MIGRATE_BUCKETS_PER_TICK, &|loc| arena.record(loc).key());
         let mut reclaimed = 0;
         while reclaimed < max_expired {
             let Some((loc, deadline)) = self.pop_due(now_ms) else {

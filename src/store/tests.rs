@@ -455,3 +455,29 @@ fn adding_a_ttl_moves_the_record_but_keeps_its_recency() {
     store.check_invariants();
     assert_eq!(store.ttl(&key(1), 0), Ttl::Persistent);
 }
+
+#[test]
+fn ticks_finish_growing_the_index_when_inserts_stop() {
+    let mut store = Store::new(1 << 30);
+    let mut inserted = 0;
+    // Past the small tables, whose every growth one tick could finish.
+    while inserted < 20_000 || !store.index.is_growing() {
+        store.set(&key(inserted), b"v", None, 0).unwrap();
+        inserted += 1;
+    }
+    store.check_invariants();
+    let mut ticks = 0;
+    while store.index.is_growing() {
+        assert_eq!(store.tick(0, 16), 0, "nothing is due");
+        ticks += 1;
+        assert!(
+            ticks < 1_000,
+            "growing ends within a bounded number of ticks"
+        );
+    }
+    assert!(ticks > 1, "a tick moves only part of the table");
+    store.check_invariants();
+    for i in 0..inserted {
+        assert!(present(&mut store, &key(i), 0));
+    }
+}
