@@ -78,11 +78,16 @@ impl Index {
         key: &[u8],
         key_of: impl Fn(Loc) -> &'a [u8],
     ) -> Option<Loc> {
-        let eq = |&loc: &Loc| keys_equal(key_of(loc), key);
-        match self.table.find(hash, eq) {
-            Some(&loc) => Some(loc),
-            None => self.old.as_ref()?.table.find(hash, eq).copied(),
-        }
+        // `iter_hash` yields the candidates whose tag matches, and the loop
+        // compares keys inline: `find` would call a comparison closure
+        // out of line for every candidate.
+        let in_table = |table: &HashTable<Loc>| {
+            table
+                .iter_hash(hash)
+                .copied()
+                .find(|&loc| keys_equal(key_of(loc), key))
+        };
+        in_table(&self.table).or_else(|| in_table(&self.old.as_ref()?.table))
     }
 
     /// Adds a location whose key is not indexed yet; `key_of` reads the
