@@ -11,16 +11,16 @@
 //! Rehashing reads every entry's key from its record, a cache miss each: a
 //! table of a million entries would take a few hundred milliseconds to grow
 //! in place, with every client waiting. So the index never lets the table
-//! grow itself. When the table is full, it becomes the *old* table, a new
-//! one with twice the capacity takes its place, and every insert moves the
-//! entries of [`MIGRATE_BUCKETS_PER_INSERT`] old buckets across (each
-//! removed from the old table and inserted into the new), as does every
-//! `Store::tick` for [`MIGRATE_BUCKETS_PER_TICK`] buckets, so the move also
-//! ends when inserts stop. An old table of capacity c has at most c · 8/7
-//! buckets, so the move ends after at most c/28 inserts, long before the new
-//! table could fill; each of those inserts pays for about 28 key reads.
-//! Until then lookups, removals and relocations try the new table, then the
-//! old.
+//! grow itself. When the table is full, it becomes the *old* table and a
+//! new one takes its place, with room for twice the old one's entries and
+//! for every insert until the move ends. Every insert moves the entries of
+//! [`MIGRATE_BUCKETS_PER_INSERT`] old buckets across (each removed from the
+//! old table and inserted into the new), and every `Store::tick` those of
+//! [`MIGRATE_BUCKETS_PER_TICK`], so the move also ends when inserts stop.
+//! A table that filled up by growing holds 7 entries per 8 buckets, so a
+//! move costs each insert about 28 key reads and ends after 1/28 of the old
+//! table's entries in inserts. Until then lookups, removals and relocations
+//! try the new table, then the old.
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
@@ -29,8 +29,7 @@ use std::hash::BuildHasher;
 use super::record::Loc;
 
 /// Old-table buckets moved to the new table by every insert while the
-/// index grows: a move ends after at most 1/28 of the old capacity in
-/// inserts, each paying for about 28 entries moved.
+/// index grows (about 28 entries at hashbrown's 7/8 load).
 const MIGRATE_BUCKETS_PER_INSERT: usize = 32;
 /// Old-table buckets moved by every `Store::tick` while the index grows.
 pub(super) const MIGRATE_BUCKETS_PER_TICK: usize = 256;
