@@ -8,7 +8,13 @@
 use crate::config::Secret;
 use crate::protocol::{self, Limits, ReplyWriter, Request, Status};
 use crate::stats::{self, ServerCounters, Snapshot};
-use crate::store::{MAX_KEY_BYTES, SetError, Store, Ttl};
+use crate::store::{MAX_KEY_BYTES, MAX_VALUE_BYTES, SetError, Store, Ttl};
+
+// Every key and value the decoder accepts fits a store record.
+const _: () = assert!(
+    Limits::MAX_KEY_BYTES_CEILING as usize <= MAX_KEY_BYTES
+        && Limits::MAX_VALUE_BYTES_CEILING as usize <= MAX_VALUE_BYTES
+);
 
 /// Gauges of the server that STATS reports alongside the counters.
 #[derive(Clone, Copy, Debug, Default)]
@@ -94,16 +100,13 @@ pub fn execute(
                         out,
                     );
                 }
-                // The protocol's own key and value ceilings lie within the
-                // store's, so only a misconfiguration could reach these.
-                Err(SetError::TooLong { key_bytes, .. }) if key_bytes > MAX_KEY_BYTES => {
-                    return error(ctx, Status::KeyTooLarge, "key too long for the store", out);
-                }
+                // Unreachable: the decoder enforces the protocol's key and
+                // value ceilings, which lie within the store's (checked below).
                 Err(SetError::TooLong { .. }) => {
                     return error(
                         ctx,
-                        Status::ValueTooLarge,
-                        "value too long for the store",
+                        Status::ItemTooLarge,
+                        "item longer than the store holds",
                         out,
                     );
                 }

@@ -107,9 +107,7 @@ impl Index {
 
     /// Removes a location, found by its key's hash; returns false if absent.
     pub(super) fn remove(&mut self, hash: u64, loc: Loc) -> bool {
-        let tables =
-            std::iter::once(&mut self.table).chain(self.old.as_mut().map(|old| &mut old.table));
-        for table in tables {
+        for table in self.tables_mut() {
             if let Ok(entry) = table.find_entry(hash, |&candidate| candidate == loc) {
                 entry.remove();
                 return true;
@@ -120,15 +118,19 @@ impl Index {
 
     /// Replaces `old`, found by its key's hash, with `new`: the entry moved.
     pub(super) fn relocate(&mut self, hash: u64, old: Loc, new: Loc) {
-        let tables =
-            std::iter::once(&mut self.table).chain(self.old.as_mut().map(|old| &mut old.table));
-        for table in tables {
+        for table in self.tables_mut() {
             if let Some(slot) = table.find_mut(hash, |&candidate| candidate == old) {
                 *slot = new;
                 return;
             }
         }
         panic!("a moved entry is not indexed");
+    }
+
+    /// The current table, then the old one while the index grows.
+    fn tables_mut(&mut self) -> impl Iterator<Item = &mut HashTable<Loc>> {
+        let old = self.old.as_mut().map(|old| &mut old.table);
+        std::iter::once(&mut self.table).chain(old)
     }
 
     /// Every indexed location, in no particular order.

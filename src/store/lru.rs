@@ -83,14 +83,8 @@ impl Lru {
     pub(super) fn relocate(&mut self, arena: &mut Arena, old: Loc, new: Loc) {
         let (prev, next) = arena.record(new).links();
         debug_assert!(prev != old && next != old, "self-link at {old:#x}");
-        match prev {
-            NIL => self.head = new,
-            prev => arena.record_mut(prev).set_next(new),
-        }
-        match next {
-            NIL => self.tail = new,
-            next => arena.record_mut(next).set_prev(new),
-        }
+        self.join(arena, prev, new);
+        self.join(arena, new, next);
     }
 
     /// Links `prev` and `next` to each other, either being an end.

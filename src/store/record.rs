@@ -36,7 +36,13 @@ pub const MAX_VALUE_BYTES: usize = u32::MAX as usize;
 const LIVE: u8 = 1;
 /// Flag: the deadline block follows the header.
 const HAS_DEADLINE: u8 = 2;
+/// Header field offsets, as in the table above.
+const PREV_AT: usize = 0;
+const NEXT_AT: usize = 4;
+const VALUE_LEN_AT: usize = 8;
+const KEY_LEN_AT: usize = 12;
 const FLAGS_AT: usize = 14;
+const PADDING_AT: usize = 15;
 
 /// A record's location: a chunk in a page or a large allocation (see
 /// `arena.rs`). Also the entry's identity in the index, the LRU list and
@@ -69,12 +75,11 @@ pub(super) fn record_bytes(key_len: usize, value_len: usize, has_deadline: bool)
 pub(super) fn write(dst: &mut [u8], deadline: Option<Deadline>, key: &[u8], value: &[u8]) {
     debug_assert!(key.len() <= MAX_KEY_BYTES && value.len() <= MAX_VALUE_BYTES);
     let (header, rest) = dst.split_at_mut(HEADER_BYTES);
-    header[0..4].copy_from_slice(&NIL.to_le_bytes());
-    header[4..8].copy_from_slice(&NIL.to_le_bytes());
-    header[8..12].copy_from_slice(&(value.len() as u32).to_le_bytes());
-    header[12..14].copy_from_slice(&(key.len() as u16).to_le_bytes());
+    RecordMut::new(header).set_links(NIL, NIL);
+    header[VALUE_LEN_AT..VALUE_LEN_AT + 4].copy_from_slice(&(value.len() as u32).to_le_bytes());
+    header[KEY_LEN_AT..KEY_LEN_AT + 2].copy_from_slice(&(key.len() as u16).to_le_bytes());
     header[FLAGS_AT] = LIVE | if deadline.is_some() { HAS_DEADLINE } else { 0 };
-    header[15] = 0;
+    header[PADDING_AT] = 0;
     let rest = match deadline {
         Some(deadline) => {
             let (block, rest) = rest.split_at_mut(DEADLINE_BYTES);
@@ -132,18 +137,21 @@ impl<'a> Record<'a> {
     #[inline]
     pub(super) fn links(self) -> (Loc, Loc) {
         let header = self.header();
-        (u32_at(header, 0), u32_at(header, 4))
+        (u32_at(header, PREV_AT), u32_at(header, NEXT_AT))
     }
 
     #[inline]
     pub(super) fn key_len(self) -> usize {
         let header = self.header();
-        usize::from(u16::from_le_bytes([header[12], header[13]]))
+        usize::from(u16::from_le_bytes([
+            header[KEY_LEN_AT],
+            header[KEY_LEN_AT + 1],
+        ]))
     }
 
     #[inline]
     pub(super) fn value_len(self) -> usize {
-        u32_at(self.header(), 8) as usize
+        u32_at(self.header(), VALUE_LEN_AT) as usize
     }
 
     #[inline]
@@ -208,20 +216,20 @@ impl<'a> RecordMut<'a> {
     #[inline]
     pub(super) fn replace_links(&mut self, prev: Loc, next: Loc) -> (Loc, Loc) {
         let links: &mut [u8; 8] = self.bytes.first_chunk_mut().expect("a record header");
-        let old = (u32_at(links, 0), u32_at(links, 4));
-        links[0..4].copy_from_slice(&prev.to_le_bytes());
-        links[4..8].copy_from_slice(&next.to_le_bytes());
+        let old = (u32_at(links, PREV_AT), u32_at(links, NEXT_AT));
+        links[PREV_AT..PREV_AT + 4].copy_from_slice(&prev.to_le_bytes());
+        links[NEXT_AT..NEXT_AT + 4].copy_from_slice(&next.to_le_bytes());
         old
     }
 
     #[inline]
     pub(super) fn set_prev(&mut self, prev: Loc) {
-        self.bytes[0..4].copy_from_slice(&prev.to_le_bytes());
+        self.bytes[PREV_AT..PREV_AT + 4].copy_from_slice(&prev.to_le_bytes());
     }
 
     #[inline]
     pub(super) fn set_next(&mut self, next: Loc) {
-        self.bytes[4..8].copy_from_slice(&next.to_le_bytes());
+        self.bytes[NEXT_AT..NEXT_AT + 4].copy_from_slice(&next.to_le_bytes());
     }
 
     /// Overwrites the deadline of a record that has one.
