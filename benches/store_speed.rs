@@ -9,8 +9,11 @@
 //! the byte accounting itself and pops the LRU entry while over the cap, so
 //! both evict by bytes. Blink's store also keeps TTL bookkeeping and its
 //! counters on every call. Each phase runs 1,000,000 operations per
-//! repetition over precomputed, fixed-seed inputs; the table shows the
-//! median and best of the repetitions.
+//! repetition over precomputed, fixed-seed inputs. Both caches are loaded
+//! side by side and run every repetition back to back, in alternating
+//! order, because this machine's speed drifts by tens of percent within a
+//! minute; the table shows each cache's median and best, and the median of
+//! the per-repetition ratios.
 //!
 //! Two get-hit phases measure different things. `get-hit` looks up
 //! independent random keys, so the CPU overlaps the cache misses of several
@@ -30,7 +33,7 @@ use blink_store::store::{Store, entry_charge};
 use common::{ENTRIES, KEY_BYTES, VALUE_BYTES, key, splitmix64};
 
 /// Timed repetitions of every phase.
-const REPETITIONS: usize = 5;
+const REPETITIONS: usize = 7;
 /// Keys of fresh (never loaded) items start here.
 const FRESH_BASE: u64 = 1 << 40;
 
@@ -139,73 +142,83 @@ impl Cache for LruBytes {
     }
 }
 
-/// Median and best ns/op of one phase.
-struct Timing {
-    median_ns: f64,
-    best_ns: f64,
+/// The phases, in the order they run; each performs `ENTRIES` operations.
+#[derive(Clone, Copy)]
+enum Phase {
+    GetHit,
+    GetHitChain,
+    GetMiss,
+    SetReplace,
+    SetWithEviction,
 }
 
-/// Runs `phase(rep)` REPETITIONS times; each call performs `ENTRIES` ops.
-fn time(mut phase: impl FnMut(usize)) -> Timing {
-    let mut ns: Vec<f64> = (0..REPETITIONS)
-        .map(|rep| {
-            let start = Instant::now();
-            phase(rep);
-            start.elapsed().as_nanos() as f64 / ENTRIES as f64
-        })
-        .collect();
-    ns.sort_by(f64::total_cmp);
-    Timing {
-        median_ns: ns[REPETITIONS / 2],
-        best_ns: ns[0],
+impl Phase {
+    const ALL: [Phase; 5] = [
+        Phase::GetHit,
+        Phase::GetHitChain,
+        Phase::GetMiss,
+        Phase::SetReplace,
+        Phase::SetWithEviction,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Phase::GetHit => "get-hit",
+            Phase::GetHitChain => "get-hit-chain",
+            Phase::GetMiss => "get-miss",
+            Phase::SetReplace => "set-replace",
+            Phase::SetWithEviction => "set-with-eviction",
+        }
+    }
+
+    /// Runs repetition `rep` of this phase on `cache`; returns ns/op.
+    fn time(self, cache: &mut impl Cache, inputs: &Inputs, rep: usize) -> f64 {
+        let start = Instant::now();
+        match self {
+            Phase::GetHit => {
+                let found = inputs.hits.iter().filter(|key| cache.get(&key[..])).count();
+                assert_eq!(found as u64, ENTRIES);
+            }
+            Phase::GetHitChain => {
+                let mut number = 0;
+                for _ in 0..ENTRIES {
+                    number = cache.get_next(&key(number));
+                }
+                assert_eq!(number, 0, "a full cycle ends where it started");
+            }
+            Phase::GetMiss => {
+                let fresh = &inputs.fresh[rep];
+                let found = fresh.iter().filter(|key| cache.get(&key[..])).count();
+                assert_eq!(found, 0);
+            }
+            Phase::SetReplace => {
+                for key in &inputs.hits {
+                    cache.set(key, &inputs.value);
+                }
+            }
+            Phase::SetWithEviction => {
+                for key in &inputs.fresh[rep] {
+                    cache.set(key, &inputs.value);
+                }
+            }
+        }
+        start.elapsed().as_nanos() as f64 / ENTRIES as f64
     }
 }
 
-/// The phases on one cache, in the order of [`PHASES`].
-fn run(cache: &mut impl Cache, inputs: &Inputs) -> [Timing; 5] {
+/// Loads every chain value under its key.
+fn load(cache: &mut impl Cache, inputs: &Inputs) {
     for (i, value) in inputs.chain_values.iter().enumerate() {
         cache.set(&key(i as u64), value);
     }
-    let get_hit = time(|_| {
-        let found = inputs.hits.iter().filter(|key| cache.get(&key[..])).count();
-        assert_eq!(found as u64, ENTRIES);
-    });
-    let get_hit_chain = time(|_| {
-        let mut number = 0;
-        for _ in 0..ENTRIES {
-            number = cache.get_next(&key(number));
-        }
-        assert_eq!(number, 0, "a full cycle ends where it started");
-    });
-    let get_miss = time(|rep| {
-        let found = inputs.fresh[rep]
-            .iter()
-            .filter(|key| cache.get(&key[..]))
-            .count();
-        assert_eq!(found, 0);
-    });
-    let set_replace = time(|_| {
-        inputs
-            .hits
-            .iter()
-            .for_each(|key| cache.set(key, &inputs.value))
-    });
-    let set_evict = time(|rep| {
-        inputs.fresh[rep]
-            .iter()
-            .for_each(|key| cache.set(key, &inputs.value))
-    });
-    [get_hit, get_hit_chain, get_miss, set_replace, set_evict]
 }
 
-/// Phase names, in the order [`run`] returns them.
-const PHASES: [&str; 5] = [
-    "get-hit",
-    "get-hit-chain",
-    "get-miss",
-    "set-replace",
-    "set-with-eviction",
-];
+/// ns/op of every repetition of one phase, per cache (empty if not run).
+#[derive(Default)]
+struct Samples {
+    blink_ns: Vec<f64>,
+    lru_ns: Vec<f64>,
+}
 
 fn main() {
     // `-- blink` or `-- lru` runs one cache only (for profiling).
@@ -215,50 +228,73 @@ fn main() {
     let wanted = |name: &str| only.as_deref().is_none_or(|only| only == name);
     let cap_bytes = ENTRIES * entry_charge(KEY_BYTES, VALUE_BYTES);
     let inputs = Inputs::new();
-    let blink = wanted("blink").then(|| run(&mut Store::new(cap_bytes), &inputs));
-    let lru = wanted("lru").then(|| {
-        let hasher = foldhash::fast::RandomState::default();
-        let mut lru = LruBytes {
-            cache: lru::LruCache::unbounded_with_hasher(hasher),
-            used_bytes: 0,
-            cap_bytes,
-        };
-        run(&mut lru, &inputs)
+    let mut blink = wanted("blink").then(|| Store::new(cap_bytes));
+    let mut lru = wanted("lru").then(|| LruBytes {
+        cache: lru::LruCache::unbounded_with_hasher(foldhash::fast::RandomState::default()),
+        used_bytes: 0,
+        cap_bytes,
     });
+    blink.iter_mut().for_each(|cache| load(cache, &inputs));
+    lru.iter_mut().for_each(|cache| load(cache, &inputs));
     println!(
         "{ENTRIES} entries, {KEY_BYTES}-byte keys, {VALUE_BYTES}-byte values; {REPETITIONS} repetitions of {ENTRIES} ops"
     );
-    println!("ns/op: median (best); Mops/s from the median");
+    println!("ns/op: median (best); speedup: median over repetitions of lru ns / blink ns");
     println!(
         "| op                | blink ns/op     | blink Mops/s | lru ns/op       | lru Mops/s   | blink speedup |"
     );
     println!(
         "|-------------------|-----------------|--------------|-----------------|--------------|---------------|"
     );
-    for (i, name) in PHASES.iter().enumerate() {
-        let b = blink.as_ref().map(|timings| &timings[i]);
-        let l = lru.as_ref().map(|timings| &timings[i]);
-        let speedup = match (b, l) {
-            (Some(b), Some(l)) => format!("{:.2}x", l.median_ns / b.median_ns),
-            _ => "-".to_string(),
-        };
-        println!(
-            "| {name:<17} | {} | {} | {speedup:>13} |",
-            cells(b),
-            cells(l)
-        );
+    for phase in Phase::ALL {
+        let mut samples = Samples::default();
+        for rep in 0..REPETITIONS {
+            // Both caches run every repetition back to back, in alternating
+            // order, so drift in the machine's speed hits both alike.
+            for turn in [rep % 2, 1 - rep % 2] {
+                match (turn, &mut blink, &mut lru) {
+                    (0, Some(cache), _) => samples.blink_ns.push(phase.time(cache, &inputs, rep)),
+                    (1, _, Some(cache)) => samples.lru_ns.push(phase.time(cache, &inputs, rep)),
+                    _ => {}
+                }
+            }
+        }
+        println!("{}", row(phase.name(), &samples));
     }
 }
 
-/// "median (best) | Mops/s" cells of one timing, or dashes.
-fn cells(timing: Option<&Timing>) -> String {
-    match timing {
-        Some(t) => format!(
-            "{:>6.1} ({:>6.1}) | {:>12.2}",
-            t.median_ns,
-            t.best_ns,
-            1e3 / t.median_ns
-        ),
+/// One table row: both caches' cells and the speedup.
+fn row(name: &str, samples: &Samples) -> String {
+    let ratios: Vec<f64> = samples
+        .lru_ns
+        .iter()
+        .zip(&samples.blink_ns)
+        .map(|(lru_ns, blink_ns)| lru_ns / blink_ns)
+        .collect();
+    let speedup = if ratios.is_empty() {
+        "-".to_string()
+    } else {
+        format!("{:.2}x", median(ratios))
+    };
+    format!(
+        "| {name:<17} | {} | {} | {speedup:>13} |",
+        cells(&samples.blink_ns),
+        cells(&samples.lru_ns)
+    )
+}
+
+/// "median (best) | Mops/s" cells of one cache's samples, or dashes.
+fn cells(ns: &[f64]) -> String {
+    match ns.iter().copied().reduce(f64::min) {
+        Some(best_ns) => {
+            let median_ns = median(ns.to_vec());
+            format!("{median_ns:>6.1} ({best_ns:>6.1}) | {:>12.2}", 1e3 / median_ns)
+        }
         None => format!("{:>15} | {:>12}", "-", "-"),
     }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
