@@ -288,7 +288,10 @@ fn cells(ns: &[f64]) -> String {
     match ns.iter().copied().reduce(f64::min) {
         Some(best_ns) => {
             let median_ns = median(ns.to_vec());
-            format!("{median_ns:>6.1} ({best_ns:>6.1}) | {:>12.2}", 1e3 / median_ns)
+            format!(
+                "{median_ns:>6.1} ({best_ns:>6.1}) | {:>12.2}",
+                1e3 / median_ns
+            )
         }
         None => format!("{:>15} | {:>12}", "-", "-"),
     }

@@ -6,17 +6,17 @@
 //! ```
 //!
 //! Records of at most `SMALL_MAX_BYTES` go to a size-class chunk. Larger
-//! ones, and any record once the page table is full (16 GiB of pages), get
+//! ones, and any record once the pages are all taken (16 GiB at most), get
 //! their own heap allocation in the large table, where the allocator's
-//! rounding is under 1% for records above 4 KiB. Either way the record's
+//! rounding is under 1% for records above 256 KiB. Either way the record's
 //! layout is the one in `record.rs`, so every reader sees the same bytes.
 //!
 //! The large table has room for [`MAX_LARGE`] records; the store keeps
 //! fewer entries than that, so storing a record never fails.
 
-use super::pages::{MAX_PAGES, Pages};
+use super::pages::{MAX_PAGES, PAGE_BYTES, Pages};
 use super::record::{self, Deadline, Loc, NIL, Record, RecordMut, record_bytes};
-use super::size_class::{SMALL_MAX_BYTES, chunk_bytes_of, class_of};
+use super::size_class::{CLASS_COUNT, SMALL_MAX_BYTES, chunk_bytes_of, class_of};
 
 /// Top bit of a location: set for large records.
 const LARGE_BIT: u32 = 1 << 31;
@@ -44,9 +44,18 @@ impl Arena {
         }
     }
 
-    /// An empty arena with the full page table.
-    pub(super) fn with_all_pages() -> Arena {
-        Arena::new(MAX_PAGES)
+    /// An empty arena for a store capped at `cap_bytes`: its pages can hold
+    /// twice the cap, plus two pages per size class (a partly used one and
+    /// a kept empty one), up to [`MAX_PAGES`]. Only heavy fragmentation
+    /// fills that; records beyond it get their own allocations.
+    pub(super) fn for_cap(cap_bytes: u64) -> Arena {
+        let cap_pages = usize::try_from(cap_bytes.div_ceil(PAGE_BYTES as u64)).unwrap_or(MAX_PAGES);
+        Arena::new(
+            cap_pages
+                .saturating_mul(2)
+                .saturating_add(2 * CLASS_COUNT)
+                .min(MAX_PAGES),
+        )
     }
 
     /// The record at `loc`.
@@ -236,7 +245,7 @@ mod tests {
 
     #[test]
     fn records_round_trip_in_both_layouts() {
-        let mut arena = Arena::with_all_pages();
+        let mut arena = Arena::for_cap(u64::MAX);
         let big = vec![7u8; SMALL_MAX_BYTES + 1];
         let deadline = Some(Deadline {
             at_ms: u64::MAX,
@@ -253,7 +262,7 @@ mod tests {
             .map(|&(d, k, v)| arena.store(d, k, v))
             .collect();
         arena.check_invariants(&locs);
-        assert_eq!(locs[2] & LARGE_BIT, LARGE_BIT, "over 4 KiB is large");
+        assert_eq!(locs[2] & LARGE_BIT, LARGE_BIT, "over a page is large");
         for (&(deadline, key, value), &loc) in cases.iter().zip(&locs) {
             assert_eq!(
                 contents(&arena, loc),
@@ -269,7 +278,7 @@ mod tests {
 
     #[test]
     fn retag_and_rewrite_keep_the_other_parts() {
-        let mut arena = Arena::with_all_pages();
+        let mut arena = Arena::for_cap(u64::MAX);
         let loc = arena.store(None, b"key", b"value");
         arena.record_mut(loc).set_links(5, 6);
         let nine = Deadline { at_ms: 9, seq: 1 };

@@ -1,43 +1,43 @@
 //! The key index: key -> record location, without storing keys a second
 //! time.
 //!
-//! A `hashbrown::HashTable<u32>` holds only locations (4 bytes plus one
-//! control byte per bucket); probing compares the candidate's key bytes in
-//! its record. The hasher is foldhash with a per-process random seed, so
-//! clients cannot choose keys that all land in one bucket.
+//! A [`Table`] (`table.rs`) holds only locations (about 6.4 to 12.8 bytes
+//! per entry, its 64-byte chunks 83% to 42% full); probing compares the
+//! candidate's key bytes in its record. The hasher is foldhash with a
+//! per-process random seed, so clients cannot choose keys that all land in
+//! one chunk.
 //!
 //! # Growing without a stall
 //!
 //! Rehashing reads every entry's key from its record, a cache miss each: a
 //! table of a million entries would take a few hundred milliseconds to grow
-//! in place, with every client waiting. So the index never lets the table
-//! grow itself. When the table is full, it becomes the *old* table and a
-//! new one takes its place, with room for twice the old one's entries and
-//! for every insert until the move ends. Every insert moves the entries of
-//! [`MIGRATE_BUCKETS_PER_INSERT`] old buckets across (each removed from the
-//! old table and inserted into the new), and every `Store::tick` those of
-//! [`MIGRATE_BUCKETS_PER_TICK`], so the move also ends when inserts stop.
-//! A table that filled up by growing holds 7 entries per 8 buckets, so a
-//! move costs each insert about 28 key reads and ends after 1/28 of the old
-//! table's entries in inserts. Until then lookups, removals and relocations
-//! try the new table, then the old.
+//! in place, with every client waiting. So a table never grows. When it is
+//! full, it becomes the *old* table and a new one takes its place, with room
+//! for twice the old one's entries and for every insert until the move
+//! ends. Every insert moves the entries of [`MIGRATE_CHUNKS_PER_INSERT`] old
+//! chunks across (each removed from the old table and inserted into the
+//! new), and every `Store::tick` those of [`MIGRATE_CHUNKS_PER_TICK`], so the
+//! move also ends when inserts stop. A full table holds 10 entries per
+//! chunk, so a move costs each insert about 30 key reads and ends after a
+//! thirtieth of the old table's entries in inserts. Until then lookups,
+//! removals and relocations try the new table, then the old.
 
 use foldhash::fast::RandomState;
-use hashbrown::HashTable;
 use std::hash::BuildHasher;
 
 use super::record::Loc;
+use super::table::Table;
 
-/// Old-table buckets moved to the new table by every insert while the
-/// index grows (about 28 entries at hashbrown's 7/8 load).
-const MIGRATE_BUCKETS_PER_INSERT: usize = 32;
-/// Old-table buckets moved by every `Store::tick` while the index grows.
-pub(super) const MIGRATE_BUCKETS_PER_TICK: usize = 256;
+/// Old-table chunks moved to the new table by every insert while the
+/// index grows (about 30 entries).
+const MIGRATE_CHUNKS_PER_INSERT: usize = 3;
+/// Old-table chunks moved by every `Store::tick` while the index grows.
+pub(super) const MIGRATE_CHUNKS_PER_TICK: usize = 24;
 
 /// Locations of the live entries, found by key hash.
 #[derive(Debug, Default)]
 pub(super) struct Index {
-    table: HashTable<Loc>,
+    table: Table,
     /// The table being emptied into `table`, while the index grows.
     old: Option<OldTable>,
     hasher: RandomState,
@@ -46,9 +46,9 @@ pub(super) struct Index {
 /// A full table whose entries are moving to a bigger one.
 #[derive(Debug)]
 struct OldTable {
-    table: HashTable<Loc>,
-    /// Buckets below this index have been moved.
-    next_bucket: usize,
+    table: Table,
+    /// Chunks below this number have been moved.
+    next_chunk: usize,
 }
 
 impl Index {
@@ -70,23 +70,17 @@ impl Index {
     }
 
     /// Finds the location whose key (read through `key_of`) equals `key`.
-    #[inline]
+    #[inline(always)]
     pub(super) fn find<'a>(
         &self,
         hash: u64,
         key: &[u8],
         key_of: impl Fn(Loc) -> &'a [u8],
     ) -> Option<Loc> {
-        // `iter_hash` yields the candidates whose tag matches, and the loop
-        // compares keys inline: `find` would call a comparison closure
-        // out of line for every candidate.
-        let in_table = |table: &HashTable<Loc>| {
-            table
-                .iter_hash(hash)
-                .copied()
-                .find(|&loc| keys_equal(key_of(loc), key))
-        };
-        in_table(&self.table).or_else(|| in_table(&self.old.as_ref()?.table))
+        match find_in(&self.table, hash, key, &key_of) {
+            Some(loc) => Some(loc),
+            None => find_in(&self.old.as_ref()?.table, hash, key, &key_of),
+        }
     }
 
     /// Adds a location whose key is not indexed yet; `key_of` reads the
@@ -95,90 +89,92 @@ impl Index {
         if self.old.is_none() && self.table.len() == self.table.capacity() {
             self.start_growing();
         }
-        self.migrate(MIGRATE_BUCKETS_PER_INSERT, &key_of);
-        debug_assert!(
-            self.table.len() < self.table.capacity(),
-            "the index would grow in place"
-        );
-        let hasher = &self.hasher;
-        self.table
-            .insert_unique(hash, loc, |&loc| hasher.hash_one(key_of(loc)));
+        self.migrate(MIGRATE_CHUNKS_PER_INSERT, &key_of);
+        self.table.insert(hash, loc);
     }
 
     /// Removes a location, found by its key's hash; returns false if absent.
     pub(super) fn remove(&mut self, hash: u64, loc: Loc) -> bool {
-        for table in self.tables_mut() {
-            if let Ok(entry) = table.find_entry(hash, |&candidate| candidate == loc) {
-                entry.remove();
-                return true;
-            }
-        }
-        false
+        self.tables_mut().any(|table| table.remove(hash, loc))
     }
 
     /// Replaces `old`, found by its key's hash, with `new`: the entry moved.
     pub(super) fn relocate(&mut self, hash: u64, old: Loc, new: Loc) {
-        for table in self.tables_mut() {
-            if let Some(slot) = table.find_mut(hash, |&candidate| candidate == old) {
-                *slot = new;
-                return;
-            }
-        }
-        panic!("a moved entry is not indexed");
+        let moved = self.tables_mut().any(|table| table.replace(hash, old, new));
+        assert!(moved, "a moved entry is not indexed");
     }
 
     /// The current table, then the old one while the index grows.
-    fn tables_mut(&mut self) -> impl Iterator<Item = &mut HashTable<Loc>> {
+    fn tables_mut(&mut self) -> impl Iterator<Item = &mut Table> {
         let old = self.old.as_mut().map(|old| &mut old.table);
         std::iter::once(&mut self.table).chain(old)
     }
 
     /// Every indexed location, in no particular order.
     pub(super) fn locs(&self) -> impl Iterator<Item = Loc> + '_ {
-        let old = self.old.iter().flat_map(|old| old.table.iter());
-        self.table.iter().chain(old).copied()
+        let old = self.old.iter().flat_map(|old| old.table.locs());
+        self.table.locs().chain(old)
     }
 
-    /// Makes the full table the old one, behind an empty one with room for
-    /// twice its entries and for every insert until the move ends (a table
-    /// full of deleted buckets may hold few entries in many buckets).
+    /// Checks both tables against the keys' hashes (see
+    /// [`Table::check_invariants`]).
+    pub(super) fn check_invariants<'a>(&self, key_of: impl Fn(Loc) -> &'a [u8]) {
+        let hash_of = |loc| self.hash(key_of(loc));
+        self.table.check_invariants(hash_of, false);
+        if let Some(old) = &self.old {
+            old.table.check_invariants(hash_of, true);
+        }
+    }
+
+    /// Makes the full table the old one, behind a table with room for
+    /// twice its entries and for every insert until the move ends.
     fn start_growing(&mut self) {
         let len = self.table.len().max(8);
-        let inserts_while_moving = self
-            .table
-            .num_buckets()
-            .div_ceil(MIGRATE_BUCKETS_PER_INSERT);
+        let inserts_while_moving = self.table.chunk_count().div_ceil(MIGRATE_CHUNKS_PER_INSERT);
         let capacity = (2 * len).max(len + inserts_while_moving + 1);
-        let full = std::mem::replace(&mut self.table, HashTable::with_capacity(capacity));
+        let full = std::mem::replace(&mut self.table, Table::with_capacity(capacity));
         self.old = Some(OldTable {
             table: full,
-            next_bucket: 0,
+            next_chunk: 0,
         });
     }
 
-    /// Moves the entries of the next `buckets` old buckets to the new table
+    /// Moves the entries of the next `chunks` old chunks to the new table
     /// (reading their keys through `key_of`); drops the old table once every
-    /// bucket has been moved. Nothing to do unless the index is growing.
-    pub(super) fn migrate<'a>(&mut self, buckets: usize, key_of: &impl Fn(Loc) -> &'a [u8]) {
+    /// chunk has been moved. Nothing to do unless the index is growing.
+    pub(super) fn migrate<'a>(&mut self, chunks: usize, key_of: &impl Fn(Loc) -> &'a [u8]) {
         let Some(old) = self.old.as_mut() else {
             return;
         };
-        let end = (old.next_bucket + buckets).min(old.table.num_buckets());
-        for bucket in old.next_bucket..end {
-            if let Ok(entry) = old.table.get_bucket_entry(bucket) {
-                let (loc, _) = entry.remove();
-                let hasher = &self.hasher;
-                let hash = hasher.hash_one(key_of(loc));
-                self.table
-                    .insert_unique(hash, loc, |&loc| hasher.hash_one(key_of(loc)));
-            }
+        let end = (old.next_chunk + chunks).min(old.table.chunk_count());
+        for chunk_no in old.next_chunk..end {
+            old.table.drain_chunk(chunk_no, |loc| {
+                self.table.insert(self.hasher.hash_one(key_of(loc)), loc);
+            });
         }
-        old.next_bucket = end;
-        if end == old.table.num_buckets() {
+        old.next_chunk = end;
+        if end == old.table.chunk_count() {
             debug_assert!(old.table.is_empty(), "entries left behind in the old table");
             self.old = None;
         }
     }
+}
+
+/// The location in `table` whose key equals `key`.
+#[inline(always)]
+fn find_in<'a>(
+    table: &Table,
+    hash: u64,
+    key: &[u8],
+    key_of: &impl Fn(Loc) -> &'a [u8],
+) -> Option<Loc> {
+    let mut probe = table.probe(hash);
+    while let Some(loc) = probe.next() {
+        if keys_equal(key_of(loc), key) {
+            return Some(loc);
+        }
+    }
+    None
 }
 
 /// `a == b`, with short keys compared in two overlapping 8-byte words
@@ -212,8 +208,8 @@ mod tests {
             index.insert(index.hash(key), loc as Loc, key_of);
             if index.is_growing() {
                 moves_seen += 1;
-                // One insert moves at most a few buckets' entries.
-                assert!(index.table.len() <= before + 1 + super::MIGRATE_BUCKETS_PER_INSERT);
+                // One insert moves at most a few chunks' entries.
+                assert!(index.table.len() <= before + 1 + super::MIGRATE_CHUNKS_PER_INSERT * 12);
             }
             if loc % 97 == 0 {
                 for (loc, key) in keys[..=loc].iter().enumerate() {

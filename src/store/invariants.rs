@@ -39,6 +39,8 @@ impl Store {
                 deadlines.push((deadline, loc));
             }
         }
+        self.index
+            .check_invariants(|loc| self.arena.record(loc).key());
         let listed: HashSet<Loc> = order.iter().copied().collect();
         for loc in self.index.locs() {
             assert!(listed.contains(&loc), "index holds unlisted {loc:#x}");

@@ -73,7 +73,12 @@ impl Lru {
         }
         // Not the head, so `prev` is an entry and `old_head` is not NIL.
         let (prev, next) = arena.record_mut(loc).replace_links(NIL, old_head);
-        self.join(arena, prev, next);
+        debug_assert!(prev != NIL && old_head != NIL, "{loc:#x} is not the head");
+        arena.record_mut(prev).set_next(next);
+        match next {
+            NIL => self.tail = prev,
+            next => arena.record_mut(next).set_prev(prev),
+        }
         arena.record_mut(old_head).set_prev(loc);
         self.head = loc;
     }

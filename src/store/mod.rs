@@ -8,25 +8,27 @@
 //! # Layout
 //!
 //! ```text
-//!  Index (hashbrown HashTable<u32>)       Arena: size-class pages / large boxes
-//!  ┌─────┬─────┬─────┬─────┐             ┌──────────────────────────────────────────┐
-//!  │ loc │     │ loc │ loc │ ──────────▶ │ prev next vlen klen flags │ deadline? │ key │ value
-//!  └─────┴─────┴─────┴─────┘             └──────────────────────────────────────────┘
-//!   locations only: keys are              one record per entry: the LRU links (head =
-//!   compared in the records               most recent, tail = next victim), the lengths
+//!  Index: chunks of 12 slots             Arena: pages in one reserved range / large boxes
+//!  ┌──────────┬─────┬─────┬───┐          ┌──────────────────────────────────────────┐
+//!  │ 12 tags  │ loc │ loc │ … │ ───────▶ │ prev next vlen klen flags │ deadline? │ key │ value
+//!  └──────────┴─────┴─────┴───┘          └──────────────────────────────────────────┘
+//!   tags, then locations (one load each)  one record per entry: the LRU links (head =
+//!   keys are compared in the records      most recent, tail = next victim), the lengths
 //!                                         and the deadline live in front of the key
 //!  Expiry: min-heap of (deadline, seq, loc), validated against the record
 //! ```
 //!
-//! An entry is identified by its record's location (`Loc`, a `u32`), so a
-//! lookup is the index's probe plus one access to the record, which holds
-//! everything a `get` needs: the key to compare, the deadline, the links to
-//! move it to the front, and the value.
+//! An entry is identified by its record's location (`Loc`, a `u32`: for
+//! most records, the offset in the pages' range divided by 8), so a lookup
+//! is two dependent memory accesses: the index chunk, then the record,
+//! which holds everything a `get` needs: the key to compare, the deadline,
+//! the links to move it to the front, and the value.
 //!
 //! One module per job: `record` (the byte layout of an entry), `size_class`
-//! (chunk sizes), `pages` (chunks in pages), `arena` (locations: pages or
-//! large allocations), `lru` (recency list), `index` (key -> location),
-//! `expiry` (deadline heap), `stats` (counters), `invariants` (the full
+//! (chunk sizes), `region` (the reserved range the pages live in), `pages`
+//! (chunks in pages), `arena` (locations: pages or large allocations), `lru`
+//! (recency list), `table` (a hash table of locations), `index` (key ->
+//! location, growing one table into the next), `expiry` (deadline heap), `stats` (counters), `invariants` (the full
 //! consistency walk). `model` is the naive reference store the property
 //! tests and the fuzzer compare against.
 //!
@@ -36,23 +38,24 @@
 //! `key_len + value_len + ENTRY_OVERHEAD_BYTES`, and `used_bytes` is exactly
 //! the sum of the live entries' charges. Inserting adds the charge, removing
 //! subtracts the same number, and `used_bytes <= cap_bytes` holds after every
-//! operation. [`ENTRY_OVERHEAD_BYTES`] (56) is the fixed per-entry metadata:
+//! operation. [`ENTRY_OVERHEAD_BYTES`] (57) is the fixed per-entry metadata:
 //!
 //! | bytes | what |
 //! |---|---|
 //! | 16 | the record header: two `u32` LRU links, the value and key lengths, flags |
-//! | 12 | the index's share: a 4-byte location plus 1 control byte per bucket, at the lowest load factor hashbrown keeps after growing (7/16) |
+//! | 13 | the index's share: a 64-byte chunk holds 5 to 10 entries once the index has grown (it doubles when full), so at most 12.8 bytes each |
 //! | 12 | the deadline block (deadline and sequence number) in front of the key: charged to every entry, so adding or removing a TTL never changes a charge |
 //! | 16 | the entry's pair in the expiry heap (again charged to every entry) |
 //!
 //! The cap does **not** count: size-class rounding (at most 7 bytes for
 //! records up to 512 bytes, under 1/32 of the record above that, the
-//! allocator's rounding for records above 4 KiB); free chunks in partly used
-//! pages and at most one empty page per size class; stale expiry-heap pairs
-//! (at most one per entry with a TTL plus 64); the index's empty buckets
-//! beyond the share above (it keeps its peak bucket count, and holds two
+//! allocator's rounding for records above 256 KiB); free chunks in partly
+//! used pages (an empty page's memory goes back to the system at once);
+//! stale expiry-heap pairs
+//! (at most one per entry with a TTL plus 64); the index's empty slots
+//! beyond the share above (it keeps its peak chunk count, and holds two
 //! tables while it grows, which it does a few entries per insert and tick);
-//! and fixed per-store structures (the page table, 32 bytes per 256 KiB
+//! and fixed per-store structures (page metadata, 24 bytes per 256 KiB
 //! page, and the per-class lists). Entries
 //! without a TTL actually use about 30 bytes of metadata, so the charge is
 //! conservative for them.
@@ -62,9 +65,10 @@
 //! Keys are at most [`MAX_KEY_BYTES`] and values at most [`MAX_VALUE_BYTES`]
 //! (the widths of their lengths in the record header); longer ones are
 //! refused. A store holds at most [`MAX_ENTRIES`] entries, evicting the
-//! least recently used beyond that. Up to 16 GiB of records up to 4 KiB
-//! live in pages; beyond that they get their own allocations, which cost
-//! the allocator's per-allocation overhead.
+//! least recently used beyond that. Records up to 256 KiB live in pages,
+//! up to 16 GiB of them (and at most twice the cap plus two pages per size
+//! class); bigger ones, and any beyond that, get their own allocations,
+//! which cost the allocator's per-allocation overhead.
 //!
 //! # TTLs
 //!
@@ -83,12 +87,12 @@
 //! n = live entries. `get`, `delete`, `ttl`: O(1) expected (one hash, one
 //! probe sequence, one record; two probes while the index grows). `set`:
 //! O(1) expected plus O(1) per entry it evicts or reclaims, plus, while the
-//! index grows, moving the entries of 32 of its buckets (the index never
+//! index grows, moving the entries of 3 of its chunks (the index never
 //! rehashes everything at once); with a TTL, O(log n) for the heap push.
 //! `expire`: O(log n) when setting a deadline, O(1) otherwise, plus a copy
 //! of the record when a TTL is added to or removed from an entry. `tick`:
 //! O(k log n) for k reclaimed entries plus the stale heap pairs it discards
-//! (each discarded once), plus 256 index buckets while the index grows. The
+//! (each discarded once), plus 24 index chunks while the index grows. The
 //! expiry heap's rebuild is amortized O(log n) per operation. `stats`, `len`, `next_expiry_ms`: O(1).
 //! `check_invariants`: O(n log n).
 //!
@@ -113,8 +117,10 @@ mod invariants;
 mod lru;
 mod pages;
 mod record;
+mod region;
 mod size_class;
 mod stats;
+mod table;
 
 #[cfg(test)]
 mod model;
@@ -125,7 +131,7 @@ mod tests;
 
 use arena::{Arena, MAX_LARGE};
 use expiry::Expiry;
-use index::{Index, MIGRATE_BUCKETS_PER_TICK};
+use index::{Index, MIGRATE_CHUNKS_PER_TICK};
 use lru::Lru;
 use record::{Deadline, Loc};
 pub use record::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
@@ -133,10 +139,10 @@ use stats::Counters;
 pub use stats::StoreStats;
 
 /// Fixed bytes charged per entry on top of its key and value: the record
-/// header (16), the index's worst-case share (12), the deadline block (12)
+/// header (16), the index's worst-case share (13), the deadline block (12)
 /// and the expiry-heap pair (16). See the module docs for what is and is
 /// not counted.
-pub const ENTRY_OVERHEAD_BYTES: u64 = 56;
+pub const ENTRY_OVERHEAD_BYTES: u64 = 57;
 
 /// Most entries one store holds (about 2^31): fewer than the arena's large
 /// table has room for, so storing a record never fails.
@@ -234,7 +240,7 @@ impl Store {
     /// An empty store holding at most `cap_bytes` of charges. Allocates
     /// nothing up front.
     pub fn new(cap_bytes: u64) -> Store {
-        Store::with_limits(cap_bytes, MAX_ENTRIES, Arena::with_all_pages())
+        Store::with_limits(cap_bytes, MAX_ENTRIES, Arena::for_cap(cap_bytes))
     }
 
     fn with_limits(cap_bytes: u64, max_entries: usize, arena: Arena) -> Store {
@@ -258,6 +264,7 @@ impl Store {
 
     /// The value under `key`, making it the most recently used entry.
     /// Counts a hit or a miss; an expired entry is reclaimed and misses.
+    #[inline]
     pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&[u8]> {
         let hash = self.index.hash(key);
         let Some(loc) = self.lookup(hash, key, now_ms) else {
@@ -372,7 +379,7 @@ impl Store {
     pub fn tick(&mut self, now_ms: u64, max_expired: usize) -> usize {
         let arena = &self.arena;
         self.index
-            .migrate(MIGRATE_BUCKETS_PER_TICK, &|loc| arena.record(loc).key());
+            .migrate(MIGRATE_CHUNKS_PER_TICK, &|loc| arena.record(loc).key());
         let mut reclaimed = 0;
         while reclaimed < max_expired {
             let Some((loc, deadline)) = self.pop_due(now_ms) else {

@@ -53,7 +53,7 @@ proptest! {
         run(Store::new(cap_bytes), start_ms, &ops);
     }
 
-    /// A page table of one page: records of every other size class, and
+    /// Pages limited to one: records of every other size class, and
     /// any once the page is full, live in the large table instead.
     #[test]
     fn matches_model_when_pages_run_out(

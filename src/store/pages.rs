@@ -1,8 +1,10 @@
 //! Pages: the chunk allocator for records of up to `SMALL_MAX_BYTES`.
 //!
-//! Memory comes in pages of at most [`PAGE_BYTES`], each carved into equal
-//! chunks of one size class. One table holds the pages of every class, so a
-//! chunk's location is a single `u32` that needs no per-class lookup:
+//! Memory comes in pages of [`PAGE_BYTES`], each carved into equal chunks of
+//! one size class. The pages of every class lie side by side in one
+//! reserved range of address space (`region.rs`), page `n` at `n *
+//! PAGE_BYTES`, so a chunk's location is its offset in the range divided by
+//! 8, a single `u32` that needs no lookup to turn into an address:
 //!
 //! ```text
 //! small Loc:  0 | page_no (16 bits) | offset in the page / 8 (15 bits)
@@ -12,53 +14,67 @@
 //! page 2 (released)                                            or never used
 //! ```
 //!
-//! Untouched page memory is never written: chunks are handed out by a bump
+//! Untouched page memory is never written, so it costs no resident memory:
+//! chunks are handed out by a bump
 //! index first, then from a per-page free list threaded through the freed
 //! chunks themselves (their first 4 bytes hold the next free chunk's
-//! index), so a fresh page costs resident memory only as it fills. Pages of
+//! index), so a fresh page becomes resident only as it fills. Pages of
 //! a class with a free chunk form a doubly-linked "partial" list;
 //! allocation takes from its head.
 //!
-//! A page is released as soon as it holds no record, except that a class
-//! keeps one empty page while it has no other page with free chunks (so a
-//! class oscillating around a page boundary does not allocate and free a page
-//! per operation). Memory held but unused is therefore bounded by: per class,
-//! the free chunks of partially used pages plus at most one empty page.
-//! Released page numbers are reused by any class. At most [`MAX_PAGES`]
-//! pages (16 GiB) exist at once; beyond that [`Pages::alloc`] says no and the
-//! arena gives the record its own allocation.
+//! A page's memory goes back to the system as soon as it holds no record,
+//! and so does the memory inside every freed chunk of 16 KiB or more; the
+//! page is released, except that a class keeps one empty page
+//! while it has no other page with free chunks (so a class oscillating
+//! around a page boundary does not take and release a page number per
+//! operation). Memory held but unused is therefore bounded by the free
+//! chunks under 16 KiB of partially used pages.
+//! A released page's memory goes back to the system at once, and its number
+//! is reused by any class. The range holds at most [`MAX_PAGES`] pages
+//! (16 GiB); when it is full, [`Pages::alloc`] says no and the arena gives
+//! the record its own allocation.
 
-use super::size_class::{CHUNK_ALIGN_BYTES, CLASS_COUNT, chunk_bytes_of};
+use super::region::Region;
+use super::size_class::{CHUNK_ALIGN_BYTES, CLASS_COUNT, SMALL_MAX_BYTES, chunk_bytes_of};
 
 /// Most bytes of one page: big enough that page bookkeeping is negligible,
 /// small enough that a class's partially filled page stays cheap.
 pub(super) const PAGE_BYTES: usize = 256 * 1024;
+const _: () = assert!(
+    SMALL_MAX_BYTES <= PAGE_BYTES,
+    "a page holds a chunk of every class"
+);
 /// Bits of a location that hold the chunk's offset in 8-byte units.
 const OFFSET_BITS: u32 = (PAGE_BYTES / CHUNK_ALIGN_BYTES).ilog2();
 const OFFSET_MASK: u32 = (1 << OFFSET_BITS) - 1;
 /// Most pages at once: page numbers take the 16 bits above the offset, so
 /// every small location is below `1 << 31`.
 pub(super) const MAX_PAGES: usize = 1 << (31 - OFFSET_BITS);
+/// Address space reserved for pages: all [`MAX_PAGES`] of them, plus one,
+/// so the header of a record at any small location lies in the range
+/// whatever the location, and the compiler drops its bounds checks.
+const REGION_BYTES: usize = (MAX_PAGES + 1) * PAGE_BYTES;
+/// Freed chunks at least this big give the memory inside them back to the
+/// system at once; smaller ones keep it until their page empties. Below
+/// this, a chunk spans too few whole system pages for the system call to
+/// pay; above it, a size class's partly used pages would otherwise keep up
+/// to a page's worth of freed records resident each.
+const DISCARD_FREED_CHUNK_BYTES: usize = 16 << 10;
 /// End of an intrusive list of pages or chunks.
 const END: u32 = u32::MAX;
-
-/// The bytes of one page: every page has the same size, so an offset
-/// taken from a location is always in bounds.
-type PageBytes = Box<[u8; PAGE_BYTES]>;
 
 /// Every page, and the per-class lists of pages with room.
 #[derive(Debug)]
 pub(super) struct Pages {
-    /// Page number -> its bytes; `None` once released. Apart from the
-    /// metadata so the hot path reads 8 bytes per page.
-    memory: Vec<Option<PageBytes>>,
+    /// The memory of every page, page `n` at `n * PAGE_BYTES`.
+    region: Region<REGION_BYTES>,
     /// Page number -> its chunks' state (stale for released pages).
     pages: Vec<Page>,
     /// Released page numbers, reused before the table grows.
     spare_page_nos: Vec<u32>,
     /// Per class, the first page with a free chunk, or END.
     partial_heads: Vec<u32>,
-    /// Most pages allowed at once ([`MAX_PAGES`] outside tests).
+    /// Most pages allowed at once ([`MAX_PAGES`] or fewer).
     max_pages: usize,
 }
 
@@ -67,7 +83,9 @@ pub(super) struct Pages {
 #[derive(Debug)]
 struct Page {
     /// The size class of every chunk in the page.
-    class: u8,
+    class: u16,
+    /// The page's memory went back to the system; its number is spare.
+    released: bool,
     /// Chunks holding a record.
     live: u32,
     /// Chunks `[0, bump)` have been handed out at least once.
@@ -95,11 +113,12 @@ impl Page {
 }
 
 impl Pages {
-    /// No pages yet; at most `max_pages` at once.
+    /// No pages yet, at most `max_pages` at once; reserves the address
+    /// space of every page a location can name.
     pub(super) fn new(max_pages: usize) -> Pages {
         assert!(max_pages <= MAX_PAGES, "page numbers must fit 16 bits");
         Pages {
-            memory: Vec::new(),
+            region: Region::reserve(),
             pages: Vec::new(),
             spare_page_nos: Vec::new(),
             partial_heads: vec![END; CLASS_COUNT],
@@ -107,22 +126,17 @@ impl Pages {
         }
     }
 
-    /// The bytes from the chunk at `loc` to the end of its page.
+    /// The bytes from the chunk at `loc` (a small location, below
+    /// `1 << 31`) to the end of the range.
     #[inline(always)]
     pub(super) fn bytes(&self, loc: u32) -> &[u8] {
-        let page = self.memory[(loc >> OFFSET_BITS) as usize]
-            .as_deref()
-            .expect("location in a released page");
-        &page[(loc & OFFSET_MASK) as usize * CHUNK_ALIGN_BYTES..]
+        &self.region.bytes()[loc as usize * CHUNK_ALIGN_BYTES..]
     }
 
-    /// The bytes from the chunk at `loc` to the end of its page, mutably.
+    /// The bytes from the chunk at `loc` to the end of the range, mutably.
     #[inline(always)]
     pub(super) fn bytes_mut(&mut self, loc: u32) -> &mut [u8] {
-        let page = self.memory[(loc >> OFFSET_BITS) as usize]
-            .as_deref_mut()
-            .expect("location in a released page");
-        &mut page[(loc & OFFSET_MASK) as usize * CHUNK_ALIGN_BYTES..]
+        &mut self.region.bytes_mut()[loc as usize * CHUNK_ALIGN_BYTES..]
     }
 
     /// The next free chunk after free chunk `index` of page `page_no`.
@@ -133,7 +147,7 @@ impl Pages {
     }
 
     fn is_released(&self, page_no: usize) -> bool {
-        self.memory[page_no].is_none()
+        self.pages[page_no].released
     }
 
     /// The size class of the chunk at `loc`.
@@ -192,20 +206,36 @@ impl Pages {
             "free of a chunk never handed out"
         );
         let free_head = std::mem::replace(&mut page.free_head, index);
+        let chunk_bytes = page.chunk_bytes();
         self.bytes_mut(loc)[..4].copy_from_slice(&free_head.to_le_bytes());
+        if chunk_bytes >= DISCARD_FREED_CHUNK_BYTES {
+            // All but the free-list link in the first 4 bytes.
+            let start = loc as usize * CHUNK_ALIGN_BYTES + 4;
+            self.region.discard(start, chunk_bytes - 4);
+        }
         let page = &mut self.pages[page_no as usize];
         page.live -= 1;
-        let (live, capacity, next, class) = (
-            page.live,
-            page.capacity(),
-            page.next,
-            usize::from(page.class),
-        );
-        if live + 1 == capacity {
+        if page.live + 1 == page.capacity() {
             self.link_partial(page_no);
-        } else if live == 0 && (self.partial_heads[class] != page_no || next != END) {
+        }
+        if self.pages[page_no as usize].live == 0 {
+            self.empty(page_no);
+        }
+    }
+
+    /// Gives an empty page's memory back to the system, and releases the
+    /// page unless it is its class's only page with room.
+    fn empty(&mut self, page_no: u32) {
+        self.region
+            .discard(page_no as usize * PAGE_BYTES, PAGE_BYTES);
+        let page = &mut self.pages[page_no as usize];
+        // The free list lived in the discarded bytes: start afresh.
+        page.bump = 0;
+        page.free_head = END;
+        let class = usize::from(page.class);
+        if self.partial_heads[class] != page_no || page.next != END {
             self.unlink_partial(page_no);
-            self.memory[page_no as usize] = None;
+            self.pages[page_no as usize].released = true;
             self.spare_page_nos.push(page_no);
         }
     }
@@ -214,9 +244,9 @@ impl Pages {
         let page_no = match self.spare_page_nos.pop() {
             Some(page_no) => page_no,
             None if self.pages.len() < self.max_pages => {
-                self.memory.push(None);
                 self.pages.push(Page {
                     class: 0,
+                    released: false,
                     live: 0,
                     bump: 0,
                     free_head: END,
@@ -227,15 +257,9 @@ impl Pages {
             }
             None => return None,
         };
-        // Zeroed memory comes from the OS untouched, so unused chunks cost
-        // no resident memory.
-        let bytes: PageBytes = vec![0; PAGE_BYTES]
-            .into_boxed_slice()
-            .try_into()
-            .expect("PAGE_BYTES long");
-        self.memory[page_no as usize] = Some(bytes);
         let page = &mut self.pages[page_no as usize];
-        page.class = class as u8;
+        page.class = class as u16;
+        page.released = false;
         page.live = 0;
         page.bump = 0;
         page.free_head = END;
@@ -271,7 +295,7 @@ impl Pages {
     /// Pages currently allocated.
     #[cfg(test)]
     pub(super) fn live_pages(&self) -> usize {
-        self.memory.iter().flatten().count()
+        self.pages.iter().filter(|page| !page.released).count()
     }
 
     /// Checks every page against the complete list of live small-record
@@ -313,7 +337,7 @@ impl Pages {
             empty_per_class.iter().all(|&empty| empty <= 1),
             "more than one empty page kept in a class"
         );
-        let released = self.memory.iter().filter(|page| page.is_none()).count();
+        let released = self.pages.iter().filter(|page| page.released).count();
         assert_eq!(released, self.spare_page_nos.len(), "spare page numbers");
     }
 
@@ -384,6 +408,27 @@ mod tests {
         }
         pages.check_invariants(&[]);
         assert_eq!(pages.live_pages(), 1);
+    }
+
+    #[test]
+    fn one_chunk_pages_are_emptied_and_released_like_any_other() {
+        let mut pages = Pages::new(MAX_PAGES);
+        let class = class_of(200 << 10);
+        assert_eq!(PAGE_BYTES / chunk_bytes_of(class), 1);
+        let first = pages.alloc(class).expect("a page");
+        pages.bytes_mut(first)[..4].copy_from_slice(&[9; 4]);
+        pages.free(first);
+        // The class's only page with room is kept, its memory handed back.
+        pages.check_invariants(&[]);
+        assert_eq!(pages.live_pages(), 1);
+        let again = pages.alloc(class).expect("the kept page");
+        assert_eq!(again, first);
+        let second = pages.alloc(class).expect("a second page");
+        pages.check_invariants(&[again, second]);
+        pages.free(again);
+        pages.free(second);
+        pages.check_invariants(&[]);
+        assert_eq!(pages.live_pages(), 1, "one empty page kept, one released");
     }
 
     #[test]

@@ -1,22 +1,26 @@
 //! Size classes: which chunk size holds a record of a given size.
 //!
-//! 160 chunk sizes cover records up to [`SMALL_MAX_BYTES`]: 8-byte steps up
-//! to 512 bytes, then 32 steps per doubling, so rounding wastes at most 7
-//! bytes below 512 bytes and under 1/32 above. Every chunk size is a
+//! 352 chunk sizes cover records up to [`SMALL_MAX_BYTES`] (256 KiB): 8-byte
+//! steps up to 512 bytes, then 32 steps per doubling, so rounding wastes at
+//! most 7 bytes below 512 bytes and under 1/32 above. A page holds at least
+//! one chunk of every class; where the last chunk leaves a tail, the tail
+//! is never written and costs no memory. Every chunk size is a
 //! multiple of [`CHUNK_ALIGN_BYTES`], which lets a chunk's offset in its page
 //! be stored in 8-byte units (see `pages.rs`).
 
-/// Largest record kept in a size class; bigger ones get their own
-/// allocation, whose allocator rounding is then under 1%.
-pub(super) const SMALL_MAX_BYTES: usize = 4096;
+/// Largest record kept in a size class: one page. Bigger ones get their own
+/// allocation, whose allocator rounding is then under 1%. Records this big
+/// stay in pages because memory they free there goes back to the system at
+/// once, where the allocator would keep it for its own reuse.
+pub(super) const SMALL_MAX_BYTES: usize = 256 << 10;
 /// Every chunk size, and so every chunk offset, is a multiple of this.
 pub(super) const CHUNK_ALIGN_BYTES: usize = 8;
 /// Classes with 8-byte steps, covering 1..=512 bytes.
 const FINE_CLASSES: usize = 64;
 /// Classes per doubling above 512 bytes.
 const CLASSES_PER_DOUBLING: usize = 32;
-/// Number of size classes: 64 fine ones plus three doublings (to 4096).
-pub(super) const CLASS_COUNT: usize = FINE_CLASSES + 3 * CLASSES_PER_DOUBLING;
+/// Number of size classes: 64 fine ones plus nine doublings (to 256 KiB).
+pub(super) const CLASS_COUNT: usize = FINE_CLASSES + 9 * CLASSES_PER_DOUBLING;
 
 /// The size class for a record of `size` bytes (`size <= SMALL_MAX_BYTES`).
 pub(super) fn class_of(size: usize) -> usize {
@@ -24,7 +28,7 @@ pub(super) fn class_of(size: usize) -> usize {
     if size <= FINE_CLASSES * CHUNK_ALIGN_BYTES {
         return size.max(1).div_ceil(CHUNK_ALIGN_BYTES) - 1;
     }
-    // Doubling `d` (1..=3) covers (256 << d, 512 << d] in steps of 8 << d.
+    // Doubling `d` (1..=9) covers (256 << d, 512 << d] in steps of 8 << d.
     let doubling = (usize::BITS - (size - 1).leading_zeros()) as usize - 9;
     let lower = 256 << doubling;
     let step = 8 << doubling;

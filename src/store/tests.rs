@@ -26,14 +26,14 @@ fn sizes_and_charge_are_pinned() {
     assert_eq!(size_of::<Loc>(), 4);
     assert_eq!(size_of::<Pair>(), 16);
     assert_eq!((HEADER_BYTES, DEADLINE_BYTES), (16, 12));
-    assert_eq!(ENTRY_OVERHEAD_BYTES, 56);
-    assert_eq!(ENTRY_OVERHEAD_BYTES, 16 + 12 + 12 + 16);
-    assert_eq!(entry_charge(16, 100), 172);
+    assert_eq!(ENTRY_OVERHEAD_BYTES, 57);
+    assert_eq!(ENTRY_OVERHEAD_BYTES, 16 + 13 + 12 + 16);
+    assert_eq!(entry_charge(16, 100), 173);
     assert_eq!(entry_charge(0, 0), ENTRY_OVERHEAD_BYTES);
     assert_eq!(entry_charge(usize::MAX, usize::MAX), u64::MAX);
     let mut store = Store::new(1_000);
     store.set(&[7; 16], &[1; 100], None, 0).unwrap();
-    assert_eq!(store.used_bytes(), 172);
+    assert_eq!(store.used_bytes(), 173);
 }
 
 #[test]
@@ -382,7 +382,7 @@ fn over_long_keys_and_values_are_refused_before_anything_changes() {
 
 #[test]
 fn the_entry_limit_evicts_the_least_recently_used() {
-    let mut store = Store::with_limits(1 << 20, 3, Arena::with_all_pages());
+    let mut store = Store::with_limits(1 << 20, 3, Arena::for_cap(1 << 20));
     for i in 0..3 {
         store.set(&key(i), b"v", None, 0).unwrap();
     }

@@ -1,0 +1,190 @@
+//! One contiguous reservation of virtual memory, for the arena's pages.
+//!
+//! With every page in one range, a small record's location is its byte
+//! offset in the range divided by 8, so reaching a record is a shift and an
+//! add, with no table of page addresses to read first. That matters because
+//! a get reaches four records: its own, its two LRU neighbours and the old
+//! head. The range's length is part of [`Region`]'s type, so the compiler
+//! proves every record header in bounds and drops those checks too.
+//!
+//! The range is mapped readable and writable without reserving swap
+//! (`MAP_NORESERVE`), so it costs address space only (16 GiB of the 128 TiB
+//! a 64-bit process has): the kernel backs a 4 KiB page with memory on its
+//! first write. [`Region::discard`] hands the memory of a released page
+//! back at once; the range stays mapped and reads as zeros until written
+//! again.
+//!
+//! The range never uses transparent huge pages, even where the system
+//! turns them on for everything: a 2 MiB page would keep up to eight
+//! released pages resident, and the kernel's background collapsing would
+//! bring discarded ones back, so RSS would drift far above the cap.
+//!
+//! This module and its `unsafe` blocks are the only code that touches the
+//! mapping; everything else sees it as a byte slice, bounds-checked.
+
+use std::ptr::NonNull;
+
+/// An owned, readable and writable, anonymous memory mapping of exactly
+/// `BYTES` bytes. The length is part of the type, so the compiler sees it
+/// at every index and drops the bounds checks it can prove.
+#[derive(Debug)]
+pub(super) struct Region<const BYTES: usize> {
+    ptr: NonNull<[u8; BYTES]>,
+}
+
+// SAFETY: a `Region` owns its mapping exclusively, as a `Box<[u8]>` owns
+// its allocation; the mapping is plain memory, usable from any thread.
+unsafe impl<const BYTES: usize> Send for Region<BYTES> {}
+// SAFETY: shared access only reads, through `&[u8]`.
+unsafe impl<const BYTES: usize> Sync for Region<BYTES> {}
+
+impl<const BYTES: usize> Region<BYTES> {
+    /// Maps the range.
+    ///
+    /// # Panics
+    /// If the system refuses: the mapping needs `BYTES` of address space
+    /// (not memory), which an address-space limit (`ulimit -v`) can deny.
+    pub(super) fn reserve() -> Region<BYTES> {
+        const { assert!(BYTES > 0, "an empty region maps nothing") };
+        // SAFETY: a fresh anonymous private mapping at an address of the
+        // kernel's choosing aliases nothing; the result is checked.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                BYTES,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        assert!(
+            ptr != libc::MAP_FAILED,
+            "reserving {BYTES} bytes of address space for the store's pages: {}",
+            std::io::Error::last_os_error()
+        );
+        let region = Region {
+            ptr: NonNull::new(ptr.cast()).expect("mmap returns no null mapping"),
+        };
+        // SAFETY: the whole fresh mapping, which this advice leaves as is.
+        unsafe { advise_range(ptr as usize, BYTES, NO_HUGE) };
+        region
+    }
+
+    /// The whole range.
+    #[inline(always)]
+    pub(super) fn bytes(&self) -> &[u8; BYTES] {
+        // SAFETY: the mapping is `BYTES` long, readable, initialised
+        // (anonymous memory reads as zeros) and lives as long as `self`.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    /// The whole range, mutably.
+    #[inline(always)]
+    pub(super) fn bytes_mut(&mut self) -> &mut [u8; BYTES] {
+        // SAFETY: as in `bytes`, and `&mut self` makes the borrow unique.
+        unsafe { self.ptr.as_mut() }
+    }
+
+    /// Gives back to the system the memory of every whole system page
+    /// inside `start..start + len_bytes`; those bytes read as zeros
+    /// afterwards on Linux and keep unspecified values elsewhere, so
+    /// nothing may read them before writing them again.
+    pub(super) fn discard(&mut self, start: usize, len_bytes: usize) {
+        let page_bytes = system_page_bytes();
+        let from = start.next_multiple_of(page_bytes);
+        let to = (start + len_bytes) / page_bytes * page_bytes;
+        if from >= to {
+            return;
+        }
+        let range = &mut self.bytes_mut()[from..to];
+        // SAFETY: the range is whole system pages inside the mapping (the
+        // slice checked it; the mapping starts at a page) and is borrowed
+        // mutably, so no reference into it is alive while its bytes change;
+        // the advice keeps the range mapped.
+        unsafe { advise_range(range.as_mut_ptr() as usize, range.len(), DISCARD) };
+    }
+}
+
+/// The system's page size: 4 KiB on x86-64, 16 or 64 KiB on some aarch64
+/// systems.
+fn system_page_bytes() -> usize {
+    static PAGE_BYTES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    // SAFETY: sysconf reads a constant of the system.
+    *PAGE_BYTES.get_or_init(|| match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        bytes if bytes > 0 => bytes as usize,
+        _ => 4096,
+    })
+}
+
+/// `madvise` on `start..start + len_bytes`.
+///
+/// # Safety
+/// The range starts at a page and is mapped memory the caller owns; if
+/// `advice` can change its bytes ([`DISCARD`]), nothing may borrow it.
+unsafe fn advise_range(start: usize, len_bytes: usize, advice: libc::c_int) {
+    // SAFETY: as the caller promised.
+    let result = unsafe { libc::madvise(start as *mut libc::c_void, len_bytes, advice) };
+    debug_assert_eq!(result, 0, "madvise({advice}) of a mapped range");
+}
+
+/// `MADV_NOHUGEPAGE` where it exists (Linux); a harmless no-op elsewhere.
+#[cfg(target_os = "linux")]
+const NO_HUGE: libc::c_int = libc::MADV_NOHUGEPAGE;
+#[cfg(not(target_os = "linux"))]
+const NO_HUGE: libc::c_int = libc::MADV_NORMAL;
+
+/// The advice that frees a range's memory: immediately on Linux, where
+/// the range then reads as zeros; lazily, under memory pressure, elsewhere.
+#[cfg(target_os = "linux")]
+const DISCARD: libc::c_int = libc::MADV_DONTNEED;
+#[cfg(not(target_os = "linux"))]
+const DISCARD: libc::c_int = libc::MADV_FREE;
+
+impl<const BYTES: usize> Drop for Region<BYTES> {
+    fn drop(&mut self) {
+        // SAFETY: the mapping is ours and nothing borrows it any more.
+        let result = unsafe { libc::munmap(self.ptr.as_ptr().cast(), BYTES) };
+        debug_assert_eq!(result, 0, "munmap of our own mapping");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Region;
+
+    const UNIT: usize = 256 * 1024;
+
+    #[test]
+    fn a_region_reads_zeros_and_keeps_what_is_written() {
+        let mut region = Region::<{ 4 * UNIT }>::reserve();
+        assert!(region.bytes().iter().step_by(4096).all(|&byte| byte == 0));
+        region.bytes_mut()[UNIT + 7] = 42;
+        assert_eq!(region.bytes()[UNIT + 7], 42);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_discarded_range_reads_zeros_and_the_rest_is_kept() {
+        let mut region = Region::<{ 2 * UNIT }>::reserve();
+        let page_bytes = super::system_page_bytes();
+        for at in [3, page_bytes, UNIT - 1, UNIT + 3] {
+            region.bytes_mut()[at] = 1;
+        }
+        // Only whole system pages inside the range go: the first one holds
+        // byte 3, which is outside it.
+        region.discard(4, UNIT - 4);
+        let kept = |at: usize| region.bytes()[at];
+        assert_eq!(
+            [kept(3), kept(page_bytes), kept(UNIT - 1), kept(UNIT + 3)],
+            [1, 0, 0, 1]
+        );
+    }
+
+    #[test]
+    fn a_huge_region_costs_address_space_only() {
+        // 64 GiB: far more than this machine's memory, and never touched.
+        let region = Region::<{ 1 << 36 }>::reserve();
+        assert_eq!(region.bytes().len(), 1 << 36);
+    }
+}
