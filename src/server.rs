@@ -122,7 +122,7 @@ impl Server {
             listeners,
             signals,
             conns: Slab::with_capacity(config.max_connections.min(1024)),
-            store: Store::new(config.memory_limit_bytes),
+            store: Store::try_new(config.memory_limit_bytes)?,
             pre_auth_limits: config.limits.pre_auth(),
             budget: BufferBudget::new(config.buffer_budget_bytes),
             config,

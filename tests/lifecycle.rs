@@ -264,6 +264,36 @@ fn a_non_socket_file_at_the_path_is_refused_and_kept() {
 }
 
 #[test]
+fn an_address_space_limit_below_the_stores_reservation_stops_startup_with_its_reason() {
+    let mut command = blink();
+    command.args(["--tcp", "127.0.0.1:0"]);
+    // 4 GiB of address space: plenty for the binary, not for the store's
+    // 16 GiB reservation of page addresses.
+    let limit_bytes = 4 << 30;
+    // SAFETY: setrlimit is async-signal-safe and changes only the child.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: limit_bytes,
+                rlim_max: limit_bytes,
+            };
+            match libc::setrlimit(libc::RLIMIT_AS, &limit) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
+    }
+    let output = command.output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last_line = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last_line.starts_with("blink-store: reserving") && last_line.contains("address space"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn invalid_flags_get_one_line_naming_the_flag_and_exit_two() {
     let output = blink().args(["--max-frame-bytes", "1"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));

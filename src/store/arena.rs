@@ -35,20 +35,21 @@ pub(super) struct Arena {
 
 impl Arena {
     /// An empty arena with at most `max_pages` pages; allocates nothing
-    /// until the first record.
-    pub(super) fn new(max_pages: usize) -> Arena {
-        Arena {
-            pages: Pages::new(max_pages),
+    /// until the first record. Fails if the pages' address space cannot be
+    /// reserved.
+    pub(super) fn new(max_pages: usize) -> std::io::Result<Arena> {
+        Ok(Arena {
+            pages: Pages::new(max_pages)?,
             large: Vec::new(),
             large_free: Vec::new(),
-        }
+        })
     }
 
     /// An empty arena for a store capped at `cap_bytes`: its pages can hold
     /// twice the cap, plus two pages per size class (a partly used one and
     /// a kept empty one), up to [`MAX_PAGES`]. Only heavy fragmentation
     /// fills that; records beyond it get their own allocations.
-    pub(super) fn for_cap(cap_bytes: u64) -> Arena {
+    pub(super) fn for_cap(cap_bytes: u64) -> std::io::Result<Arena> {
         let cap_pages = usize::try_from(cap_bytes.div_ceil(PAGE_BYTES as u64)).unwrap_or(MAX_PAGES);
         Arena::new(
             cap_pages
@@ -245,7 +246,7 @@ mod tests {
 
     #[test]
     fn records_round_trip_in_both_layouts() {
-        let mut arena = Arena::for_cap(u64::MAX);
+        let mut arena = Arena::for_cap(u64::MAX).expect("address space");
         let big = vec![7u8; SMALL_MAX_BYTES + 1];
         let deadline = Some(Deadline {
             at_ms: u64::MAX,
@@ -278,7 +279,7 @@ mod tests {
 
     #[test]
     fn retag_and_rewrite_keep_the_other_parts() {
-        let mut arena = Arena::for_cap(u64::MAX);
+        let mut arena = Arena::for_cap(u64::MAX).expect("address space");
         let loc = arena.store(None, b"key", b"value");
         arena.record_mut(loc).set_links(5, 6);
         let nine = Deadline { at_ms: 9, seq: 1 };
@@ -304,7 +305,7 @@ mod tests {
 
     #[test]
     fn a_full_page_table_sends_small_records_to_the_large_table() {
-        let mut arena = Arena::new(1);
+        let mut arena = Arena::new(1).expect("address space");
         let first = arena.store(None, b"a", b"1");
         let other_class = arena.store(None, b"b", &[0; 500]);
         assert_eq!(first & LARGE_BIT, 0);

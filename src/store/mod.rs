@@ -238,9 +238,23 @@ pub struct Store {
 
 impl Store {
     /// An empty store holding at most `cap_bytes` of charges. Allocates
-    /// nothing up front.
+    /// no memory up front; reserves 16 GiB of address space for its pages.
+    ///
+    /// # Panics
+    /// If that address space cannot be reserved; [`Store::try_new`] returns
+    /// the error instead.
     pub fn new(cap_bytes: u64) -> Store {
-        Store::with_limits(cap_bytes, MAX_ENTRIES, Arena::for_cap(cap_bytes))
+        Store::try_new(cap_bytes).expect("address space for the store's pages")
+    }
+
+    /// [`Store::new`], failing cleanly where the system refuses the store's
+    /// address space (an address-space limit such as `ulimit -v`).
+    ///
+    /// # Errors
+    /// The system's error, naming the size asked for.
+    pub fn try_new(cap_bytes: u64) -> std::io::Result<Store> {
+        let arena = Arena::for_cap(cap_bytes)?;
+        Ok(Store::with_limits(cap_bytes, MAX_ENTRIES, arena))
     }
 
     fn with_limits(cap_bytes: u64, max_entries: usize, arena: Arena) -> Store {

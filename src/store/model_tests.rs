@@ -60,7 +60,7 @@ proptest! {
         cap_bytes in 3_000u64..40_000,
         ops in proptest::collection::vec(op_strategy(), 1..160),
     ) {
-        run(Store::with_limits(cap_bytes, super::MAX_ENTRIES, Arena::new(1)), 0, &ops);
+        run(Store::with_limits(cap_bytes, super::MAX_ENTRIES, Arena::new(1).expect("address space")), 0, &ops);
     }
 }
 

@@ -115,15 +115,15 @@ impl Page {
 impl Pages {
     /// No pages yet, at most `max_pages` at once; reserves the address
     /// space of every page a location can name.
-    pub(super) fn new(max_pages: usize) -> Pages {
+    pub(super) fn new(max_pages: usize) -> std::io::Result<Pages> {
         assert!(max_pages <= MAX_PAGES, "page numbers must fit 16 bits");
-        Pages {
-            region: Region::reserve(),
+        Ok(Pages {
+            region: Region::reserve()?,
             pages: Vec::new(),
             spare_page_nos: Vec::new(),
             partial_heads: vec![END; CLASS_COUNT],
             max_pages,
-        }
+        })
     }
 
     /// The bytes from the chunk at `loc` (a small location, below
@@ -395,7 +395,7 @@ mod tests {
 
     #[test]
     fn empty_pages_are_released_but_one_is_kept() {
-        let mut pages = Pages::new(MAX_PAGES);
+        let mut pages = Pages::new(MAX_PAGES).expect("address space");
         let class = class_of(132);
         let per_page = PAGE_BYTES / chunk_bytes_of(class);
         let locs: Vec<u32> = (0..3 * per_page)
@@ -412,7 +412,7 @@ mod tests {
 
     #[test]
     fn one_chunk_pages_are_emptied_and_released_like_any_other() {
-        let mut pages = Pages::new(MAX_PAGES);
+        let mut pages = Pages::new(MAX_PAGES).expect("address space");
         let class = class_of(200 << 10);
         assert_eq!(PAGE_BYTES / chunk_bytes_of(class), 1);
         let first = pages.alloc(class).expect("a page");
@@ -433,7 +433,7 @@ mod tests {
 
     #[test]
     fn the_page_limit_is_a_refusal_and_released_numbers_are_reused() {
-        let mut pages = Pages::new(2);
+        let mut pages = Pages::new(2).expect("address space");
         let small = pages.alloc(class_of(16)).expect("first page");
         let large = pages.alloc(class_of(4096)).expect("second page");
         assert_eq!(

@@ -41,10 +41,10 @@ unsafe impl<const BYTES: usize> Sync for Region<BYTES> {}
 impl<const BYTES: usize> Region<BYTES> {
     /// Maps the range.
     ///
-    /// # Panics
+    /// # Errors
     /// If the system refuses: the mapping needs `BYTES` of address space
     /// (not memory), which an address-space limit (`ulimit -v`) can deny.
-    pub(super) fn reserve() -> Region<BYTES> {
+    pub(super) fn reserve() -> std::io::Result<Region<BYTES>> {
         const { assert!(BYTES > 0, "an empty region maps nothing") };
         // SAFETY: a fresh anonymous private mapping at an address of the
         // kernel's choosing aliases nothing; the result is checked.
@@ -58,17 +58,19 @@ impl<const BYTES: usize> Region<BYTES> {
                 0,
             )
         };
-        assert!(
-            ptr != libc::MAP_FAILED,
-            "reserving {BYTES} bytes of address space for the store's pages: {}",
-            std::io::Error::last_os_error()
-        );
+        if ptr == libc::MAP_FAILED {
+            let error = std::io::Error::last_os_error();
+            return Err(std::io::Error::new(
+                error.kind(),
+                format!("reserving {BYTES} bytes of address space for the store's pages: {error}"),
+            ));
+        }
         let region = Region {
             ptr: NonNull::new(ptr.cast()).expect("mmap returns no null mapping"),
         };
         // SAFETY: the whole fresh mapping, which this advice leaves as is.
         unsafe { advise_range(ptr as usize, BYTES, NO_HUGE) };
-        region
+        Ok(region)
     }
 
     /// The whole range.
@@ -157,7 +159,7 @@ mod tests {
 
     #[test]
     fn a_region_reads_zeros_and_keeps_what_is_written() {
-        let mut region = Region::<{ 4 * UNIT }>::reserve();
+        let mut region = Region::<{ 4 * UNIT }>::reserve().expect("address space");
         assert!(region.bytes().iter().step_by(4096).all(|&byte| byte == 0));
         region.bytes_mut()[UNIT + 7] = 42;
         assert_eq!(region.bytes()[UNIT + 7], 42);
@@ -166,7 +168,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_discarded_range_reads_zeros_and_the_rest_is_kept() {
-        let mut region = Region::<{ 2 * UNIT }>::reserve();
+        let mut region = Region::<{ 2 * UNIT }>::reserve().expect("address space");
         let page_bytes = super::system_page_bytes();
         for at in [3, page_bytes, UNIT - 1, UNIT + 3] {
             region.bytes_mut()[at] = 1;
@@ -184,7 +186,7 @@ mod tests {
     #[test]
     fn a_huge_region_costs_address_space_only() {
         // 64 GiB: far more than this machine's memory, and never touched.
-        let region = Region::<{ 1 << 36 }>::reserve();
+        let region = Region::<{ 1 << 36 }>::reserve().expect("address space");
         assert_eq!(region.bytes().len(), 1 << 36);
     }
 }

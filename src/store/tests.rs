@@ -382,7 +382,7 @@ fn over_long_keys_and_values_are_refused_before_anything_changes() {
 
 #[test]
 fn the_entry_limit_evicts_the_least_recently_used() {
-    let mut store = Store::with_limits(1 << 20, 3, Arena::for_cap(1 << 20));
+    let mut store = Store::with_limits(1 << 20, 3, Arena::for_cap(1 << 20).expect("address space"));
     for i in 0..3 {
         store.set(&key(i), b"v", None, 0).unwrap();
     }
@@ -399,7 +399,7 @@ fn the_entry_limit_evicts_the_least_recently_used() {
 
 #[test]
 fn a_full_page_table_falls_back_to_own_allocations() {
-    let mut store = Store::with_limits(1 << 20, MAX_ENTRIES, Arena::new(1));
+    let mut store = Store::with_limits(1 << 20, MAX_ENTRIES, Arena::new(1).expect("address space"));
     for i in 0..50u32 {
         let value = vec![i as u8; i as usize * 37];
         store
