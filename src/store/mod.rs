@@ -252,6 +252,15 @@ impl Store {
     ///
     /// # Errors
     /// The system's error, naming the size asked for.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let store = blink_store::store::Store::try_new(64 << 20)?;
+    /// assert_eq!((store.cap_bytes(), store.len()), (64 << 20, 0));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_new(cap_bytes: u64) -> std::io::Result<Store> {
         let arena = Arena::for_cap(cap_bytes)?;
         Ok(Store::with_limits(cap_bytes, MAX_ENTRIES, arena))
