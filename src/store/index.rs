@@ -195,6 +195,7 @@ fn keys_equal(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::table::SLOTS;
     use super::{Index, Loc, keys_equal};
 
     #[test]
@@ -209,7 +210,7 @@ mod tests {
             if index.is_growing() {
                 moves_seen += 1;
                 // One insert moves at most a few chunks' entries.
-                assert!(index.table.len() <= before + 1 + super::MIGRATE_CHUNKS_PER_INSERT * 12);
+                assert!(index.table.len() <= before + 1 + super::MIGRATE_CHUNKS_PER_INSERT * SLOTS);
             }
             if loc % 97 == 0 {
                 for (loc, key) in keys[..=loc].iter().enumerate() {

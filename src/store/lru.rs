@@ -73,12 +73,7 @@ impl Lru {
         }
         // Not the head, so `prev` is an entry and `old_head` is not NIL.
         let (prev, next) = arena.record_mut(loc).replace_links(NIL, old_head);
-        debug_assert!(prev != NIL && old_head != NIL, "{loc:#x} is not the head");
-        arena.record_mut(prev).set_next(next);
-        match next {
-            NIL => self.tail = prev,
-            next => arena.record_mut(next).set_prev(prev),
-        }
+        self.join(arena, prev, next);
         arena.record_mut(old_head).set_prev(loc);
         self.head = loc;
     }

@@ -28,9 +28,10 @@
 //! (chunk sizes), `region` (the reserved range the pages live in), `pages`
 //! (chunks in pages), `arena` (locations: pages or large allocations), `lru`
 //! (recency list), `table` (a hash table of locations), `index` (key ->
-//! location, growing one table into the next), `expiry` (deadline heap), `stats` (counters), `invariants` (the full
-//! consistency walk). `model` is the naive reference store the property
-//! tests and the fuzzer compare against.
+//! location, growing one table into the next), `expiry` (deadline heap),
+//! `stats` (counters), `invariants` (the full consistency walk). `model` is
+//! the naive reference store the property tests and the fuzzer compare
+//! against.
 //!
 //! # What the cap counts
 //!
@@ -49,10 +50,10 @@
 //!
 //! The cap does **not** count: size-class rounding (at most 7 bytes for
 //! records up to 512 bytes, under 1/32 of the record above that, the
-//! allocator's rounding for records above 256 KiB); free chunks in partly
-//! used pages (an empty page's memory goes back to the system at once);
-//! stale expiry-heap pairs
-//! (at most one per entry with a TTL plus 64); the index's empty slots
+//! allocator's rounding for records above 256 KiB); free chunks under 16 KiB
+//! in partly used pages (an empty page's memory goes back to the system at
+//! once, and so does a bigger free chunk's); stale expiry-heap pairs (at
+//! most one per entry with a TTL plus 64); the index's empty slots
 //! beyond the share above (it keeps its peak chunk count, and holds two
 //! tables while it grows, which it does a few entries per insert and tick);
 //! and fixed per-store structures (page metadata, 24 bytes per 256 KiB

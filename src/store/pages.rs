@@ -15,24 +15,22 @@
 //! ```
 //!
 //! Untouched page memory is never written, so it costs no resident memory:
-//! chunks are handed out by a bump
-//! index first, then from a per-page free list threaded through the freed
-//! chunks themselves (their first 4 bytes hold the next free chunk's
-//! index), so a fresh page becomes resident only as it fills. Pages of
-//! a class with a free chunk form a doubly-linked "partial" list;
-//! allocation takes from its head.
+//! chunks are handed out by a bump index first, then from a per-page free
+//! list threaded through the freed chunks themselves (their first 4 bytes
+//! hold the next free chunk's index), so a fresh page becomes resident only
+//! as it fills. Pages of a class with a free chunk form a doubly-linked
+//! "partial" list; allocation takes from its head.
 //!
 //! A page's memory goes back to the system as soon as it holds no record,
-//! and so does the memory inside every freed chunk of 16 KiB or more; the
-//! page is released, except that a class keeps one empty page
-//! while it has no other page with free chunks (so a class oscillating
-//! around a page boundary does not take and release a page number per
-//! operation). Memory held but unused is therefore bounded by the free
-//! chunks under 16 KiB of partially used pages.
-//! A released page's memory goes back to the system at once, and its number
-//! is reused by any class. The range holds at most [`MAX_PAGES`] pages
-//! (16 GiB); when it is full, [`Pages::alloc`] says no and the arena gives
-//! the record its own allocation.
+//! and so does the memory inside every freed chunk of 16 KiB or more. An
+//! empty page is released, its number reused by any class, except that a
+//! class keeps one empty page while it has no other page with free chunks
+//! (so a class oscillating around a page boundary does not take and
+//! release a page number per operation). Memory held but unused is
+//! therefore bounded by the free chunks under 16 KiB of partly used pages.
+//! The range holds at most [`MAX_PAGES`] pages (16 GiB); when it is full,
+//! [`Pages::alloc`] says no and the arena gives the record its own
+//! allocation.
 
 use super::region::Region;
 use super::size_class::{CHUNK_ALIGN_BYTES, CLASS_COUNT, SMALL_MAX_BYTES, chunk_bytes_of};
@@ -206,20 +204,18 @@ impl Pages {
             "free of a chunk never handed out"
         );
         let free_head = std::mem::replace(&mut page.free_head, index);
-        let chunk_bytes = page.chunk_bytes();
+        page.live -= 1;
+        let (live, capacity, chunk_bytes) = (page.live, page.capacity(), page.chunk_bytes());
         self.bytes_mut(loc)[..4].copy_from_slice(&free_head.to_le_bytes());
-        if chunk_bytes >= DISCARD_FREED_CHUNK_BYTES {
+        if live + 1 == capacity {
+            self.link_partial(page_no);
+        }
+        if live == 0 {
+            self.empty(page_no);
+        } else if chunk_bytes >= DISCARD_FREED_CHUNK_BYTES {
             // All but the free-list link in the first 4 bytes.
             let start = loc as usize * CHUNK_ALIGN_BYTES + 4;
             self.region.discard(start, chunk_bytes - 4);
-        }
-        let page = &mut self.pages[page_no as usize];
-        page.live -= 1;
-        if page.live + 1 == page.capacity() {
-            self.link_partial(page_no);
-        }
-        if self.pages[page_no as usize].live == 0 {
-            self.empty(page_no);
         }
     }
 

@@ -35,7 +35,7 @@ use super::record::Loc;
 
 /// Slots per chunk: 12 tags and a 4-byte count fill 16 bytes, one SSE2
 /// register.
-const SLOTS: usize = 12;
+pub(super) const SLOTS: usize = 12;
 /// Most entries per chunk on average (83% of the slots): past this, probe
 /// sequences grow quickly; below it, the table wastes memory.
 pub(super) const MAX_ENTRIES_PER_CHUNK: usize = 10;
@@ -63,6 +63,11 @@ impl Meta {
         tags: [EMPTY; SLOTS],
         overflow: 0,
     };
+
+    /// Bit `slot` is set for every slot that holds an entry.
+    fn occupied(&self) -> u16 {
+        !self.matching(EMPTY) & SLOT_BITS
+    }
 
     /// Bit `slot` is set for every slot whose tag is `tag`.
     #[inline(always)]
@@ -316,7 +321,7 @@ impl Table {
     /// left, which costs lookups a chunk more, never a missed entry.
     pub(super) fn drain_chunk(&mut self, chunk_no: usize, mut take: impl FnMut(Loc)) {
         let meta = &mut self.metas[chunk_no];
-        for slot in slots(!meta.matching(EMPTY) & SLOT_BITS) {
+        for slot in slots(meta.occupied()) {
             take(self.locs[chunk_no][slot]);
             meta.tags[slot] = EMPTY;
             self.len -= 1;
@@ -325,9 +330,10 @@ impl Table {
 
     /// Every location, in no particular order.
     pub(super) fn locs(&self) -> impl Iterator<Item = Loc> + '_ {
-        self.metas.iter().zip(&self.locs).flat_map(|(meta, locs)| {
-            slots(!meta.matching(EMPTY) & SLOT_BITS).map(|slot| locs[slot])
-        })
+        self.metas
+            .iter()
+            .zip(&self.locs)
+            .flat_map(|(meta, locs)| slots(meta.occupied()).map(|slot| locs[slot]))
     }
 
     /// Checks every entry's tag and reachability against `hash_of` and the
@@ -343,7 +349,7 @@ impl Table {
         let mut passed = vec![0u32; self.metas.len()];
         let mut len = 0;
         for (chunk_no, (meta, locs)) in self.metas.iter().zip(&self.locs).enumerate() {
-            for slot in slots(!meta.matching(EMPTY) & SLOT_BITS) {
+            for slot in slots(meta.occupied()) {
                 let hash = hash_of(locs[slot]);
                 assert_eq!(meta.tags[slot], tag_of(hash), "tag of slot {slot}");
                 let mut at = hash as usize & mask;
