@@ -14,6 +14,8 @@
 //! The large table has room for [`MAX_LARGE`] records; the store keeps
 //! fewer entries than that, so storing a record never fails.
 
+use std::ops::Range;
+
 use super::pages::{MAX_PAGES, PAGE_BYTES, Pages};
 use super::record::{self, Deadline, Loc, NIL, Record, RecordMut, record_bytes};
 use super::size_class::{CLASS_COUNT, SMALL_MAX_BYTES, chunk_bytes_of, class_of};
@@ -62,11 +64,23 @@ impl Arena {
     /// The record at `loc`.
     #[inline(always)]
     pub(super) fn record(&self, loc: Loc) -> Record<'_> {
-        Record::new(if loc & LARGE_BIT == 0 {
+        Record::new(self.bytes(loc))
+    }
+
+    /// The part `span` of the record at `loc` (see [`Record::value_span`]).
+    #[inline(always)]
+    pub(super) fn part(&self, loc: Loc, span: Range<usize>) -> &[u8] {
+        &self.bytes(loc)[span]
+    }
+
+    /// The bytes from the record at `loc` on (past its end, for a small one).
+    #[inline(always)]
+    fn bytes(&self, loc: Loc) -> &[u8] {
+        if loc & LARGE_BIT == 0 {
             self.pages.bytes(loc)
         } else {
             &self.large[(loc & !LARGE_BIT) as usize]
-        })
+        }
     }
 
     /// The record at `loc`, mutably.

@@ -26,7 +26,7 @@ use foldhash::fast::RandomState;
 use std::hash::BuildHasher;
 
 use super::record::Loc;
-use super::table::Table;
+use super::table::{Home, Probe, Table};
 
 /// Old-table chunks moved to the new table by every insert while the
 /// index grows (about 30 entries).
@@ -69,17 +69,26 @@ impl Index {
         self.old.is_some()
     }
 
-    /// Finds the location whose key (read through `key_of`) equals `key`.
+    /// What the current table's home chunk alone tells about `hash` (see
+    /// [`Table::home`]); while the index grows, an absent hash may still
+    /// be in the old table, so it is [`Home::Unsure`]. Most lookups end
+    /// here, in straight-line code; the rest take [`Index::candidates`].
     #[inline(always)]
-    pub(super) fn find<'a>(
-        &self,
-        hash: u64,
-        key: &[u8],
-        key_of: impl Fn(Loc) -> &'a [u8],
-    ) -> Option<Loc> {
-        match find_in(&self.table, hash, key, &key_of) {
-            Some(loc) => Some(loc),
-            None => find_in(&self.old.as_ref()?.table, hash, key, &key_of),
+    pub(super) fn home(&self, hash: u64) -> Home {
+        match self.table.home(hash) {
+            Home::Absent if self.old.is_some() => Home::Unsure,
+            home => home,
+        }
+    }
+
+    /// The locations whose keys may equal a key with this hash: the
+    /// current table's, then the old one's. The caller compares each
+    /// candidate's key (see [`keys_equal`]).
+    pub(super) fn candidates(&self, hash: u64) -> Candidates<'_> {
+        Candidates {
+            probe: self.table.probe(hash),
+            old: self.old.as_ref().map(|old| &old.table),
+            hash,
         }
     }
 
@@ -160,27 +169,31 @@ impl Index {
     }
 }
 
-/// The location in `table` whose key equals `key`.
-#[inline(always)]
-fn find_in<'a>(
-    table: &Table,
+/// A lookup's candidate locations (see [`Index::candidates`]).
+pub(super) struct Candidates<'i> {
+    probe: Probe<'i>,
+    /// The old table, while it is still to be probed.
+    old: Option<&'i Table>,
     hash: u64,
-    key: &[u8],
-    key_of: &impl Fn(Loc) -> &'a [u8],
-) -> Option<Loc> {
-    let mut probe = table.probe(hash);
-    while let Some(loc) = probe.next() {
-        if keys_equal(key_of(loc), key) {
-            return Some(loc);
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = Loc;
+
+    fn next(&mut self) -> Option<Loc> {
+        loop {
+            if let Some(loc) = self.probe.next() {
+                return Some(loc);
+            }
+            self.probe = self.old.take()?.probe(self.hash);
         }
     }
-    None
 }
 
 /// `a == b`, with short keys compared in two overlapping 8-byte words
 /// instead of a call to `memcmp`.
 #[inline(always)]
-fn keys_equal(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn keys_equal(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -198,6 +211,12 @@ mod tests {
     use super::super::table::SLOTS;
     use super::{Index, Loc, keys_equal};
 
+    /// The location `index` finds for `key`.
+    fn find<'a>(index: &Index, key: &[u8], key_of: impl Fn(Loc) -> &'a [u8]) -> Option<Loc> {
+        let mut candidates = index.candidates(index.hash(key));
+        candidates.find(|&loc| keys_equal(key_of(loc), key))
+    }
+
     #[test]
     fn growing_moves_entries_a_few_at_a_time_and_finds_them_throughout() {
         let keys: Vec<[u8; 8]> = (0..5_000u64).map(u64::to_le_bytes).collect();
@@ -214,7 +233,7 @@ mod tests {
             }
             if loc % 97 == 0 {
                 for (loc, key) in keys[..=loc].iter().enumerate() {
-                    assert_eq!(index.find(index.hash(key), key, key_of), Some(loc as Loc));
+                    assert_eq!(find(&index, key, key_of), Some(loc as Loc));
                 }
             }
         }
@@ -238,10 +257,10 @@ mod tests {
             let hash = index.hash(key);
             if loc % 2 == 0 {
                 assert!(index.remove(hash, loc as Loc));
-                assert_eq!(index.find(hash, key, key_of), None);
+                assert_eq!(find(&index, key, key_of), None);
             } else {
                 index.relocate(hash, loc as Loc, (loc + 2_000) as Loc);
-                assert_eq!(index.find(hash, key, key_of), Some((loc + 2_000) as Loc));
+                assert_eq!(find(&index, key, key_of), Some((loc + 2_000) as Loc));
             }
         }
         assert_eq!(index.len(), loc / 2);

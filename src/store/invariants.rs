@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use super::expiry::Expiry;
+use super::index::keys_equal;
 use super::record::{Deadline, Loc};
 use super::{Store, is_current};
 
@@ -31,9 +32,8 @@ impl Store {
             let record = self.arena.record(loc);
             used_bytes += self.charge_at(loc);
             let key = record.key();
-            let found = self.index.find(self.index.hash(key), key, |loc| {
-                self.arena.record(loc).key()
-            });
+            let found = (self.index.candidates(self.index.hash(key)))
+                .find(|&candidate| keys_equal(self.arena.record(candidate).key(), key));
             assert_eq!(found, Some(loc), "index does not find {loc:#x} by its key");
             if let Some(deadline) = record.deadline() {
                 deadlines.push((deadline, loc));

@@ -130,14 +130,17 @@ mod model_tests;
 #[cfg(test)]
 mod tests;
 
+use std::ops::Range;
+
 use arena::{Arena, MAX_LARGE};
 use expiry::Expiry;
-use index::{Index, MIGRATE_CHUNKS_PER_TICK};
+use index::{Index, MIGRATE_CHUNKS_PER_TICK, keys_equal};
 use lru::Lru;
 use record::{Deadline, Loc};
 pub use record::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
 use stats::Counters;
 pub use stats::StoreStats;
+use table::Home;
 
 /// Fixed bytes charged per entry on top of its key and value: the record
 /// header (16), the index's worst-case share (13), the deadline block (12)
@@ -288,16 +291,16 @@ impl Store {
 
     /// The value under `key`, making it the most recently used entry.
     /// Counts a hit or a miss; an expired entry is reclaimed and misses.
-    #[inline]
+    #[inline(always)]
     pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&[u8]> {
         let hash = self.index.hash(key);
-        let Some(loc) = self.lookup(hash, key, now_ms) else {
+        let Some((loc, value_span)) = self.lookup(hash, key, now_ms) else {
             self.counters.misses += 1;
             return None;
         };
         self.counters.hits += 1;
         self.lru.touch(&mut self.arena, loc);
-        Some(self.arena.record(loc).value())
+        Some(self.arena.part(loc, value_span))
     }
 
     /// Inserts or replaces `key`, with a TTL or none (`None` also clears an
@@ -322,7 +325,7 @@ impl Store {
         check_item(key, value, self.cap_bytes)?;
         let deadline_ms = ttl_ms.map(|ttl_ms| now_ms.saturating_add(ttl_ms));
         let hash = self.index.hash(key);
-        let existing = self.lookup(hash, key, now_ms);
+        let existing = self.lookup(hash, key, now_ms).map(|(loc, _)| loc);
         match deadline_ms {
             Some(deadline_ms) if deadline_ms <= now_ms => {
                 // Stored and expired in the same instant: nothing is kept.
@@ -346,7 +349,7 @@ impl Store {
     /// Removes `key`; true if a live entry was removed.
     pub fn delete(&mut self, key: &[u8], now_ms: u64) -> bool {
         let hash = self.index.hash(key);
-        let Some(loc) = self.lookup(hash, key, now_ms) else {
+        let Some((loc, _)) = self.lookup(hash, key, now_ms) else {
             return false;
         };
         self.remove(loc, hash);
@@ -358,7 +361,7 @@ impl Store {
     /// the key is missing.
     pub fn expire(&mut self, key: &[u8], ttl_ms: Option<u64>, now_ms: u64) -> bool {
         let hash = self.index.hash(key);
-        let Some(loc) = self.lookup(hash, key, now_ms) else {
+        let Some((loc, _)) = self.lookup(hash, key, now_ms) else {
             return false;
         };
         let deadline_ms = ttl_ms.map(|ttl_ms| now_ms.saturating_add(ttl_ms));
@@ -384,7 +387,7 @@ impl Store {
     /// The remaining TTL of `key`, without touching its recency.
     pub fn ttl(&mut self, key: &[u8], now_ms: u64) -> Ttl {
         let hash = self.index.hash(key);
-        let Some(loc) = self.lookup(hash, key, now_ms) else {
+        let Some((loc, _)) = self.lookup(hash, key, now_ms) else {
             return Ttl::Missing;
         };
         match self.arena.record(loc).deadline() {
@@ -466,18 +469,39 @@ impl Store {
         Deadline { at_ms, seq }
     }
 
-    /// The live entry under `key`: an expired one is reclaimed and hidden.
+    /// The live entry under `key` and where its value lies in its record
+    /// (read along with the key, so a get reads the header once): an
+    /// expired entry is reclaimed and hidden.
     #[inline(always)]
-    fn lookup(&mut self, hash: u64, key: &[u8], now_ms: u64) -> Option<Loc> {
-        let arena = &self.arena;
-        let loc = self.index.find(hash, key, |loc| arena.record(loc).key())?;
-        match self.arena.record(loc).deadline() {
+    fn lookup(&mut self, hash: u64, key: &[u8], now_ms: u64) -> Option<(Loc, Range<usize>)> {
+        let first = match self.index.home(hash) {
+            Home::Absent => return None,
+            Home::First(loc) => Some((loc, self.arena.record(loc))),
+            Home::Unsure => None,
+        };
+        let (loc, record) = match first {
+            Some((loc, record)) if keys_equal(record.key(), key) => (loc, record),
+            _ => {
+                let loc = self.search(hash, key)?;
+                (loc, self.arena.record(loc))
+            }
+        };
+        let value_span = record.value_span();
+        match record.deadline() {
             Some(deadline) if deadline.at_ms <= now_ms => {
                 self.reclaim_expired(loc, hash, deadline, now_ms);
                 None
             }
-            _ => Some(loc),
+            _ => Some((loc, value_span)),
         }
+    }
+
+    /// The entry under `key`, by a full probe: for the few lookups its
+    /// home chunk cannot settle.
+    #[cold]
+    #[inline(never)]
+    fn search(&self, hash: u64, key: &[u8]) -> Option<Loc> {
+        (self.index.candidates(hash)).find(|&loc| keys_equal(self.arena.record(loc).key(), key))
     }
 
     /// Adds a new entry, making room first.

@@ -14,14 +14,21 @@
 //!     12      2  key_len
 //!     14      1  flags      LIVE | HAS_DEADLINE
 //!     15      1  (padding, always 0)
-//!     16     12  deadline_ms: u64, seq: u32    only with HAS_DEADLINE
-//! 16 or 28       key, then value
+//!     16    key  key
+//!           12  deadline_ms: u64, seq: u32    only with HAS_DEADLINE
+//!               value
 //! ```
+//!
+//! The key sits at a fixed offset, so comparing it needs no flag; the
+//! deadline follows it, in the first cache line too for keys of up to
+//! 36 bytes.
 //!
 //! All integers are little-endian and read through byte arrays, so records
 //! need no alignment. A freed chunk has `flags == 0` (the page allocator
 //! then reuses its first 4 bytes as a free-list link), which is how a stale
 //! location is told from a live record.
+
+use std::ops::Range;
 
 /// Bytes of the fixed header in front of every record.
 pub(super) const HEADER_BYTES: usize = 16;
@@ -80,7 +87,9 @@ pub(super) fn write(dst: &mut [u8], deadline: Option<Deadline>, key: &[u8], valu
     header[KEY_LEN_AT..KEY_LEN_AT + 2].copy_from_slice(&(key.len() as u16).to_le_bytes());
     header[FLAGS_AT] = LIVE | if deadline.is_some() { HAS_DEADLINE } else { 0 };
     header[PADDING_AT] = 0;
-    let rest = match deadline {
+    let (key_dst, rest) = rest.split_at_mut(key.len());
+    key_dst.copy_from_slice(key);
+    let value_dst = match deadline {
         Some(deadline) => {
             let (block, rest) = rest.split_at_mut(DEADLINE_BYTES);
             write_deadline(block, deadline);
@@ -88,8 +97,6 @@ pub(super) fn write(dst: &mut [u8], deadline: Option<Deadline>, key: &[u8], valu
         }
         None => rest,
     };
-    let (key_dst, value_dst) = rest.split_at_mut(key.len());
-    key_dst.copy_from_slice(key);
     value_dst[..value.len()].copy_from_slice(value);
 }
 
@@ -154,30 +161,37 @@ impl<'a> Record<'a> {
         u32_at(self.header(), VALUE_LEN_AT) as usize
     }
 
+    /// Where the value starts: past the key and the deadline block.
     #[inline]
-    fn key_start(self) -> usize {
-        if self.has_deadline() {
-            HEADER_BYTES + DEADLINE_BYTES
+    fn value_start(self) -> usize {
+        let deadline_bytes = if self.has_deadline() {
+            DEADLINE_BYTES
         } else {
-            HEADER_BYTES
-        }
+            0
+        };
+        HEADER_BYTES + self.key_len() + deadline_bytes
     }
 
     /// Bytes the record occupies.
     pub(super) fn len(self) -> usize {
-        self.key_start() + self.key_len() + self.value_len()
+        self.value_start() + self.value_len()
     }
 
     #[inline]
     pub(super) fn key(self) -> &'a [u8] {
-        let start = self.key_start();
-        &self.bytes[start..start + self.key_len()]
+        &self.bytes[HEADER_BYTES..HEADER_BYTES + self.key_len()]
     }
 
     #[inline]
     pub(super) fn value(self) -> &'a [u8] {
-        let start = self.key_start() + self.key_len();
-        &self.bytes[start..start + self.value_len()]
+        &self.bytes[self.value_span()]
+    }
+
+    /// Where the value lies in the record's bytes.
+    #[inline]
+    pub(super) fn value_span(self) -> Range<usize> {
+        let start = self.value_start();
+        start..start + self.value_len()
     }
 
     #[inline]
@@ -185,9 +199,9 @@ impl<'a> Record<'a> {
         if !self.has_deadline() {
             return None;
         }
-        let block: &[u8; DEADLINE_BYTES] = self.bytes[HEADER_BYTES..]
+        let block: &[u8; DEADLINE_BYTES] = self.bytes[HEADER_BYTES + self.key_len()..]
             .first_chunk()
-            .expect("a deadline block follows the header");
+            .expect("a deadline block follows the key");
         Some(Deadline {
             at_ms: u64::from_le_bytes(*block.first_chunk().expect("8 bytes")),
             seq: u32_at(block, 8),
@@ -234,8 +248,10 @@ impl<'a> RecordMut<'a> {
 
     /// Overwrites the deadline of a record that has one.
     pub(super) fn set_deadline(&mut self, deadline: Deadline) {
-        debug_assert!(Record::new(self.bytes).has_deadline());
-        write_deadline(&mut self.bytes[HEADER_BYTES..], deadline);
+        let record = Record::new(self.bytes);
+        debug_assert!(record.has_deadline());
+        let at = HEADER_BYTES + record.key_len();
+        write_deadline(&mut self.bytes[at..], deadline);
     }
 }
 
@@ -280,9 +296,10 @@ mod tests {
         assert_eq!(
             bytes,
             [
-                255, 255, 255, 255, 255, 255, 255, 255, 1, 0, 0, 0, 1, 0, 3, 0, // header
+                255, 255, 255, 255, 255, 255, 255, 255, 1, 0, 0, 0, 1, 0, 3, 0,    // header
+                b'k', // key
                 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, // deadline block
-                b'k', b'v'
+                b'v'
             ]
         );
     }

@@ -109,14 +109,16 @@ impl Meta {
         (per_byte(low) | per_byte(high) << 8) & SLOT_BITS
     }
 
-    /// The 12 tags as two little-endian words (the last 4 bytes zero).
+    /// All 16 bytes as two little-endian words: the 12 tags, then the
+    /// overflow count, whose bytes the matchers mask off (one 16-byte
+    /// load, where zeroing them would take three instructions).
     #[inline(always)]
     fn tag_words(&self) -> [u64; 2] {
-        let [low @ .., _, _, _, _] = self.tags;
-        let [.., a, b, c, d] = self.tags;
+        let [low @ .., i, j, k, l] = self.tags;
+        let [m, n, o, p] = self.overflow.to_le_bytes();
         [
             u64::from_le_bytes(low),
-            u64::from(u32::from_le_bytes([a, b, c, d])),
+            u64::from_le_bytes([i, j, k, l, m, n, o, p]),
         ]
     }
 }
@@ -152,10 +154,22 @@ fn tag_of(hash: u64) -> u8 {
     0x80 | (hash >> 57) as u8
 }
 
+/// What a hash's home chunk alone tells (see [`Table::home`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Home {
+    /// No entry has the hash.
+    Absent,
+    /// The home chunk's first location with the hash's tag: the entry
+    /// sought, unless its key differs (then a full probe decides).
+    First(Loc),
+    /// No location with the tag here, but entries probed past this chunk:
+    /// a full probe decides.
+    Unsure,
+}
+
 /// A lookup in progress: the locations in slots with the hash's tag,
 /// chunk by chunk from the home chunk, until a chunk that no entry probed
-/// past. A loop over [`Probe::next`] in the caller compiles to tighter code
-/// than a lookup taking a comparison closure.
+/// past.
 pub(super) struct Probe<'t> {
     metas: &'t [Meta],
     locs: &'t [Locs],
@@ -165,6 +179,9 @@ pub(super) struct Probe<'t> {
     distance: usize,
     /// Matching slots of chunk `chunk_no` not yet yielded.
     matches: u16,
+    /// Whether an entry probed past chunk `chunk_no` (its overflow count,
+    /// read with its tags, so ending a probe reads nothing more).
+    passed_on: bool,
     /// The slot last yielded.
     slot: usize,
 }
@@ -179,13 +196,14 @@ impl Probe<'_> {
                 self.matches &= self.matches - 1;
                 return Some(self.locs[self.chunk_no][self.slot]);
             }
-            let passed_on = self.metas.get(self.chunk_no)?.overflow != 0;
-            if !passed_on || self.distance + 1 == self.metas.len() {
+            if !self.passed_on || self.distance + 1 == self.metas.len() {
                 return None;
             }
             self.chunk_no = (self.chunk_no + 1) & (self.metas.len() - 1);
             self.distance += 1;
-            self.matches = self.metas[self.chunk_no].matching(self.tag);
+            let meta = &self.metas[self.chunk_no];
+            self.matches = meta.matching(self.tag);
+            self.passed_on = meta.overflow != 0;
         }
     }
 }
@@ -238,24 +256,44 @@ impl Table {
         self.metas.len()
     }
 
-    /// Starts a lookup of `hash`'s candidates.
+    /// `hash`'s home chunk (`None` in a table of no chunks), its
+    /// locations already loading.
     #[inline(always)]
+    fn home_chunk(&self, hash: u64) -> Option<(usize, &Meta, &Locs)> {
+        let chunk_no = hash as usize & self.metas.len().wrapping_sub(1);
+        let locs = self.locs.get(chunk_no)?;
+        prefetch(locs);
+        Some((chunk_no, self.metas.get(chunk_no)?, locs))
+    }
+
+    /// What `hash`'s home chunk alone tells: the first location with the
+    /// hash's tag, or that no entry has the hash, or neither.
+    #[inline(always)]
+    pub(super) fn home(&self, hash: u64) -> Home {
+        let Some((_, meta, locs)) = self.home_chunk(hash) else {
+            return Home::Absent;
+        };
+        match meta.matching(tag_of(hash)) {
+            0 if meta.overflow == 0 => Home::Absent,
+            0 => Home::Unsure,
+            matches => Home::First(locs[matches.trailing_zeros() as usize]),
+        }
+    }
+
+    /// Starts a lookup of all of `hash`'s candidates.
     pub(super) fn probe(&self, hash: u64) -> Probe<'_> {
         let tag = tag_of(hash);
-        let chunk_no = hash as usize & self.metas.len().wrapping_sub(1);
-        if let Some(locs) = self.locs.get(chunk_no) {
-            prefetch(locs);
-        }
+        let home = self.home_chunk(hash);
+        let chunk_no = home.map_or(0, |(chunk_no, _, _)| chunk_no);
+        let meta = home.map(|(_, meta, _)| meta);
         Probe {
             metas: &self.metas,
             locs: &self.locs,
             tag,
             chunk_no,
             distance: 0,
-            matches: self
-                .metas
-                .get(chunk_no)
-                .map_or(0, |meta| meta.matching(tag)),
+            matches: meta.map_or(0, |meta| meta.matching(tag)),
+            passed_on: meta.is_some_and(|meta| meta.overflow != 0),
             slot: 0,
         }
     }
@@ -472,6 +510,29 @@ mod tests {
             assert!(table.position(hash_of(loc), loc).is_some());
         }
         assert_eq!(table.len() + drained.len(), 20);
+    }
+
+    #[test]
+    fn the_home_chunk_settles_what_it_can_and_says_when_it_cannot() {
+        let mut table = Table::with_capacity(4 * MAX_ENTRIES_PER_CHUNK);
+        // Chunk 1 fills up and passes two entries on to chunk 2.
+        let entries: Vec<(u64, Loc)> = (0..SLOTS as u32 + 2)
+            .map(|loc| (hash(1, loc as u8), loc))
+            .collect();
+        for &(hash, loc) in &entries {
+            table.insert(hash, loc);
+        }
+        // The first slot with the tag: a candidate, for the caller to
+        // compare keys with.
+        assert_eq!(table.home(hash(1, 0)), Home::First(0));
+        assert_eq!(table.home(hash(1, 11)), Home::First(11));
+        // No tag match, but entries went past chunk 1: only a probe knows.
+        let passed_on = hash(1, SLOTS as u8);
+        assert_eq!(table.home(passed_on), Home::Unsure);
+        assert_eq!(table.probe(passed_on).next(), Some(SLOTS as Loc));
+        // No tag match and nobody went past: absent.
+        assert_eq!(table.home(hash(3, 5)), Home::Absent);
+        assert_eq!(Table::default().home(7), Home::Absent);
     }
 
     #[test]
