@@ -27,6 +27,14 @@
 //! further. Removal subtracts what the insertion added, so the counts stay
 //! exact and a miss usually reads one chunk's metadata.
 //!
+//! Most lookups are settled by the home chunk alone ([`Table::home`]): its
+//! first slot with the tag holds the entry sought, or no slot has the tag
+//! and no entry went further. That case is straight-line code, about a
+//! quarter fewer instructions per get than the general probe
+//! ([`Table::probe`]), which the rest take: a tag shared with another
+//! entry of the chunk (with 7 to 8 entries per chunk and 128 tags, about
+//! 6% of misses and 3% of hits) or a chunk that overflowed.
+//!
 //! The table never holds more than [`MAX_ENTRIES_PER_CHUNK`] entries per
 //! chunk on average, so every probe finds a free slot; the index replaces
 //! a full table with a bigger one (see `index.rs`).
@@ -82,13 +90,19 @@ impl Meta {
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     fn matching_sse2(&self, tag: u8) -> u16 {
-        use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set_epi64x, _mm_set1_epi8};
+        use std::arch::x86_64::{
+            _mm_cmpeq_epi8, _mm_cvtsi32_si128, _mm_movemask_epi8, _mm_set_epi64x, _mm_shuffle_epi32,
+        };
         let [low, high] = self.tag_words();
+        // The tag in all four bytes of a word, that word in all four lanes:
+        // three instructions, where `_mm_set1_epi8` takes five.
+        let tag_x4 = (u32::from(tag) * 0x0101_0101) as i32;
         // SAFETY: SSE2 is part of the x86-64 baseline, so every x86-64 CPU
         // runs these; they take and return values only, no pointers.
         let bits = unsafe {
             let tags = _mm_set_epi64x(high as i64, low as i64);
-            _mm_movemask_epi8(_mm_cmpeq_epi8(tags, _mm_set1_epi8(tag as i8)))
+            let needle = _mm_shuffle_epi32::<0>(_mm_cvtsi32_si128(tag_x4));
+            _mm_movemask_epi8(_mm_cmpeq_epi8(tags, needle))
         };
         bits as u16 & SLOT_BITS
     }
