@@ -53,7 +53,7 @@ struct OldTable {
 
 impl Index {
     /// Hash of a key; compute once per operation and pass it around.
-    #[inline]
+    #[inline(always)]
     pub(super) fn hash(&self, key: &[u8]) -> u64 {
         self.hasher.hash_one(key)
     }

@@ -27,6 +27,11 @@
 //! need no alignment. A freed chunk has `flags == 0` (the page allocator
 //! then reuses its first 4 bytes as a free-list link), which is how a stale
 //! location is told from a live record.
+//!
+//! The accessors are `#[inline(always)]`: each is a load or two, and a get
+//! calls several; left to the inliner, they stayed calls inside the
+//! server's large request handler (502 -> 473 instructions per request at
+//! pipeline 16, under callgrind).
 
 use std::ops::Range;
 
@@ -117,12 +122,12 @@ pub(super) struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
-    #[inline]
+    #[inline(always)]
     pub(super) fn new(bytes: &'a [u8]) -> Record<'a> {
         Record { bytes }
     }
 
-    #[inline]
+    #[inline(always)]
     fn header(self) -> &'a [u8; HEADER_BYTES] {
         self.bytes
             .first_chunk()
@@ -130,24 +135,24 @@ impl<'a> Record<'a> {
     }
 
     /// True when a stored entry owns this record.
-    #[inline]
+    #[inline(always)]
     pub(super) fn is_live(self) -> bool {
         self.header()[FLAGS_AT] & LIVE != 0
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn has_deadline(self) -> bool {
         self.header()[FLAGS_AT] & HAS_DEADLINE != 0
     }
 
     /// `(prev, next)` LRU links.
-    #[inline]
+    #[inline(always)]
     pub(super) fn links(self) -> (Loc, Loc) {
         let header = self.header();
         (u32_at(header, PREV_AT), u32_at(header, NEXT_AT))
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn key_len(self) -> usize {
         let header = self.header();
         usize::from(u16::from_le_bytes([
@@ -156,13 +161,13 @@ impl<'a> Record<'a> {
         ]))
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn value_len(self) -> usize {
         u32_at(self.header(), VALUE_LEN_AT) as usize
     }
 
     /// Where the value starts: past the key and the deadline block.
-    #[inline]
+    #[inline(always)]
     fn value_start(self) -> usize {
         let deadline_bytes = if self.has_deadline() {
             DEADLINE_BYTES
@@ -177,24 +182,24 @@ impl<'a> Record<'a> {
         self.value_start() + self.value_len()
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn key(self) -> &'a [u8] {
         &self.bytes[HEADER_BYTES..HEADER_BYTES + self.key_len()]
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn value(self) -> &'a [u8] {
         &self.bytes[self.value_span()]
     }
 
     /// Where the value lies in the record's bytes.
-    #[inline]
+    #[inline(always)]
     pub(super) fn value_span(self) -> Range<usize> {
         let start = self.value_start();
         start..start + self.value_len()
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn deadline(self) -> Option<Deadline> {
         if !self.has_deadline() {
             return None;
@@ -215,19 +220,19 @@ pub(super) struct RecordMut<'a> {
 }
 
 impl<'a> RecordMut<'a> {
-    #[inline]
+    #[inline(always)]
     pub(super) fn new(bytes: &'a mut [u8]) -> RecordMut<'a> {
         RecordMut { bytes }
     }
 
     /// Sets both LRU links at once.
-    #[inline]
+    #[inline(always)]
     pub(super) fn set_links(&mut self, prev: Loc, next: Loc) {
         self.replace_links(prev, next);
     }
 
     /// Sets both LRU links, returning the old ones.
-    #[inline]
+    #[inline(always)]
     pub(super) fn replace_links(&mut self, prev: Loc, next: Loc) -> (Loc, Loc) {
         let links: &mut [u8; 8] = self.bytes.first_chunk_mut().expect("a record header");
         let old = (u32_at(links, PREV_AT), u32_at(links, NEXT_AT));
@@ -236,12 +241,12 @@ impl<'a> RecordMut<'a> {
         old
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn set_prev(&mut self, prev: Loc) {
         self.bytes[PREV_AT..PREV_AT + 4].copy_from_slice(&prev.to_le_bytes());
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn set_next(&mut self, next: Loc) {
         self.bytes[NEXT_AT..NEXT_AT + 4].copy_from_slice(&next.to_le_bytes());
     }
@@ -255,7 +260,7 @@ impl<'a> RecordMut<'a> {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn u32_at(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
 }
