@@ -45,7 +45,7 @@
 //! |---|---|
 //! | 16 | the record header: two `u32` LRU links, the value and key lengths, flags |
 //! | 13 | the index's share: a 64-byte chunk holds 5 to 10 entries once the index has grown (it doubles when full), so at most 12.8 bytes each |
-//! | 12 | the deadline block (deadline and sequence number) in front of the key: charged to every entry, so adding or removing a TTL never changes a charge |
+//! | 12 | the deadline block (deadline and sequence number) after the key: charged to every entry, so adding or removing a TTL never changes a charge |
 //! | 16 | the entry's pair in the expiry heap (again charged to every entry) |
 //!
 //! The cap does **not** count: size-class rounding (at most 7 bytes for

@@ -46,7 +46,7 @@ pub const MAX_VALUE_BYTES: usize = u32::MAX as usize;
 
 /// Flag: the record belongs to a stored entry.
 const LIVE: u8 = 1;
-/// Flag: the deadline block follows the header.
+/// Flag: the deadline block follows the key.
 const HAS_DEADLINE: u8 = 2;
 /// Header field offsets, as in the table above.
 const PREV_AT: usize = 0;
