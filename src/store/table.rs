@@ -32,8 +32,9 @@
 //! and no entry went further. That case is straight-line code, about a
 //! quarter fewer instructions per get than the general probe
 //! ([`Table::probe`]), which the rest take: a tag shared with another
-//! entry of the chunk (with 7 to 8 entries per chunk and 128 tags, about
-//! 6% of misses and 3% of hits) or a chunk that overflowed.
+//! entry of the chunk (reckoned, not counted: with 7 to 8 entries per
+//! chunk and 128 tags, about 6% of misses and 3% of hits) or a chunk that
+//! overflowed.
 //!
 //! The table never holds more than [`MAX_ENTRIES_PER_CHUNK`] entries per
 //! chunk on average, so every probe finds a free slot; the index replaces
