@@ -14,8 +14,11 @@ import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
 CLIENTS = HERE.parent
-# Clients that hold no connection across calls run only the `all` faults.
-UNPOOLED = {"shell"}
+# The fault classes each client runs (faults.json `applies`); a client not
+# listed is a library client and runs them all. The shell library opens one
+# short connection per command, with no batch API and no pool.
+CLASSES = {"shell": {"all"}}
+LIBRARY = {"all", "pipelined", "pooled"}
 # Where each client keeps its tests; every file under these is searched.
 TEST_SUFFIXES = {".rs", ".py", ".js", ".mjs", ".ts", ".go", ".bats", ".sh", ".java", ".cs"}
 
@@ -45,8 +48,8 @@ def main() -> int:
         return 1
     for client in clients:
         text = test_sources(client)
-        pooled = client.name not in UNPOOLED
-        wanted = [f["id"] for f in faults if f["applies"] == "all" or pooled]
+        classes = CLASSES.get(client.name, LIBRARY)
+        wanted = [f["id"] for f in faults if f["applies"] in classes]
         missing = [i for i in wanted if not any(s in text for s in spellings(i))]
         if "v1.json" not in text:
             missing.append("(the protocol vectors, v1.json)")
