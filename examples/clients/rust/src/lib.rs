@@ -1,0 +1,1 @@
+//! Blink-Store client.
