@@ -1,0 +1,98 @@
+"""The sync client: the command API over one Connection, used as a context manager."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Unpack
+
+from . import commands
+from .batch import Batch
+from .commands import Bytes, TtlResult
+from .config import AddressLike, ConnectionConfig, ConnectionOptions
+from .connection import Connection
+from .protocol import PROTOCOL_VERSION, HelloInfo, Limits
+
+
+class Client:
+    """Commands on one connection to one server.
+
+    `Client(address, **options)` connects at once (HELLO, and AUTH when a
+    token is given); `with` closes it. A Client is for one thread at a time:
+    share a ConnectionPool across threads instead. "Not found" is a value:
+    `get` returns None, `delete` and `expire` return False.
+    """
+
+    _connection: Connection
+
+    def __init__(self, address: AddressLike, **options: Unpack[ConnectionOptions]) -> None:
+        self._connection = Connection(ConnectionConfig.create(address, **options))
+
+    @classmethod
+    def from_connection(cls, connection: Connection) -> Client:
+        """A client over an open connection (how ConnectionPool hands connections out)."""
+        client = object.__new__(cls)
+        client._connection = connection
+        return client
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Client {self._connection!r}>"
+
+    @property
+    def connection(self) -> Connection:
+        return self._connection
+
+    @property
+    def limits(self) -> Limits:
+        """The limits the server reported in HELLO."""
+        return self._connection.session.limits
+
+    @property
+    def closed(self) -> bool:
+        return self._connection.closed
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def batch(self) -> Batch:
+        """A new pipeline on this client's connection."""
+        return Batch(self._connection)
+
+    def ping(self) -> None:
+        self._connection.call(commands.ping())
+
+    def hello(self, version: int = PROTOCOL_VERSION) -> HelloInfo:
+        """Ask again for the version and limits (the client already did at connect)."""
+        return self._connection.call(commands.hello(version))
+
+    def auth(self, token: Bytes) -> None:
+        self._connection.call(commands.auth(token))
+
+    def get(self, key: Bytes) -> bytes | None:
+        return self._connection.call(commands.get(key))
+
+    def set(self, key: Bytes, value: Bytes, ttl_ms: int = 0) -> None:
+        """Store `value` under `key`, expiring after `ttl_ms` (0: never)."""
+        self._connection.call(commands.set(key, value, ttl_ms))
+
+    def delete(self, key: Bytes) -> bool:
+        """Remove `key`; False if it did not exist."""
+        return self._connection.call(commands.delete(key))
+
+    def expire(self, key: Bytes, ttl_ms: int) -> bool:
+        """Give `key` a new TTL (0 clears it); False if it does not exist."""
+        return self._connection.call(commands.expire(key, ttl_ms))
+
+    def ttl(self, key: Bytes) -> TtlResult:
+        """Milliseconds left (a full u64), PERSISTENT for a key without TTL, None if missing."""
+        return self._connection.call(commands.ttl(key))
+
+    def stats(self) -> dict[str, int]:
+        return self._connection.call(commands.stats())

@@ -1,0 +1,1 @@
+"""The blink_client test suite: wire unit tests, integration against a real blink-store, faults."""
