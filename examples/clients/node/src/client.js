@@ -1,0 +1,366 @@
+// BlinkClient: the public API over one multiplexed connection. It owns the
+// connection's life (connect, reconnect with backoff, no loop on a wrong
+// token), the bounded queue of calls waiting for a connection or an in-flight
+// slot, per-call deadlines and abort signals, metrics, and close().
+//
+// Calls issued in the same tick leave in one write (automatic pipelining);
+// at most maxInFlight calls await replies at once.
+
+import { EventEmitter } from "node:events";
+import { reconnectDelayMs } from "./backoff.js";
+import { Batch } from "./batch.js";
+import { Deadline, failAll } from "./call.js";
+import { calls } from "./commands.js";
+import { Connection } from "./connection.js";
+import {
+  AuthFailedError,
+  BusyError,
+  ClientClosedError,
+  ConnectionError,
+  QueueFullError,
+  QueueTimeoutError,
+  ShuttingDownError,
+  TooManyConnectionsError,
+} from "./errors.js";
+import { normalizeOptions } from "./options.js";
+
+/** Closing statuses that mean "come back later": they count as a failed attempt for the backoff. */
+const BACK_OFF = [TooManyConnectionsError, BusyError, ShuttingDownError];
+
+function newMetrics() {
+  return {
+    connectAttempts: 0,
+    connectFailures: 0,
+    connectionsCreated: 0,
+    connectionsClosed: 0,
+    connectionsBroken: 0,
+    stalledConnections: 0,
+    healthChecks: 0,
+    writes: 0,
+    callsTimedOut: 0,
+    callsAborted: 0,
+    callsResent: 0,
+    lateRepliesDiscarded: 0,
+    queueFull: 0,
+    queueTimeouts: 0,
+  };
+}
+
+export class BlinkClient extends EventEmitter {
+  #options;
+  #metrics = newMetrics();
+  /** "idle" | "connecting" | "ready" | "reconnecting" | "failed" | "closed" */
+  #state = "idle";
+  #connection = null;
+  #opening = null;
+  /** Waiting units (a Call, or a batch's Call array) with their queue timers. */
+  #queue = [];
+  #failures = 0;
+  #lastError = null;
+  #reconnectTimer = null;
+  #readyWaiters = [];
+  #closed = null;
+
+  /** Makes a client; it connects on connect() or on its first call. */
+  constructor(options) {
+    super();
+    this.#options = normalizeOptions(options);
+  }
+
+  /** "idle", "connecting", "ready", "reconnecting", "failed" (wrong token) or "closed". */
+  get state() {
+    return this.#state;
+  }
+
+  /** The limits the server reported in HELLO, once connected. */
+  get limits() {
+    return this.#connection?.limits ?? null;
+  }
+
+  /** A snapshot of the counters, with the calls in flight and queued now. */
+  get metrics() {
+    return {
+      ...this.#metrics,
+      callsInFlight: this.#connection?.inFlight ?? 0,
+      callsQueued: this.#queue.length,
+    };
+  }
+
+  /**
+   * Resolves once a connection is ready. Rejects with the error of the next
+   * failed attempt (the client keeps retrying in the background unless the
+   * error is an AuthFailedError), or at once when failed or closed.
+   */
+  connect() {
+    if (this.#state === "ready") return Promise.resolve();
+    if (this.#state === "closed") return Promise.reject(new ClientClosedError("the client is closed"));
+    if (this.#state === "failed") return Promise.reject(this.#lastError);
+    const ready = new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+    if (this.#state === "idle") this.#connectNow();
+    return ready;
+  }
+
+  ping(options) {
+    return this.#run(calls.ping, undefined, undefined, undefined, options);
+  }
+
+  /** HELLO: the negotiated version and the limits (SPEC §10). */
+  hello(version = 1, options) {
+    return this.#run(calls.hello, version, undefined, undefined, options);
+  }
+
+  /** AUTH on the current connection; a token that succeeds is used for reconnects too. */
+  auth(token, options) {
+    return this.#run(calls.auth, token, undefined, undefined, options).then(() => {
+      this.#options = Object.freeze({ ...this.#options, token });
+    });
+  }
+
+  /** The value as a Buffer, or null if there is no such key. */
+  get(key, options) {
+    return this.#run(calls.get, key, undefined, undefined, options);
+  }
+
+  /** The value decoded as UTF-8, or null if there is no such key. */
+  getString(key, options) {
+    return this.#run(calls.getString, key, undefined, undefined, options);
+  }
+
+  /** Stores the value; `options.ttlMs` (number or bigint, 0 = none) sets a TTL. */
+  set(key, value, options) {
+    return this.#run(calls.set, key, value, options?.ttlMs, options);
+  }
+
+  /** True if a live key was removed, false if there was none. */
+  del(key, options) {
+    return this.#run(calls.del, key, undefined, undefined, options);
+  }
+
+  /** Sets a TTL counted from now (0 clears it); false if there is no such key. */
+  expire(key, ttlMs, options) {
+    return this.#run(calls.expire, key, ttlMs, undefined, options);
+  }
+
+  /** Remaining milliseconds as a bigint, NO_TTL (-1n) for a key without TTL, null if there is no such key. */
+  ttl(key, options) {
+    return this.#run(calls.ttl, key, undefined, undefined, options);
+  }
+
+  /** The server's counters: a Map of name to bigint. */
+  stats(options) {
+    return this.#run(calls.stats, undefined, undefined, undefined, options);
+  }
+
+  /** An explicit pipeline; see Batch. */
+  batch() {
+    return new Batch((batch, options) => {
+      if (batch.length === 0) return;
+      this.#watch(batch, options);
+      this.#submit(batch);
+    });
+  }
+
+  /**
+   * Stops reconnecting, fails queued calls with ClientClosedError, lets the
+   * calls already sent finish, and closes the connection. Idempotent.
+   */
+  close() {
+    if (this.#closed !== null) return this.#closed;
+    this.#state = "closed";
+    clearTimeout(this.#reconnectTimer);
+    const closing = new ClientClosedError("the client was closed");
+    this.#failQueued(closing);
+    for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(closing);
+    const connection = this.#connection;
+    const opening = this.#opening;
+    this.#closed = (async () => {
+      if (connection !== null) await connection.close();
+      else if (opening !== null) await (await opening.catch(() => null))?.close();
+      this.emit("close");
+    })();
+    return this.#closed;
+  }
+
+  [Symbol.asyncDispose]() {
+    return this.close();
+  }
+
+  // -------------------------------------------------------------------------
+  // Calls
+
+  #run(factory, a, b, c, options) {
+    let call;
+    try {
+      call = factory(a, b, c);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.#watch([call], options);
+    this.#submit(call);
+    return call.promise;
+  }
+
+  #watch(batch, options) {
+    new Deadline(batch, options?.timeoutMs ?? this.#options.timeoutMs, options?.signal, this.#metrics);
+  }
+
+  /** Sends a unit (a Call or a batch's Call array) now, or queues it. */
+  #submit(unit) {
+    if (this.#state === "closed") return failUnit(unit, new ClientClosedError("the client is closed"));
+    if (this.#state === "failed") return failUnit(unit, this.#lastError);
+    const connection = this.#connection;
+    if (connection !== null && this.#queue.length === 0 && connection.inFlight < this.#options.maxInFlight) {
+      return sendUnit(connection, unit);
+    }
+    if (connection === null && !this.#options.offlineQueue) {
+      return failUnit(
+        unit,
+        new ConnectionError(`not connected (${this.#state})${this.#lastError ? `: ${this.#lastError.message}` : ""}`, {
+          cause: this.#lastError ?? undefined,
+        }),
+      );
+    }
+    if (this.#queue.length >= this.#options.maxQueued) {
+      this.#metrics.queueFull++;
+      return failUnit(
+        unit,
+        new QueueFullError(`${this.#queue.length} calls already wait for ${this.#waitingFor()} (maxQueued)`),
+      );
+    }
+    this.#enqueue(unit, false);
+    if (this.#state === "idle") this.#connectNow();
+  }
+
+  #waitingFor() {
+    return this.#connection === null ? `a connection (${this.#state})` : "an in-flight slot (maxInFlight)";
+  }
+
+  #enqueue(unit, atFront) {
+    const entry = { unit, timer: null };
+    const { queueTimeoutMs } = this.#options;
+    if (queueTimeoutMs > 0) entry.timer = setTimeout(() => this.#expireQueued(entry), queueTimeoutMs);
+    if (atFront) this.#queue.unshift(entry);
+    else this.#queue.push(entry);
+  }
+
+  #expireQueued(entry) {
+    const index = this.#queue.indexOf(entry);
+    if (index === -1) return;
+    this.#queue.splice(index, 1);
+    this.#metrics.queueTimeouts++;
+    const last = this.#lastError;
+    failUnit(
+      entry.unit,
+      new QueueTimeoutError(
+        `waited ${this.#options.queueTimeoutMs}ms for ${this.#waitingFor()}${last ? `; last connect error: ${last.message}` : ""}`,
+        { cause: last ?? undefined },
+      ),
+    );
+  }
+
+  #failQueued(error) {
+    for (const entry of this.#queue.splice(0)) {
+      clearTimeout(entry.timer);
+      failUnit(entry.unit, error);
+    }
+  }
+
+  /** Moves queued units onto the connection while it has in-flight slots. */
+  #pump() {
+    const connection = this.#connection;
+    while (
+      this.#queue.length > 0 &&
+      connection !== null &&
+      connection.isOpen &&
+      connection.inFlight < this.#options.maxInFlight
+    ) {
+      const entry = this.#queue.shift();
+      clearTimeout(entry.timer);
+      sendUnit(connection, entry.unit);
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Connection life
+
+  #connectNow() {
+    this.#state = "connecting";
+    this.#metrics.connectAttempts++;
+    const events = {
+      onClose: (connection, reason, unsent, broken) => this.#onConnectionClosed(connection, reason, unsent, broken),
+      onReplies: () => this.#pump(),
+    };
+    this.#opening = Connection.open(this.#options, events, this.#metrics);
+    this.#opening.then(
+      (connection) => this.#onConnected(connection),
+      (err) => this.#onConnectFailed(err),
+    );
+  }
+
+  #onConnected(connection) {
+    this.#opening = null;
+    if (this.#state === "closed") return; // close() closes it
+    this.#state = "ready";
+    this.#connection = connection;
+    this.#failures = 0;
+    this.#lastError = null;
+    this.#metrics.connectionsCreated++;
+    for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve();
+    this.emit("ready");
+    this.#pump();
+  }
+
+  #onConnectFailed(err) {
+    this.#opening = null;
+    if (this.#state === "closed") return;
+    this.#metrics.connectFailures++;
+    this.#failures++;
+    this.#lastError = err;
+    for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(err);
+    this.emit("connectError", err);
+    if (err instanceof AuthFailedError) {
+      // A configuration error: retrying would only hammer the server.
+      this.#state = "failed";
+      this.#failQueued(err);
+      return;
+    }
+    this.#scheduleReconnect();
+  }
+
+  #onConnectionClosed(connection, reason, unsent, broken) {
+    if (connection !== this.#connection) return;
+    this.#connection = null;
+    this.#metrics.connectionsClosed++;
+    if (unsent.length > 0) {
+      // Their frames never reached the wire: they go out on the next connection.
+      this.#metrics.callsResent += unsent.length;
+      if (this.#state === "closed") failAll(unsent, new ClientClosedError("the client was closed"));
+      else this.#enqueue(unsent, true);
+    }
+    if (this.#state === "closed") return;
+    if (broken) this.#metrics.connectionsBroken++;
+    if (BACK_OFF.some((type) => reason instanceof type)) this.#failures++;
+    this.emit("disconnect", reason);
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect() {
+    this.#state = "reconnecting";
+    const delayMs = reconnectDelayMs(this.#failures, this.#options.reconnect);
+    this.emit("reconnecting", { failures: this.#failures, delayMs });
+    this.#reconnectTimer = setTimeout(() => this.#connectNow(), delayMs);
+  }
+}
+
+function sendUnit(connection, unit) {
+  if (!Array.isArray(unit)) {
+    if (!unit.settled) connection.send(unit);
+    return;
+  }
+  for (const call of unit) if (!call.settled) connection.send(call);
+}
+
+function failUnit(unit, error) {
+  if (Array.isArray(unit)) failAll(unit, error);
+  else unit.fail(error);
+}
