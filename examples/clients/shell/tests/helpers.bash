@@ -1,0 +1,83 @@
+# shellcheck shell=bash
+# Shared by the bats files: paths, a real blink-store per test file, fake peers.
+
+SHELL_CLIENT_DIR=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+REPO_ROOT=$(cd "$SHELL_CLIENT_DIR/../../.." && pwd)
+VECTORS_PY=$SHELL_CLIENT_DIR/tests/vectors.py # reads protocol/vectors/v1.json
+FAKE_PEER_PY=$SHELL_CLIENT_DIR/tests/fake_peer.py
+: "${BLINK_STORE_BIN:=$REPO_ROOT/target/release/blink-store}"
+# Time allowed for a server to print its ready line, or a polled condition to hold.
+READY_TIMEOUT_S=10
+
+# The tests configure the library themselves; nothing leaks in from the caller's shell.
+unset BLINK_TCP BLINK_UNIX_SOCKET BLINK_AUTH_TOKEN BLINK_AUTH_TOKEN_FILE BLINK_TIMEOUT_S
+
+bats_require_minimum_version 1.5.0
+
+# shellcheck source=../blink.sh
+source "$SHELL_CLIENT_DIR/blink.sh"
+
+# await COMMAND...: runs COMMAND every 20 ms until it succeeds, for at most
+# READY_TIMEOUT_S. A condition awaited, never a fixed sleep.
+await() {
+  local deadline=$((SECONDS + READY_TIMEOUT_S))
+  until "$@"; do
+    if ((SECONDS > deadline)); then
+      echo "await: gave up on: $*" >&2
+      return 1
+    fi
+    sleep 0.02
+  done
+}
+
+# start_server NAME [FLAGS...]: a fresh blink-store on 127.0.0.1:0 and a temp Unix socket,
+# with the token in SERVER_TOKEN if set. Sets <NAME>_PID, <NAME>_TCP and <NAME>_UNIX from
+# its ready line: "ready tcp 127.0.0.1:41234, unix /tmp/x/blink.sock".
+start_server() {
+  local name=$1 dir line
+  shift
+  dir=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/server.XXXXXX")
+  env -u BLINK_TCP -u BLINK_UNIX_SOCKET -u BLINK_AUTH_TOKEN -u BLINK_AUTH_TOKEN_FILE \
+    ${SERVER_TOKEN:+BLINK_AUTH_TOKEN="$SERVER_TOKEN"} \
+    "$BLINK_STORE_BIN" --tcp 127.0.0.1:0 --unix-socket "$dir/blink.sock" "$@" \
+    >"$dir/stdout" 2>"$dir/stderr" &
+  printf -v "${name}_PID" '%s' "$!"
+  printf -v "${name}_DIR" '%s' "$dir"
+  await grep -q '^ready ' "$dir/stdout" || { cat "$dir/stderr" >&2; return 1; }
+  line=$(head -n 1 "$dir/stdout")
+  [[ $line =~ ^ready\ tcp\ ([^,]+),\ unix\ (.+)$ ]] || { echo "bad ready line: $line" >&2; return 1; }
+  printf -v "${name}_TCP" '%s' "${BASH_REMATCH[1]}"
+  printf -v "${name}_UNIX" '%s' "${BASH_REMATCH[2]}"
+}
+
+# stop_server NAME: SIGTERM, then wait for it to exit.
+stop_server() {
+  local pid_var=${1}_PID
+  [[ -n ${!pid_var-} ]] || return 0
+  kill -TERM "${!pid_var}" 2>/dev/null || true
+  wait "${!pid_var}" 2>/dev/null || true
+  printf -v "$pid_var" ''
+}
+
+# start_fake_peer MODE: tests/fake_peer.py listening on 127.0.0.1:0; sets FAKE_PID,
+# FAKE_TCP and FAKE_LOG (the peer's event lines).
+start_fake_peer() {
+  FAKE_LOG=$(mktemp "${BATS_TEST_TMPDIR:-/tmp}/fake.XXXXXX")
+  python3 "$FAKE_PEER_PY" "$1" >"$FAKE_LOG" &
+  FAKE_PID=$!
+  await grep -q '^listening ' "$FAKE_LOG"
+  FAKE_TCP=127.0.0.1:$(sed -n 's/^listening //p' "$FAKE_LOG")
+}
+
+stop_fake_peer() {
+  if [[ -n ${FAKE_PID-} ]]; then
+    kill "$FAKE_PID" 2>/dev/null || true
+    wait "$FAKE_PID" 2>/dev/null || true
+    FAKE_PID=''
+  fi
+}
+
+# hex_of FILE: the file's bytes as hex digits (for comparing bodies in messages).
+hex_of() {
+  od -An -v -tx1 "$1" | tr -d ' \n'
+}
