@@ -211,16 +211,18 @@ class ConnectionPool:
         return False
 
     def _open(self, deadline_s: float) -> Connection:
-        """Connect, backing off while the server refuses or turns connections away."""
+        """Connect, backing off while the server refuses or turns connections away.
+
+        Retries only within the checkout deadline; past it, raises the last
+        connect failure (ConnectError or a ServerUnavailableError).
+        """
         while True:
             with self._cond:
                 wait_s = self._next_connect_at_s - time.monotonic()
                 last_error = self._last_connect_error
             if wait_s > 0:
-                if time.monotonic() + wait_s > deadline_s:
-                    raise ConnectError(
-                        f"{self.config.address} is unavailable; next reconnect attempt in {wait_s * 1000:.0f} ms"
-                    ) from last_error
+                if time.monotonic() + wait_s > deadline_s and last_error is not None:
+                    raise last_error.with_traceback(None)  # the reason the server is being backed off
                 time.sleep(wait_s)
             with self._cond:
                 self._connect_attempts += 1
