@@ -4,24 +4,31 @@
 //! point one way: server → connection / command → protocol, store. The store
 //! knows nothing of sockets and the protocol knows nothing of the store.
 //!
-//! A request's path: [`server`] polls; [`connection`] reads bytes into its
-//! input buffer; [`protocol`] decodes a frame in place (the request borrows
-//! the buffer); [`batch`] runs the complete frames through [`command`], which
-//! executes each against the [`store`] and encodes the reply into the
-//! connection's output buffer; [`connection`] writes it.
+//! A request's path, and where each step lives:
+//!
+//! 1. [`server`] polls and hands a readable connection its turn;
+//! 2. [`server::connection`] reads bytes into its input buffer;
+//! 3. [`session`] decodes each complete frame in place with [`protocol`]
+//!    (the request borrows the buffer) and picks the limits for it;
+//! 4. [`command`] executes the request against the [`store`] and encodes
+//!    the reply into the connection's output buffer;
+//! 5. [`server::connection`] writes it.
+//!
+//! Where the next pieces plug in: a second wire protocol (RESP) is a codec
+//! beside [`protocol::blink`] and an answer loop beside [`session`], both
+//! calling [`command::execute`]; a remote storage backend sits behind
+//! [`command`], which is the only code that calls the store.
 //!
 //! - [`config`]: CLI flags and env vars, validated limits.
-//! - [`listener`]: TCP and Unix listeners, socket-file safety.
-//! - [`stats`], [`clock`], [`logging`]: counters and STATS, time, logs.
+//! - [`stats`], [`clock`], [`logging`]: counters and the STATS text, the
+//!   loop's clock, log files and their retention.
 
-pub mod batch;
 pub mod clock;
 pub mod command;
 pub mod config;
-pub mod connection;
-pub mod listener;
 pub mod logging;
 pub mod protocol;
 pub mod server;
+pub mod session;
 pub mod stats;
 pub mod store;

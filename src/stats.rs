@@ -2,8 +2,8 @@
 //!
 //! The event loop owns [`ServerCounters`] outright and bumps plain `u64`s: no
 //! atomics or locks on the request path. Once per second (and on every STATS
-//! request) it assembles a [`Snapshot`] of those counters, the store's stats
-//! and process figures. The periodic snapshot is published through
+//! request) `command::Context::snapshot` assembles a [`Snapshot`] of those
+//! counters, the store's stats and process figures. The periodic snapshot is published through
 //! [`arc_swap::ArcSwap`] so threads off the loop (the log worker today, a
 //! metrics endpoint later) read it without ever blocking the loop.
 //!
@@ -43,6 +43,9 @@ pub enum CloseReason {
     BufferBudget,
     /// The server is shutting down.
     Shutdown,
+    /// Refused right after accept: `max_connections` were open (counted in
+    /// `connections_rejected`).
+    TooManyConnections,
     /// A socket error other than a clean close.
     IoError,
 }
@@ -117,7 +120,7 @@ impl ServerCounters {
     /// Counts a server-side close.
     pub fn count_close(&mut self, reason: CloseReason) {
         let counter = match reason {
-            CloseReason::Peer | CloseReason::Shutdown => return,
+            CloseReason::Peer | CloseReason::Shutdown | CloseReason::TooManyConnections => return,
             CloseReason::Protocol => &mut self.closed_protocol,
             CloseReason::FrameTimeout => &mut self.closed_frame_timeout,
             CloseReason::Idle => &mut self.closed_idle,

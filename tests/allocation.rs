@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use blink_store::config::{Cli, Config};
-use blink_store::connection::LENT_BUFFER_BYTES;
 use blink_store::logging::DroppedLines;
+use blink_store::server::buffers::LENT_BUFFER_BYTES;
 use blink_store::server::{Exit, Server};
 use blink_store::stats;
 use clap::Parser;

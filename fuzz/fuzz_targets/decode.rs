@@ -1,6 +1,6 @@
 //! Fuzz the request decoder the way the server drives it: decode frame after
 //! frame over an arbitrary buffer and check every outcome against the spec
-//! (`src/protocol/oracle.rs`): accepted requests are within the limits and
+//! (`blink_store::protocol::blink::oracle`): accepted requests are within the limits and
 //! re-encode to exactly the bytes consumed, rejections consume exactly the
 //! declared frame, and `Fatal` happens only for the spec's reasons.
 //!
@@ -9,13 +9,8 @@
 
 #![no_main]
 
-use blink_store::protocol::{
-    Decoded, FrameError, Limits, Opcode, Request, RequestError, decode_request, encode_request,
-};
+use blink_store::protocol::blink::{Limits, oracle};
 use libfuzzer_sys::fuzz_target;
-
-#[path = "../../src/protocol/oracle.rs"]
-mod oracle;
 
 const TINY: Limits = Limits {
     max_frame_bytes: 64,

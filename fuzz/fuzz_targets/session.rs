@@ -1,5 +1,5 @@
-//! Fuzz a whole session the way the event loop runs it: arbitrary client
-//! bytes, fed in arbitrary chunks, go through the same batch executor the
+//! Fuzz a whole session the way a connection runs it: arbitrary client
+//! bytes, fed in arbitrary chunks, go through the same answer loop the
 //! server uses (decode, execute against a store with a tiny cap, encode).
 //! Checks: nothing panics; the output is a sequence of well-formed reply
 //! frames, one per answered frame; input is consumed in whole frames; a
@@ -9,12 +9,10 @@
 
 #![no_main]
 
-use blink_store::batch::{self, BatchBudget, BatchEnd};
-use blink_store::command::{Context, Gauges};
+use blink_store::command::Context;
 use blink_store::config::Secret;
 use blink_store::protocol::{DecodedReply, Limits, Status, decode_reply};
-use blink_store::stats::ServerCounters;
-use blink_store::store::Store;
+use blink_store::session::{AnswerBudget, AnswerEnd, Session};
 use libfuzzer_sys::fuzz_target;
 
 const LIMITS: Limits = Limits {
@@ -31,44 +29,26 @@ fuzz_target!(|data: &[u8]| {
     let chunk_bytes = 1usize << (selector & 7);
     let with_token = selector & 0x80 != 0;
     let auth_token = with_token.then(|| Secret::new(b"k".to_vec()));
-    let mut store = Store::new(2048);
-    let mut counters = ServerCounters::default();
-    let mut authenticated = auth_token.is_none();
+    let mut ctx = Context::for_tests(2048, LIMITS, auth_token);
+    let mut session = Session::new(ctx.auth_token.is_none());
     let mut input = Vec::new();
     let mut out = Vec::new();
-    let mut answered = 0usize;
+    let mut replies = 0usize;
     for (turn, chunk) in stream.chunks(chunk_bytes).enumerate() {
         input.extend_from_slice(chunk);
-        let mut ctx = Context {
-            store: &mut store,
-            counters: &mut counters,
-            limits: &LIMITS,
-            auth_token: auth_token.as_ref(),
-            gauges: Gauges::default(),
-            now_ms: turn as u64,
-        };
-        let budget = BatchBudget {
+        let budget = AnswerBudget {
             max_requests: 8,
             max_output_len: usize::MAX,
         };
-        let pre_auth = LIMITS.pre_auth();
-        let batch = batch::execute(
-            &input,
-            &mut authenticated,
-            &pre_auth,
-            &mut ctx,
-            budget,
-            &mut out,
-            0,
-        );
-        assert!(batch.consumed_bytes <= input.len());
-        assert!(batch.replies <= 9, "the budget plus one final error");
-        input.drain(..batch.consumed_bytes);
-        answered += batch.replies;
-        if batch.replies > 0 {
-            store.check_invariants();
+        let answered = session.answer(&input, &mut ctx, budget, &mut out, turn as u64, 0);
+        assert!(answered.consumed_bytes <= input.len());
+        assert!(answered.replies <= 9, "the budget plus one final error");
+        input.drain(..answered.consumed_bytes);
+        replies += answered.replies;
+        if answered.replies > 0 {
+            ctx.store.check_invariants();
         }
-        if batch.end == BatchEnd::Close {
+        if answered.end == AnswerEnd::Close {
             let status = last_status(&out).expect("a closing reply");
             assert!(Status::try_from(status).is_ok_and(Status::closes_connection));
             break;
@@ -76,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
     }
     assert_eq!(
         count_replies(&out),
-        answered,
+        replies,
         "one reply per answered frame"
     );
 });

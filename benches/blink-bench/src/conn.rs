@@ -21,7 +21,7 @@ use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
-pub use blink_store::connection::Stream;
+pub use blink_store::server::stream::Stream;
 
 use crate::adapter::{Adapter, Outcome, Parsed, ProtocolError};
 use crate::cli::Target;

@@ -1,8 +1,7 @@
 //! The decoder's contract as an executable check, restated from SPEC.md's
 //! header rules rather than from the decoder's code paths. Shared by the
-//! property tests and the `decode` fuzz target, which includes this file by
-//! path; the including module must have `Decoded`, `FrameError`, `Limits`,
-//! `RequestError`, `decode_request` and `encode_request` in scope.
+//! property tests and the `decode` fuzz target: compiled for tests and for
+//! fuzzing (`--cfg fuzzing`, which cargo-fuzz sets), never into the server.
 
 use super::*;
 

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use mio::net::{TcpListener, UnixListener};
 use socket2::{Domain, SockAddr, Socket, Type};
 
-use crate::connection::Stream;
+use super::stream::Stream;
 
 /// `sun_path` holds 108 bytes on Linux including the terminating NUL.
 pub const UNIX_PATH_MAX_BYTES: usize = 107;

@@ -9,7 +9,7 @@ use super::oracle::check_outcome;
 use super::*;
 
 // The JSON readers are shared with the wire tests, which replay the same file.
-#[path = "../../tests/common/vectors.rs"]
+#[path = "../../../tests/common/vectors.rs"]
 mod vector_json;
 use vector_json::{bytes, u64_string, vectors};
 
