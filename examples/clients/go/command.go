@@ -1,0 +1,293 @@
+// Commands: a request and, once its reply arrives, its typed result. The
+// same command values serve single calls and pipelines.
+
+package blink
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+)
+
+// command is a request waiting for, or holding, its reply.
+type command interface {
+	base() *baseCmd
+	// setReply interprets an OK or NOT_FOUND reply; an error means the reply
+	// does not fit the request, a protocol violation.
+	setReply(status byte, body []byte) error
+}
+
+// baseCmd is the part every command shares.
+type baseCmd struct {
+	req request
+	err error
+	// unsent: the command was refused before sending (err says why) and has
+	// no slot in the reply order. Set before a round trip starts, read by its
+	// writer and reader.
+	unsent bool
+}
+
+func (c *baseCmd) base() *baseCmd { return c }
+
+// refuse marks the command as failed before sending, when err is not nil.
+func (c *baseCmd) refuse(err error) {
+	if err != nil {
+		c.err, c.unsent = err, true
+	}
+}
+
+// Err returns the command's error: nil once it succeeded (a missing key
+// included).
+func (c *baseCmd) Err() error { return c.err }
+
+// unexpected is the protocol error for a reply that does not fit c.
+func (c *baseCmd) unexpected(status byte, body []byte) error {
+	return fmt.Errorf("%w: reply status 0x%02x with a %d-byte body to opcode 0x%02x", ErrProtocol, status, len(body), c.req.op)
+}
+
+// StatusCmd is a command whose reply is only success or failure: PING, AUTH, SET.
+type StatusCmd struct{ baseCmd }
+
+func (c *StatusCmd) setReply(status byte, body []byte) error {
+	if status != statusOK || len(body) != 0 {
+		return c.unexpected(status, body)
+	}
+	return nil
+}
+
+// BoolCmd is a command on a key that may be missing: DEL, EXPIRE.
+type BoolCmd struct {
+	baseCmd
+	found bool
+}
+
+func (c *BoolCmd) setReply(status byte, body []byte) error {
+	if len(body) != 0 {
+		return c.unexpected(status, body)
+	}
+	c.found = status == statusOK
+	return nil
+}
+
+// Result reports whether the key existed (and was deleted, or got its TTL).
+func (c *BoolCmd) Result() (bool, error) { return c.found, c.err }
+
+// ValueCmd is a GET.
+type ValueCmd struct {
+	baseCmd
+	value []byte
+	found bool
+}
+
+func (c *ValueCmd) setReply(status byte, body []byte) error {
+	if status == statusNotFound {
+		if len(body) != 0 {
+			return c.unexpected(status, body)
+		}
+		c.value, c.found = nil, false
+		return nil
+	}
+	if body == nil {
+		body = []byte{}
+	}
+	c.value, c.found = body, true
+	return nil
+}
+
+// Result returns the value and true, or nil and false when the key is
+// missing or expired. A found empty value is an empty, non-nil slice.
+func (c *ValueCmd) Result() ([]byte, bool, error) { return c.value, c.found, c.err }
+
+// KeyTTL is the time a key has left before it expires (SPEC §9).
+type KeyTTL struct {
+	// HasTTL is false for a key that never expires.
+	HasTTL bool
+	// RemainingMs is the time left in milliseconds when HasTTL; it may be
+	// as large as 2^64-1 (a saturated deadline).
+	RemainingMs uint64
+}
+
+// Duration returns the time left and true, or false when the key has no TTL
+// or the time left does not fit a time.Duration (about 292 years).
+func (t KeyTTL) Duration() (time.Duration, bool) {
+	if !t.HasTTL || t.RemainingMs > uint64(math.MaxInt64/int64(time.Millisecond)) {
+		return 0, false
+	}
+	return time.Duration(t.RemainingMs) * time.Millisecond, true
+}
+
+// TTLCmd is a TTL query.
+type TTLCmd struct {
+	baseCmd
+	ttl   KeyTTL
+	found bool
+}
+
+func (c *TTLCmd) setReply(status byte, body []byte) error {
+	switch {
+	case status == statusNotFound && len(body) == 0:
+		c.ttl, c.found = KeyTTL{}, false
+	case status == statusOK && len(body) == 0:
+		c.ttl, c.found = KeyTTL{}, true
+	case status == statusOK && len(body) == ttlBodyBytes:
+		c.ttl, c.found = KeyTTL{HasTTL: true, RemainingMs: binary.BigEndian.Uint64(body)}, true
+	default:
+		return c.unexpected(status, body)
+	}
+	return nil
+}
+
+// Result returns the key's TTL and true, or false when the key is missing.
+func (c *TTLCmd) Result() (KeyTTL, bool, error) { return c.ttl, c.found, c.err }
+
+// StatsCmd is a STATS query.
+type StatsCmd struct {
+	baseCmd
+	stats map[string]uint64
+}
+
+func (c *StatsCmd) setReply(status byte, body []byte) error {
+	if status != statusOK {
+		return c.unexpected(status, body)
+	}
+	stats, err := parseStats(body)
+	c.stats = stats
+	return err
+}
+
+// Result returns the server's counters by name (SPEC §12). The set of names
+// grows over time: look up the ones you know.
+func (c *StatsCmd) Result() (map[string]uint64, error) { return c.stats, c.err }
+
+// parseStats parses the STATS text: "name value\n" lines (SPEC §12).
+func parseStats(body []byte) (map[string]uint64, error) {
+	stats := make(map[string]uint64, bytes.Count(body, []byte{'\n'}))
+	for len(body) > 0 {
+		end := bytes.IndexByte(body, '\n')
+		if end < 0 {
+			return nil, fmt.Errorf("%w: STATS line %q has no newline", ErrProtocol, body)
+		}
+		line := body[:end]
+		body = body[end+1:]
+		sp := bytes.IndexByte(line, ' ')
+		if sp <= 0 {
+			return nil, fmt.Errorf("%w: STATS line %q is not \"name value\"", ErrProtocol, line)
+		}
+		v, err := strconv.ParseUint(string(line[sp+1:]), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%w: STATS line %q: %v", ErrProtocol, line, err)
+		}
+		stats[string(line[:sp])] = v
+	}
+	return stats, nil
+}
+
+// HelloReply is the server's answer to HELLO (SPEC §6.3, §10).
+type HelloReply struct {
+	Version      byte // the negotiated protocol version
+	AuthRequired bool // the connection must still AUTH
+	Limits
+}
+
+// Limits are the sizes the server accepts on a connection (SPEC §4).
+type Limits struct {
+	MaxFrameBytes uint32 // largest request payload (and reply)
+	MaxKeyBytes   uint32
+	MaxValueBytes uint32
+}
+
+// HelloCmd is a HELLO.
+type HelloCmd struct {
+	baseCmd
+	hello HelloReply
+}
+
+func (c *HelloCmd) setReply(status byte, body []byte) error {
+	if status != statusOK || len(body) != helloBodyBytes {
+		return c.unexpected(status, body)
+	}
+	c.hello = HelloReply{
+		Version:      body[0],
+		AuthRequired: body[1]&helloFlagNeedsAuth != 0,
+		Limits: Limits{
+			MaxFrameBytes: binary.BigEndian.Uint32(body[2:6]),
+			MaxKeyBytes:   binary.BigEndian.Uint32(body[6:10]),
+			MaxValueBytes: binary.BigEndian.Uint32(body[10:14]),
+		},
+	}
+	if l := c.hello.Limits; l.MaxFrameBytes < preAuthFrameBytes || l.MaxFrameBytes > maxFrameCeiling || l.MaxKeyBytes > maxKeyCeiling {
+		return fmt.Errorf("%w: HELLO reported limits %+v outside the protocol's ranges", ErrProtocol, l)
+	}
+	if c.hello.Version != ProtocolVersion {
+		return fmt.Errorf("%w: server negotiated protocol version %d, this client speaks %d", ErrProtocol, c.hello.Version, ProtocolVersion)
+	}
+	return nil
+}
+
+// Result returns the negotiated version and the connection's limits.
+func (c *HelloCmd) Result() (HelloReply, error) { return c.hello, c.err }
+
+func newPingCmd() *StatusCmd { return &StatusCmd{baseCmd{req: request{op: opPing}}} }
+
+func newAuthCmd(token []byte) *StatusCmd {
+	return &StatusCmd{baseCmd{req: request{op: opAuth, value: token}}}
+}
+
+func newHelloCmd(version byte) *HelloCmd {
+	return &HelloCmd{baseCmd: baseCmd{req: request{op: opHello, version: version}}}
+}
+
+func newGetCmd(key []byte) *ValueCmd {
+	return &ValueCmd{baseCmd: baseCmd{req: request{op: opGet, key: key}}}
+}
+
+func newSetCmd(key, value []byte, ttlMs uint64) *StatusCmd {
+	return &StatusCmd{baseCmd{req: request{op: opSet, key: key, value: value, ttlMs: ttlMs}}}
+}
+
+// newSetCmdTTL is a SET with a time.Duration TTL (0: none).
+func newSetCmdTTL(key, value []byte, ttl time.Duration) *StatusCmd {
+	ttlMs, err := durationMs(ttl)
+	cmd := newSetCmd(key, value, ttlMs)
+	cmd.refuse(err)
+	return cmd
+}
+
+func newDelCmd(key []byte) *BoolCmd {
+	return &BoolCmd{baseCmd: baseCmd{req: request{op: opDel, key: key}}}
+}
+
+func newExpireCmd(key []byte, ttlMs uint64) *BoolCmd {
+	return &BoolCmd{baseCmd: baseCmd{req: request{op: opExpire, key: key, ttlMs: ttlMs}}}
+}
+
+// newExpireCmdTTL is an EXPIRE with a time.Duration TTL (0: clear it).
+func newExpireCmdTTL(key []byte, ttl time.Duration) *BoolCmd {
+	ttlMs, err := durationMs(ttl)
+	cmd := newExpireCmd(key, ttlMs)
+	cmd.refuse(err)
+	return cmd
+}
+
+func newTTLCmd(key []byte) *TTLCmd {
+	return &TTLCmd{baseCmd: baseCmd{req: request{op: opTTL, key: key}}}
+}
+
+func newStatsCmd() *StatsCmd { return &StatsCmd{baseCmd: baseCmd{req: request{op: opStats}}} }
+
+// durationMs converts a TTL to whole milliseconds, rounding a positive
+// fraction up so that it never becomes 0 ("no TTL"). A negative TTL is
+// refused.
+func durationMs(ttl time.Duration) (uint64, error) {
+	if ttl < 0 {
+		return 0, fmt.Errorf("blink: negative TTL %v (use 0 for none, Del to remove a key)", ttl)
+	}
+	ms := uint64(ttl / time.Millisecond)
+	if ttl%time.Millisecond != 0 {
+		ms++
+	}
+	return ms, nil
+}

@@ -1,0 +1,3 @@
+module blinkstore.dev/client
+
+go 1.19
