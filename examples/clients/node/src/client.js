@@ -252,7 +252,7 @@ export class BlinkClient extends EventEmitter {
     failUnit(
       entry.unit,
       new QueueTimeoutError(
-        `waited ${this.#options.queueTimeoutMs}ms for ${this.#waitingFor()}${last ? `; last connect error: ${last.message}` : ""}`,
+        `waited ${this.#options.queueTimeoutMs}ms for ${this.#waitingFor()}${last ? `; last error: ${last.message}` : ""}`,
         { cause: last ?? undefined },
       ),
     );
@@ -338,6 +338,7 @@ export class BlinkClient extends EventEmitter {
       else this.#enqueue(unsent, true);
     }
     if (this.#state === "closed") return;
+    this.#lastError = reason;
     if (broken) this.#metrics.connectionsBroken++;
     if (BACK_OFF.some((type) => reason instanceof type)) this.#failures++;
     this.emit("disconnect", reason);
