@@ -93,8 +93,9 @@ class BlinkServer:
         line = self._ready_line()
         match = _READY.match(line)
         if match is None:
-            self.stop()
-            raise AssertionError(f"unexpected first line from blink-store: {line!r}")
+            message = f"blink-store did not start: {line!r} {self.stderr_text()}"
+            self.cleanup()
+            raise AssertionError(message)
         self.tcp = match["tcp"]
         self.unix = f"unix:{match['unix'] or self.unix_path}"
 
@@ -102,13 +103,12 @@ class BlinkServer:
         assert self.process.stdout is not None
         ready, _, _ = select.select([self.process.stdout], [], [], READY_TIMEOUT_S)
         if not ready:
-            self.stop()
+            self.cleanup()
             raise AssertionError(f"blink-store printed no ready line within {READY_TIMEOUT_S} s")
         return self.process.stdout.readline().decode().strip()
 
-    @property
-    def port(self) -> int:
-        return int(self.tcp.rpartition(":")[2])
+    def stderr_text(self) -> str:
+        return pathlib.Path(self._stderr.name).read_text(errors="replace")
 
     def client(self, **options: Any) -> Client:
         return Client(self.tcp, **options)
@@ -176,7 +176,9 @@ class FakePeer:
     peer closes it after. `accepted` counts connections.
     """
 
-    def __init__(self, handler: Callable[[socket.socket], None]) -> None:
+    Handler = Callable[[socket.socket], None]
+
+    def __init__(self, handler: Handler) -> None:
         self._handler = handler
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
