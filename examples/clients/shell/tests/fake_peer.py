@@ -1,37 +1,30 @@
 #!/usr/bin/env python3
 """A fake Blink server for the fault tests: it misbehaves on purpose.
 
-  fake_peer.py MODE
+  fake_peer.py hang
+  fake_peer.py answer MAX_FRAME_BYTES REPLY_HEX [close]
 
 Listens on 127.0.0.1:0, prints `listening PORT`, then serves connections one after the
-other, printing `accepted`, and `closed` once the client has closed its end. MODE:
-
-  hang            accepts and never writes
-  zero_length     answers HELLO, then answers the next request with a zero length
-  foreign_text    answers HELLO, then answers the next request with `-ERR\\r\\n`
-  oversized       answers HELLO reporting max_frame_bytes = 4096, then answers the next
-                  request with a header declaring 4097 bytes and sends no body
+other, printing `accepted` for each, and `closed` once the client has closed its end.
+`hang` accepts and never writes. `answer` replies to HELLO as a v1 server whose frame
+limit is MAX_FRAME_BYTES, then answers the next request with the bytes REPLY_HEX (for
+example 00000000, a zero length, or 00001001, a header over a 4096-byte limit with no
+body behind it) and writes nothing more; with `close`, it then closes the connection.
 """
 
 import socket
 import sys
 
 HELLO_REQUEST = bytes.fromhex("00000002 0201")
+DEFAULT_KEY_BYTES = 1024
+DEFAULT_VALUE_BYTES = 1048576
 
 
 def hello_reply(max_frame_bytes: int) -> bytes:
-    """OK, version 1, no AUTH needed, the given frame limit and the default key and value
-    limits (SPEC §6.3)."""
-    body = bytes([0, 1, 0]) + max_frame_bytes.to_bytes(4, "big") + (1024).to_bytes(4, "big") \
-        + (1048576).to_bytes(4, "big")
+    """OK, version 1, no AUTH needed, then the three limits (SPEC §6.3)."""
+    body = bytes([0, 1, 0]) + b"".join(
+        n.to_bytes(4, "big") for n in (max_frame_bytes, DEFAULT_KEY_BYTES, DEFAULT_VALUE_BYTES))
     return len(body).to_bytes(4, "big") + body
-
-
-BAD_REPLIES = {
-    "zero_length": (1052672, bytes.fromhex("00000000")),
-    "foreign_text": (1052672, b"-ERR\r\n"),
-    "oversized": (4096, bytes.fromhex("00001001")),
-}
 
 
 def recv_exactly(conn: socket.socket, n: int) -> bytes:
@@ -49,23 +42,24 @@ def recv_frame(conn: socket.socket) -> bytes:
     return header + recv_exactly(conn, int.from_bytes(header, "big"))
 
 
-def serve(conn: socket.socket, mode: str) -> None:
-    if mode != "hang":
-        max_frame_bytes, bad_reply = BAD_REPLIES[mode]
+def serve(conn: socket.socket, args: list[str]) -> None:
+    if args[0] == "answer":
         if recv_frame(conn) != HELLO_REQUEST:
             raise ValueError("the first frame is not HELLO 1")
-        conn.sendall(hello_reply(max_frame_bytes))
+        conn.sendall(hello_reply(int(args[1])))
         recv_frame(conn)
-        conn.sendall(bad_reply)
-    # Whatever comes next is drained until the client closes: the test checks it does.
+        conn.sendall(bytes.fromhex(args[2]))
+        if args[3:] == ["close"]:
+            return
+    # Whatever comes next is drained until the client closes: the tests check it does.
     while conn.recv(65536):
         pass
 
 
 def main() -> int:
-    mode = sys.argv[1]
-    if mode != "hang" and mode not in BAD_REPLIES:
-        print(f"unknown mode {mode}", file=sys.stderr)
+    args = sys.argv[1:]
+    if args != ["hang"] and not (args[:1] == ["answer"] and len(args) in (3, 4)):
+        print(__doc__, file=sys.stderr)
         return 2
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -76,7 +70,7 @@ def main() -> int:
         print("accepted", flush=True)
         with conn:
             try:
-                serve(conn, mode)
+                serve(conn, args)
             except ConnectionError:
                 pass
         print("closed", flush=True)

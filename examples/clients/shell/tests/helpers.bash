@@ -59,11 +59,11 @@ stop_server() {
   printf -v "$pid_var" ''
 }
 
-# start_fake_peer MODE: tests/fake_peer.py listening on 127.0.0.1:0; sets FAKE_PID,
-# FAKE_TCP and FAKE_LOG (the peer's event lines).
+# start_fake_peer ARGS...: tests/fake_peer.py ARGS listening on 127.0.0.1:0; sets
+# FAKE_PID, FAKE_TCP and FAKE_LOG (the peer's event lines).
 start_fake_peer() {
   FAKE_LOG=$(mktemp "${BATS_TEST_TMPDIR:-/tmp}/fake.XXXXXX")
-  python3 "$FAKE_PEER_PY" "$1" >"$FAKE_LOG" &
+  python3 "$FAKE_PEER_PY" "$@" >"$FAKE_LOG" &
   FAKE_PID=$!
   await grep -q '^listening ' "$FAKE_LOG"
   FAKE_TCP=127.0.0.1:$(sed -n 's/^listening //p' "$FAKE_LOG")
