@@ -1,0 +1,119 @@
+"""Integration tests of the asyncio AsyncClient against a real blink-store."""
+
+from __future__ import annotations
+
+import asyncio
+import unittest
+from collections.abc import Awaitable, Callable
+
+from blink_client import (
+    PERSISTENT,
+    AsyncClient,
+    AuthFailedError,
+    AuthRequiredError,
+    ConnectionClosedError,
+    KeyTooLargeError,
+)
+
+from .support import ServerTestCase
+
+
+class AsyncServerTestCase(ServerTestCase):
+    def run_with(self, address: str, body: Callable[[AsyncClient], Awaitable[None]], **options: str) -> None:
+        async def run() -> None:
+            async with await AsyncClient.connect(address, **options) as client:  # type: ignore[arg-type]
+                await body(client)
+            self.assertTrue(client.closed)
+
+        asyncio.run(run())
+
+
+class AsyncCommands(AsyncServerTestCase):
+    async def every_command(self, client: AsyncClient) -> None:
+        await client.ping()
+        hello = await client.hello()
+        self.assertEqual(hello.version, 1)
+        await client.auth("ignored")
+        await client.set(b"\x00k", b"\xffv", ttl_ms=60_000)
+        self.assertEqual(await client.get(b"\x00k"), b"\xffv")
+        remaining_ms = await client.ttl(b"\x00k")
+        assert isinstance(remaining_ms, int)
+        self.assertTrue(0 < remaining_ms <= 60_000)
+        self.assertTrue(await client.expire(b"\x00k", 0))
+        self.assertIs(await client.ttl(b"\x00k"), PERSISTENT)
+        self.assertTrue(await client.delete(b"\x00k"))
+        self.assertFalse(await client.delete(b"\x00k"))
+        self.assertIsNone(await client.get(b"\x00k"))
+        self.assertIn("items", await client.stats())
+        with self.assertRaises(KeyTooLargeError):
+            await client.get(b"k" * 1025)
+
+    def test_every_command_over_tcp(self) -> None:
+        self.run_with(self.server.tcp, self.every_command)
+
+    def test_every_command_over_unix_socket(self) -> None:
+        self.run_with(self.server.unix, self.every_command)
+
+    def test_concurrent_calls_are_pipelined_and_matched_in_order(self) -> None:
+        async def body(client: AsyncClient) -> None:
+            await asyncio.gather(*(client.set(f"k{i}", f"v{i}") for i in range(2000)))
+            values = await asyncio.gather(*(client.get(f"k{i}") for i in range(2000)))
+            self.assertEqual(values, [f"v{i}".encode() for i in range(2000)])
+
+        self.run_with(self.server.tcp, body)
+
+    def test_cancelled_calls_never_hand_their_replies_to_others(self) -> None:
+        async def body(client: AsyncClient) -> None:
+            await asyncio.gather(*(client.set(f"c{i}", f"v{i}") for i in range(200)))
+            tasks = [asyncio.ensure_future(client.get(f"c{i}")) for i in range(200)]
+            await asyncio.sleep(0)  # every call is queued
+            for task in tasks[::2]:
+                task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            for i, result in enumerate(results):
+                if i % 2:
+                    self.assertEqual(result, f"v{i}".encode())
+                else:
+                    self.assertIsInstance(result, asyncio.CancelledError)
+            self.assertEqual(await client.get("c1"), b"v1")
+            self.assertEqual(client.pending_calls, 0)
+
+        self.run_with(self.server.tcp, body)
+
+    def test_a_closed_client_refuses_calls(self) -> None:
+        async def run() -> None:
+            client = await AsyncClient.connect(self.server.tcp)
+            await client.close()
+            await client.close()
+            with self.assertRaisesRegex(ConnectionClosedError, "nothing was sent"):
+                await client.ping()
+
+        asyncio.run(run())
+
+
+class AsyncWithToken(AsyncServerTestCase):
+    server_token = "s3cret"
+
+    def test_token_is_sent_at_connect(self) -> None:
+        async def body(client: AsyncClient) -> None:
+            await client.set("k", "v")
+            self.assertEqual(await client.get("k"), b"v")
+
+        self.run_with(self.server.tcp, body, token="s3cret")
+
+    def test_without_a_token_commands_need_auth(self) -> None:
+        async def body(client: AsyncClient) -> None:
+            with self.assertRaises(AuthRequiredError):
+                await client.get("k")
+            await client.auth("s3cret")
+            self.assertIsNone(await client.get("never set"))
+
+        self.run_with(self.server.tcp, body)
+
+    def test_wrong_token_fails_to_connect(self) -> None:
+        with self.assertRaises(AuthFailedError):
+            asyncio.run(AsyncClient.connect(self.server.tcp, token="wrong"))
+
+
+if __name__ == "__main__":
+    unittest.main()
