@@ -180,13 +180,13 @@ _blink_run() {
 }
 
 # _blink_is_u64 STRING: a decimal u64 without sign or leading zeros (SPEC §9 TTLs). A
-# twenty-digit one is checked against 2^64 - 1 = 1844674407370955161 * 10 + 5 in two parts,
-# each within bash's signed 64-bit arithmetic.
+# twenty-digit one must not exceed 2^64 - 1 = 1 8446744073 709551615, compared in parts
+# that fit bash's signed 64-bit arithmetic (10# reads leading zeros as decimal).
 _blink_is_u64() {
   [[ $1 =~ ^(0|[1-9][0-9]{0,19})$ ]] || return 1
   ((${#1} < 20)) && return 0
-  local head=${1:0:19} last=${1:19}
-  ((head < 1844674407370955161 || (head == 1844674407370955161 && last <= 5)))
+  local high=$((10#${1:1:10})) low=$((10#${1:11}))
+  [[ ${1:0:1} == 1 ]] && ((high < 8446744073 || (high == 8446744073 && low <= 709551615)))
 }
 
 _blink_error() {

@@ -11,9 +11,10 @@ OUT_DIR and each case is one tab-separated line naming its files:
       (decode_request cases that decode to a request the library sends: HELLO 1, and
       AUTH tokens within the pre-auth frame limit)
   vectors.py sessions OUT_DIR
-      session  token_hex  limits  step  command  key_file  ttl_ms  value_file  token_file
-      expect_status  expect_body_file  expect_body_len  then
-      (one line per frame the shell API can express; see the kit's replay rules)
+      session  token_hex  server_flags  step  command  key_file  ttl_ms  value_file
+      token_file  expect_status  expect_body_file  expect_body_len
+      (one line per frame the shell API can express; see the kit's replay rules;
+      server_flags are the --max-*-bytes flags of the session's limit set)
 
 Fields that do not apply are "-". The last line of `sessions` is `total N`, the count of
 calls to replay, which the test checks against its own constant.
@@ -106,6 +107,11 @@ def requests(files: Files, vectors) -> None:
                          files.write(unhex(case["bytes"]))]))
 
 
+def server_flags(limits: dict) -> str:
+    return " ".join(f"--{name.replace('_', '-')} {limits[name]}"
+                    for name in ("max_frame_bytes", "max_key_bytes", "max_value_bytes"))
+
+
 def sessions(files: Files, vectors) -> None:
     total = 0
     for session in vectors["sessions"]:
@@ -125,11 +131,12 @@ def sessions(files: Files, vectors) -> None:
                     continue
                 total += 1
                 body = files.write(unhex(reply["body"])) if "body" in reply else "-"
-                print("\t".join([session["name"], server["token"] or "-", server["limits"],
+                print("\t".join([session["name"], server["token"] or "-",
+                                 server_flags(vectors["limits"][server["limits"]]),
                                  str(step_index), fields["command"], files.write(fields["key"]),
                                  fields["ttl_ms"], files.write(fields["value"]),
                                  files.write(fields["token"]), reply["status"], body,
-                                 str(reply.get("body_len", "-")), step["then"]]))
+                                 str(reply.get("body_len", "-"))]))
     print(f"total {total}")
 
 

@@ -27,9 +27,9 @@ decode() {
 }
 
 @test "every decode_reply vector decodes as v1.json says, consuming only its frame" {
-  local name max bytes outcome status body frame_len count=0 rc got_status body_len consumed
+  local name max bytes outcome status body frame_len count=0 rc got_status consumed
   while IFS=$'\t' read -r name max bytes outcome status body frame_len; do
-    read -r rc got_status body_len consumed < <(decode "$bytes" "$max")
+    read -r rc got_status _ consumed < <(decode "$bytes" "$max")
     case $outcome in
       reply)
         [[ $rc == 0 && $got_status == "$status" && $consumed == "$frame_len" ]] ||
@@ -62,7 +62,7 @@ decode() {
 @test "a malformed reply names the problem on stderr" {
   printf '\x00\x00\x00\x00' >"$CASES/zero"
   exec {_blink_rfd}<"$CASES/zero"
-  _blink_cmd=get
+  _blink_cmd='get'
   run -"$BLINK_EXIT_PROTOCOL" _blink_read_header 4096
   [[ $output == "blink: get: PROTOCOL: reply length 0 is outside 1..4096" ]]
 }
@@ -104,10 +104,10 @@ decode() {
   _blink_is_u64 0
   _blink_is_u64 18446744073709551615
   _blink_is_u64 9999999999999999999
-  ! _blink_is_u64 18446744073709551616
-  ! _blink_is_u64 99999999999999999999
-  ! _blink_is_u64 007
-  ! _blink_is_u64 -1
-  ! _blink_is_u64 ''
-  ! _blink_is_u64 5s
+  run -1 _blink_is_u64 18446744073709551616
+  run -1 _blink_is_u64 99999999999999999999
+  run -1 _blink_is_u64 007
+  run -1 _blink_is_u64 -1
+  run -1 _blink_is_u64 ''
+  run -1 _blink_is_u64 5s
 }
