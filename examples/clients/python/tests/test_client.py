@@ -223,9 +223,9 @@ class FakePeers(unittest.TestCase):
             self.assertFalse(client.closed)
 
     def test_server_timeout_status(self) -> None:
-        with Client(self.answering(bytes.fromhex("00000008 8a 74696d656f7574")).address) as client:
-            with self.assertRaises(ServerTimeoutError):
-                client.ping()
+        peer = self.answering(bytes.fromhex("00000008 8a 74696d656f7574"))
+        with Client(peer.address) as client, self.assertRaises(ServerTimeoutError):
+            client.ping()
 
     def test_eof_fails_the_call_as_closed(self) -> None:
         def serve(conn: socket.socket) -> None:

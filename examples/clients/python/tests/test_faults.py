@@ -10,6 +10,7 @@ import asyncio
 import socket
 import threading
 import unittest
+from collections.abc import Sequence
 
 import blink_client
 from blink_client import (
@@ -41,7 +42,7 @@ def fresh_server(test: unittest.TestCase, *flags: str, token: str | None = None)
     return server
 
 
-def assert_suffix_of_failures(test: unittest.TestCase, results: list[object], values: list[bytes]) -> int:
+def assert_suffix_of_failures(test: unittest.TestCase, results: Sequence[object], values: list[bytes]) -> int:
     """Replies that arrived are the right ones, every later call failed closed; returns the failures."""
     failures = 0
     for result, value in zip(results, values, strict=True):
@@ -93,7 +94,7 @@ class FaultServerKilledMidPipeline(unittest.TestCase):
         self.assertEqual(pool.metrics().connections_broken, 1)
 
     def test_fault_server_killed_mid_pipeline_async(self) -> None:
-        async def run() -> list[object]:
+        async def run() -> list[bytes | BaseException | None]:
             async with await AsyncClient.connect(self.server.unix, read_timeout_s=2.0) as client:
                 calls = [client.get(f"k{i}") for i in range(self.CALLS)]
                 killer = asyncio.create_task(asyncio.to_thread(self.kill_once_replies_flow))

@@ -174,7 +174,8 @@ class SessionReplay(unittest.TestCase):
         if call.command == "GET":
             self.assertEqual(outcome, body, where)
         elif call.command == "HELLO":
-            assert isinstance(outcome, HelloInfo) and body is not None
+            assert isinstance(outcome, HelloInfo)
+            assert body is not None
             self.assertEqual(outcome, protocol.decode_hello(body), where)
         elif call.command == "TTL":
             if "body_len" in expected:

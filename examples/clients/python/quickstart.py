@@ -1,0 +1,77 @@
+"""A tour of blink_client: connect, get/set, TTL, pipelining, the pool, asyncio, errors.
+
+Run it against a server: `python3 quickstart.py 127.0.0.1:25465` (or a
+`unix:/path/to/blink.sock`); the address may also come from $BLINK_ADDRESS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import blink_client
+from blink_client import PERSISTENT, AsyncClient, Client, ConnectionPool
+
+
+def sync_tour(address: str) -> None:
+    # [connect]
+    with Client(address, read_timeout_s=2.0) as client:
+        client.set("greeting", "hello")  # str is encoded UTF-8; bytes pass as they are
+        print("get:", client.get("greeting"))  # b'hello'
+        print("missing:", client.get("no such key"))  # None: not found is a value
+        # [ttl]
+        client.set("session", b"\x00\x01", ttl_ms=30_000)
+        print("ttl_ms:", client.ttl("session"))  # about 30000
+        client.expire("session", 0)
+        print("persistent:", client.ttl("session") is PERSISTENT)
+        # [pipelining]
+        batch = client.batch()
+        for i in range(100):
+            batch.set(f"user:{i}", f"name {i}")
+        batch.get("user:7").delete("user:8").delete("user:8")
+        results = batch.execute()  # one write; replies in request order
+        print("batch tail:", results[-3:])  # [b'name 7', True, False]
+        # [errors]
+        try:
+            client.set("k" * (client.limits.max_key_bytes + 1), "v")
+        except blink_client.KeyTooLargeError as exc:
+            print("refused locally:", exc.local)  # True: nothing was sent
+        print("stats items:", client.stats()["items"])
+
+
+def pool_tour(address: str) -> None:
+    # [pool]
+    with ConnectionPool(address, max_size=4, checkout_timeout_s=1.0) as pool:
+        with pool.client() as client:
+            client.set("pooled", "yes")
+        with pool.client() as client:
+            print("pooled:", client.get("pooled"))
+        print("connections created:", pool.metrics().connections_created)
+
+
+async def async_tour(address: str) -> None:
+    # [asyncio]
+    async with await AsyncClient.connect(address) as client:
+        await client.set("async", "yes")
+        values = await asyncio.gather(*(client.get(f"user:{i}") for i in range(3)))
+        print("async:", values)  # concurrent calls share one pipelined connection
+
+
+def main() -> int:
+    address = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("BLINK_ADDRESS", "127.0.0.1:25465")
+    try:
+        sync_tour(address)
+        pool_tour(address)
+        asyncio.run(async_tour(address))
+    except blink_client.AuthFailedError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except blink_client.BlinkConnectionError as exc:
+        print(f"server unavailable at {address}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Runs quickstart.py against a real server, as a user would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from .support import CLIENT_DIR, ServerTestCase
+
+
+class Quickstart(ServerTestCase):
+    def run_quickstart(self, address: str) -> str:
+        done = subprocess.run(
+            [sys.executable, str(CLIENT_DIR / "quickstart.py"), address],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return done.stdout
+
+    def test_quickstart_over_tcp(self) -> None:
+        out = self.run_quickstart(self.server.tcp)
+        for line in (
+            "get: b'hello'",
+            "missing: None",
+            "persistent: True",
+            "batch tail: [b'name 7', True, False]",
+            "refused locally: True",
+            "pooled: b'yes'",
+            "connections created: 1",
+            "async: [b'name 0', b'name 1', b'name 2']",
+        ):
+            self.assertIn(line + "\n", out)
+
+    def test_quickstart_over_unix_socket(self) -> None:
+        self.assertIn("pooled: b'yes'\n", self.run_quickstart(self.server.unix))
+
+    def test_quickstart_reports_an_unavailable_server(self) -> None:
+        done = subprocess.run(
+            [sys.executable, str(CLIENT_DIR / "quickstart.py"), "unix:/nonexistent/blink.sock"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        self.assertEqual(done.returncode, 1)
+        self.assertIn("server unavailable", done.stderr)
