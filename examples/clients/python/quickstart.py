@@ -15,61 +15,69 @@ from blink_client import PERSISTENT, AsyncClient, Client, ConnectionPool
 
 
 def sync_tour(address: str) -> None:
-    # [connect]
+    # ANCHOR: connect
     with Client(address, read_timeout_s=2.0) as client:
         client.set("greeting", "hello")  # str is encoded UTF-8; bytes pass as they are
         print("get:", client.get("greeting"))  # b'hello'
         print("missing:", client.get("no such key"))  # None: not found is a value
-        # [ttl]
+        # ANCHOR_END: connect
+        # ANCHOR: ttl
         client.set("session", b"\x00\x01", ttl_ms=30_000)
         print("ttl_ms:", client.ttl("session"))  # about 30000
-        client.expire("session", 0)
+        client.expire("session", 0)  # 0 clears the TTL
         print("persistent:", client.ttl("session") is PERSISTENT)
-        # [pipelining]
+        # ANCHOR_END: ttl
+        # ANCHOR: pipelining
         batch = client.batch()
         for i in range(100):
             batch.set(f"user:{i}", f"name {i}")
         batch.get("user:7").delete("user:8").delete("user:8")
         results = batch.execute()  # one write; replies in request order
         print("batch tail:", results[-3:])  # [b'name 7', True, False]
-        # [errors]
+        # ANCHOR_END: pipelining
+        # ANCHOR: errors
         try:
             client.set("k" * (client.limits.max_key_bytes + 1), "v")
         except blink_client.KeyTooLargeError as exc:
             print("refused locally:", exc.local)  # True: nothing was sent
+        # ANCHOR_END: errors
         print("stats items:", client.stats()["items"])
 
 
 def pool_tour(address: str) -> None:
-    # [pool]
+    # ANCHOR: pool
     with ConnectionPool(address, max_size=4, checkout_timeout_s=1.0) as pool:
-        with pool.client() as client:
+        with pool.client() as client:  # checked out for the block, returned after
             client.set("pooled", "yes")
         with pool.client() as client:
             print("pooled:", client.get("pooled"))
         print("connections created:", pool.metrics().connections_created)
+    # ANCHOR_END: pool
 
 
 async def async_tour(address: str) -> None:
-    # [asyncio]
+    # ANCHOR: asyncio
     async with await AsyncClient.connect(address) as client:
         await client.set("async", "yes")
         values = await asyncio.gather(*(client.get(f"user:{i}") for i in range(3)))
         print("async:", values)  # concurrent calls share one pipelined connection
+    # ANCHOR_END: asyncio
 
 
 def main() -> int:
     address = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("BLINK_ADDRESS", "127.0.0.1:25465")
+    # ANCHOR: error_classes
     try:
         sync_tour(address)
         pool_tour(address)
         asyncio.run(async_tour(address))
-    except blink_client.AuthFailedError as exc:
+    except blink_client.AuthFailedError as exc:  # a configuration error: do not retry
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    except blink_client.BlinkConnectionError as exc:
+    except blink_client.BlinkConnectionError as exc:  # connect failures, timeouts, closes
         print(f"server unavailable at {address}: {exc}", file=sys.stderr)
         return 1
+    # ANCHOR_END: error_classes
     return 0
 
 

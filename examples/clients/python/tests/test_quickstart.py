@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import textwrap
+import unittest
 
 from .support import CLIENT_DIR, ServerTestCase
 
@@ -47,3 +50,20 @@ class Quickstart(ServerTestCase):
         )
         self.assertEqual(done.returncode, 1)
         self.assertIn("server unavailable", done.stderr)
+
+
+class ReadmeSnippets(unittest.TestCase):
+    """Every snippet of README.md is the quickstart.py region it names, verbatim."""
+
+    def test_readme_shows_the_tested_code(self) -> None:
+        readme = (CLIENT_DIR / "README.md").read_text()
+        quickstart = (CLIENT_DIR / "quickstart.py").read_text()
+        snippets = re.findall(r"<!-- quickstart.py: (\w+) -->\n```python\n(.*?)\n```", readme, re.S)
+        self.assertEqual(len(snippets), quickstart.count("# ANCHOR: "))
+        for name, snippet in snippets:
+            with self.subTest(name):
+                region = re.search(
+                    rf"^[ \t]*# ANCHOR: {name}\n(.*?)^[ \t]*# ANCHOR_END: {name}\n", quickstart, re.S | re.M
+                )
+                assert region is not None
+                self.assertEqual(textwrap.dedent(region[1]).rstrip("\n"), snippet)
