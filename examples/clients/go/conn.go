@@ -315,15 +315,25 @@ func ioFailure(ctx context.Context, op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	switch ctxErr := ctx.Err(); {
-	case ctxErr == context.DeadlineExceeded:
-		return &timeoutError{op: op, err: ctxErr}
-	case ctxErr != nil:
-		return ctxErr
+	switch {
+	case ctx.Err() == context.Canceled:
+		return context.Canceled
+	case callerGaveUp(ctx):
+		return &timeoutError{op: op, err: context.DeadlineExceeded}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return &timeoutError{op: op, err: err}
 	}
 	return err
+}
+
+// callerGaveUp reports whether ctx ended: cancelled, or at its deadline
+// (which a network deadline derived from it can reach before ctx.Err says so).
+func callerGaveUp(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	deadline, ok := ctx.Deadline()
+	return ok && !time.Now().Before(deadline)
 }

@@ -151,6 +151,7 @@ func (p *pool) popIdle() *conn {
 	cn := p.idle[n-1]
 	p.idle[n-1] = nil
 	p.idle = p.idle[:n-1]
+	p.fill()
 	return cn
 }
 
@@ -222,7 +223,7 @@ func (p *pool) connect(ctx context.Context) (*conn, error) {
 	defer p.mu.Unlock()
 	if err != nil {
 		p.dialErrors.Add(1)
-		if ctx.Err() == nil { // a caller giving up says nothing about the server
+		if !callerGaveUp(ctx) { // which says nothing about the server
 			p.noteFailure(err)
 		}
 		return nil, err
