@@ -135,7 +135,8 @@ describe("server_restarted", () => {
             (e) => e,
           );
           assert.ok(
-            err instanceof ConnectionClosedError || (err instanceof QueueTimeoutError && err.cause instanceof ConnectionError),
+            err instanceof ConnectionClosedError ||
+              (err instanceof QueueTimeoutError && err.cause instanceof ConnectionError),
             `while down: ${err}`,
           );
           assert.ok(performance.now() - started < 1500, "a call hung past its timeout");
@@ -147,7 +148,11 @@ describe("server_restarted", () => {
 
         second = await startServer({ tcp: `${first.host}:${first.port}`, unixPath: first.path });
         const value = await waitFor(
-          () => client.set("k", "back").then(() => client.getString("k"), () => null),
+          () =>
+            client.set("k", "back").then(
+              () => client.getString("k"),
+              () => null,
+            ),
           { what: "a call to succeed after the restart", intervalMs: 50 },
         );
         assert.equal(value, "back");

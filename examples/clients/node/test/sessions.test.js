@@ -7,13 +7,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  BlinkClient,
-  KeyTooLargeError,
-  NO_TTL,
-  StatusError,
-  ValueTooLargeError,
-} from "../src/index.js";
+import { BlinkClient, KeyTooLargeError, NO_TTL, StatusError, ValueTooLargeError } from "../src/index.js";
 import { statusErrorClass } from "../src/errors.js";
 import { startServer } from "./helpers/server.js";
 import { VECTORS, bytesOf, limitFlags, statusCode } from "./helpers/vectors.js";

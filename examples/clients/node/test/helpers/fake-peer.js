@@ -58,7 +58,12 @@ export function reply(status, body = Buffer.alloc(0)) {
 }
 
 /** The OK reply to HELLO v1 with these limits. */
-export function helloReply({ maxFrameBytes = 4096, maxKeyBytes = 1024, maxValueBytes = 2048, authRequired = false } = {}) {
+export function helloReply({
+  maxFrameBytes = 4096,
+  maxKeyBytes = 1024,
+  maxValueBytes = 2048,
+  authRequired = false,
+} = {}) {
   const body = Buffer.alloc(14);
   body[0] = 1;
   body[1] = authRequired ? 1 : 0;

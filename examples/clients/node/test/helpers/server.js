@@ -16,15 +16,18 @@ const READY_LINE = /^ready tcp ([0-9.]+):(\d+), unix (.+)$/;
 
 /**
  * Starts a server. `args` are extra flags; `token` goes in BLINK_AUTH_TOKEN;
- * `tcp` and `unixPath` pin the addresses (for a restart on the same ones).
+ * `tcp` and `unixPath` pin the addresses (for a restart on the same ones);
+ * `cpu` pins the server to that CPU with taskset (benchmarks).
  */
-export async function startServer({ args = [], token, tcp = "127.0.0.1:0", unixPath } = {}) {
+export async function startServer({ args = [], token, tcp = "127.0.0.1:0", unixPath, cpu } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "blink-node-"));
   const socketPath = unixPath ?? path.join(dir, "blink.sock");
   const env = { ...process.env, BLINK_LOG_LEVEL: "warn" };
   delete env.BLINK_AUTH_TOKEN;
   if (token !== undefined) env.BLINK_AUTH_TOKEN = token;
-  const child = spawn(SERVER_BIN, ["--tcp", tcp, "--unix-socket", socketPath, ...args], {
+  const argv = [SERVER_BIN, "--tcp", tcp, "--unix-socket", socketPath, ...args];
+  if (cpu !== undefined) argv.unshift("taskset", "-c", String(cpu));
+  const child = spawn(argv[0], argv.slice(1), {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -33,7 +36,10 @@ export async function startServer({ args = [], token, tcp = "127.0.0.1:0", unixP
   const exited = once(child, "exit");
   const lines = createInterface({ input: child.stdout });
   const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line within ${READY_TIMEOUT_MS}ms: ${stderr}`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`no ready line within ${READY_TIMEOUT_MS}ms: ${stderr}`)),
+      READY_TIMEOUT_MS,
+    );
     lines.on("line", (line) => {
       const match = READY_LINE.exec(line);
       if (match) {

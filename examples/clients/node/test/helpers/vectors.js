@@ -2,10 +2,11 @@
 // encoding (protocol/vectors/README.md): hex, or parts with repeats.
 
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../../../", import.meta.url));
-export const VECTORS = JSON.parse(readFileSync(new URL("protocol/vectors/v1.json", `file://${REPO_ROOT}`), "utf8"));
+export const VECTORS = JSON.parse(readFileSync(path.join(REPO_ROOT, "protocol/vectors/v1.json"), "utf8"));
 
 /** The bytes of a vector byte string. */
 export function bytesOf(spec) {
