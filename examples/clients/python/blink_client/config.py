@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, TypedDict, Unpack
 
+from .protocol import PRE_AUTH_FRAME_BYTES
+
 DEFAULT_PORT: Final = 25465
 DEFAULT_CONNECT_TIMEOUT_S: Final = 1.0
 DEFAULT_READ_TIMEOUT_S: Final = 5.0
@@ -81,6 +83,8 @@ class ConnectionConfig:
     write_timeout_s: float = DEFAULT_WRITE_TIMEOUT_S
 
     def __post_init__(self) -> None:
+        if self.token is not None and len(self.token) >= PRE_AUTH_FRAME_BYTES:
+            raise ValueError(f"a token is at most {PRE_AUTH_FRAME_BYTES - 1} bytes (SPEC §11), got {len(self.token)}")
         for name in ("connect_timeout_s", "read_timeout_s", "write_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")

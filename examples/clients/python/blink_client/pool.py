@@ -136,7 +136,10 @@ class ConnectionPool:
 
     @contextmanager
     def client(self) -> Iterator[Client]:
-        """Check a connection out for the `with` block; it goes back (or, if broken, away) after."""
+        """Check a connection out for the `with` block; it goes back (or, if broken, away) after.
+
+        The Client is the caller's alone inside the block and must not be kept past it.
+        """
         connection = self._checkout()
         try:
             yield Client.from_connection(connection)

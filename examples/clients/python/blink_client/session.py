@@ -69,13 +69,12 @@ def closing_error(status: int, body: bytes) -> ConnectionClosedError:
 class Session:
     """Negotiated state and reply classification for one connection."""
 
-    __slots__ = ("auth_required", "authenticated", "config", "decoder", "limits", "version")
+    __slots__ = ("auth_required", "authenticated", "config", "decoder", "limits")
 
     def __init__(self, config: ConnectionConfig) -> None:
         self.config = config
         self.decoder = ReplyDecoder()
         self.limits = CEILING_LIMITS
-        self.version: int | None = None
         self.auth_required = False
         self.authenticated = False
 
@@ -122,8 +121,7 @@ class Session:
         """The result of `request` (a CommandError for a rejection), or raise if the connection must close."""
         if status < 0x80:
             result = request.decode(status, body)
-            if request.opcode == Opcode.HELLO:
-                assert isinstance(result, HelloInfo)
+            if isinstance(result, HelloInfo):
                 self._negotiated(result)
             elif request.opcode == Opcode.AUTH:
                 self.authenticated = True
@@ -138,7 +136,6 @@ class Session:
             raise ProtocolError(
                 f"the server negotiated protocol version {hello.version}; this client speaks {PROTOCOL_VERSION}"
             )
-        self.version = hello.version
         self.limits = hello.limits
         self.auth_required = hello.auth_required
         self.decoder.max_frame_bytes = hello.limits.max_frame_bytes

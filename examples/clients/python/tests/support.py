@@ -24,12 +24,28 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from blink_client import Client
+from blink_client import BlinkError, Client, errors
 
 CLIENT_DIR = pathlib.Path(__file__).resolve().parent.parent
 REPO_ROOT = CLIENT_DIR.parents[2]
 VECTORS_PATH = REPO_ROOT / "protocol" / "vectors" / "v1.json"
 READY_TIMEOUT_S = 10.0
+#: The client's error class for each error status of SPEC §6.2, by the vectors' names.
+ERRORS: dict[str, type[BlinkError]] = {
+    "ERR_UNKNOWN_COMMAND": errors.UnknownCommandError,
+    "ERR_MALFORMED": errors.MalformedRequestError,
+    "ERR_FRAME_TOO_LARGE": errors.FrameTooLargeError,
+    "ERR_KEY_TOO_LARGE": errors.KeyTooLargeError,
+    "ERR_VALUE_TOO_LARGE": errors.ValueTooLargeError,
+    "ERR_ITEM_TOO_LARGE": errors.ItemTooLargeError,
+    "ERR_AUTH_REQUIRED": errors.AuthRequiredError,
+    "ERR_AUTH_FAILED": errors.AuthFailedError,
+    "ERR_UNSUPPORTED_VERSION": errors.UnsupportedVersionError,
+    "ERR_TOO_MANY_CONNECTIONS": errors.TooManyConnectionsError,
+    "ERR_TIMEOUT": errors.ServerTimeoutError,
+    "ERR_BUSY": errors.BusyError,
+    "ERR_SHUTTING_DOWN": errors.ShuttingDownError,
+}
 _READY = re.compile(r"^ready tcp (?P<tcp>\S+?)(?:, unix (?P<unix>\S+))?$")
 
 

@@ -12,32 +12,15 @@ import struct
 import unittest
 from typing import Any
 
-import blink_client
 from blink_client import PERSISTENT, BlinkError, Client, ConnectionClosedError, HelloInfo, protocol
 
-from .support import BlinkServer, limit_flags, load_vectors, vector_bytes
+from .support import ERRORS, BlinkServer, limit_flags, load_vectors, vector_bytes
 
 VECTORS = load_vectors()
 #: Steps replayed across all sessions; a change to the vectors must update it knowingly.
 EXPECTED_STEPS_REPLAYED = 35
 #: Steps not sent because the API cannot express them (unknown opcode, malformed, header only).
 EXPECTED_STEPS_SKIPPED = 5
-
-ERRORS: dict[str, type[BlinkError]] = {
-    "ERR_UNKNOWN_COMMAND": blink_client.UnknownCommandError,
-    "ERR_MALFORMED": blink_client.MalformedRequestError,
-    "ERR_FRAME_TOO_LARGE": blink_client.FrameTooLargeError,
-    "ERR_KEY_TOO_LARGE": blink_client.KeyTooLargeError,
-    "ERR_VALUE_TOO_LARGE": blink_client.ValueTooLargeError,
-    "ERR_ITEM_TOO_LARGE": blink_client.ItemTooLargeError,
-    "ERR_AUTH_REQUIRED": blink_client.AuthRequiredError,
-    "ERR_AUTH_FAILED": blink_client.AuthFailedError,
-    "ERR_UNSUPPORTED_VERSION": blink_client.UnsupportedVersionError,
-    "ERR_TOO_MANY_CONNECTIONS": blink_client.TooManyConnectionsError,
-    "ERR_TIMEOUT": blink_client.ServerTimeoutError,
-    "ERR_BUSY": blink_client.BusyError,
-    "ERR_SHUTTING_DOWN": blink_client.ShuttingDownError,
-}
 
 
 class Call:
