@@ -79,7 +79,7 @@ func dial(ctx context.Context, opt *Options) (*conn, error) {
 	}
 	cn := newConn(nc, opt)
 	cmds := []command{newHelloCmd(ProtocolVersion)}
-	if opt.Token != nil {
+	if len(opt.Token) > 0 {
 		cmds = append(cmds, newAuthCmd(opt.Token))
 	}
 	cn.roundTrip(ctx, cmds)

@@ -20,7 +20,7 @@ type Options struct {
 	// path for "unix".
 	Addr string
 	// Token is sent with AUTH on every new connection, pipelined behind
-	// HELLO. Nil: no AUTH.
+	// HELLO. Empty: no AUTH (server tokens are never empty).
 	Token []byte
 	// Dialer opens the network connection; default a net.Dialer, which sets
 	// TCP_NODELAY and TCP keepalive.
