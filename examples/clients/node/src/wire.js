@@ -10,8 +10,6 @@ export const HEADER_BYTES = 4;
 export const MAX_FRAME_BYTES_CEILING = 0x1000_0000;
 /** The frame limit of a connection that has not authenticated yet (SPEC §11). */
 export const PRE_AUTH_MAX_FRAME_BYTES = 4096;
-/** The largest key any server accepts: key_len is a u16. */
-export const MAX_KEY_BYTES_CEILING = 0xffff;
 export const MAX_U64 = 0xffff_ffff_ffff_ffffn;
 /** The first byte of every valid frame is below this (SPEC §3.1). */
 const FIRST_BYTE_LIMIT = 0x20;

@@ -350,6 +350,33 @@ describe("closing statuses and reconnects", () => {
     });
   }
 
+  test("calls whose frames were never written go out on the next connection", async (t) => {
+    // The first connection stops reading, so the client's writes back up
+    // behind 'drain'; then it closes with ERR_BUSY.
+    let connection = 0;
+    const peer = await startFakePeer((socket, payload, index) => {
+      if (index === 0) connection++;
+      if (payload[0] === HELLO_OPCODE) {
+        socket.write(helloReply({ maxFrameBytes: 1 << 20, maxValueBytes: 1 << 20 }));
+      } else if (connection === 1 && index === 1) {
+        socket.pause();
+        setTimeout(() => socket.end(reply(0x8b, Buffer.from("output cap"))), 200);
+      } else if (connection > 1) {
+        socket.write(reply(0x00));
+      }
+    });
+    t.after(() => peer.close());
+    const client = await open(t, { port: peer.port, timeoutMs: 10_000, reconnect: { baseDelayMs: 10, jitterMs: 0 } });
+    const CALLS = 40;
+    const value = Buffer.alloc(256 * 1024);
+    const outcomes = await Promise.allSettled(Array.from({ length: CALLS }, (_, i) => client.set(`big${i}`, value)));
+    const resent = outcomes.filter((o) => o.status === "fulfilled").length;
+    const inDoubt = outcomes.filter((o) => o.reason instanceof ConnectionClosedError).length;
+    assert.equal(resent + inDoubt, CALLS);
+    assert.ok(inDoubt >= 1 && resent >= 1, `${inDoubt} in doubt, ${resent} resent`);
+    assert.equal(client.metrics.callsResent, resent);
+  });
+
   test("a status undefined in v1 is a protocol error that closes the connection", async (t) => {
     const peer = await startFakePeer((socket, payload) => {
       socket.write(payload[0] === HELLO_OPCODE ? helloReply() : reply(0x90));
