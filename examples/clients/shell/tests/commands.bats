@@ -1,8 +1,11 @@
 #!/usr/bin/env bats
 # Every command of blink.sh against a real blink-store, over TCP and the Unix socket:
 # outputs, exit codes, binary safety, TTLs, auth and configuration errors.
+# shellcheck disable=SC2016 # the bash -c scripts expand their own "$1"
+# shellcheck disable=SC2154 # $stderr is set by bats' run --separate-stderr
 
-load helpers
+# shellcheck source=helpers.bash
+source "$BATS_TEST_DIRNAME/helpers.bash"
 
 setup_file() {
   start_server MAIN
@@ -185,13 +188,13 @@ teardown() {
     rc=0; blink_get missing-key || rc=$?
     [[ $rc == "$BLINK_EXIT_NOT_FOUND" ]] || exit 11
     [[ $(blink_stat items) -ge 1 ]] || exit 12
-    echo done'
+    echo finished'
   # A relative path to the library, from its own directory.
   cd "$SHELL_CLIENT_DIR"
   run -0 bash -c "set -euo pipefail; $script" _ ./blink.sh
-  [[ $output == done ]]
+  [[ $output == finished ]]
   run -0 bash -c "$script" _ ./blink.sh
-  [[ $output == done ]]
+  [[ $output == finished ]]
 }
 
 @test "executing blink.sh instead of sourcing it explains itself" {

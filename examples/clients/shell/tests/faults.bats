@@ -2,7 +2,9 @@
 # The conformance kit's fault cases that apply to every client (faults.json, "applies":
 # "all"), each test named after its id, plus every SPEC §13 status through a fake peer.
 
-load helpers
+# shellcheck disable=SC2154 # $stderr is set by bats' run --separate-stderr
+# shellcheck source=helpers.bash
+source "$BATS_TEST_DIRNAME/helpers.bash"
 
 teardown() {
   if [[ -n ${AUX_PID-} ]]; then kill -CONT "$AUX_PID" 2>/dev/null || true; fi

@@ -3,6 +3,7 @@
 
 SHELL_CLIENT_DIR=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 REPO_ROOT=$(cd "$SHELL_CLIENT_DIR/../../.." && pwd)
+# shellcheck disable=SC2034 # used by the bats files
 VECTORS_PY=$SHELL_CLIENT_DIR/tests/vectors.py # reads protocol/vectors/v1.json
 FAKE_PEER_PY=$SHELL_CLIENT_DIR/tests/fake_peer.py
 : "${BLINK_STORE_BIN:=$REPO_ROOT/target/release/blink-store}"
@@ -14,7 +15,6 @@ unset BLINK_TCP BLINK_UNIX_SOCKET BLINK_AUTH_TOKEN BLINK_AUTH_TOKEN_FILE BLINK_T
 
 bats_require_minimum_version 1.5.0
 
-# shellcheck source=../blink.sh
 source "$SHELL_CLIENT_DIR/blink.sh"
 
 # await COMMAND...: runs COMMAND every 20 ms until it succeeds, for at most
@@ -30,8 +30,8 @@ await() {
   done
 }
 
-# start_server NAME [FLAGS...]: a fresh blink-store on 127.0.0.1:0 and a temp Unix socket,
-# with the token in SERVER_TOKEN if set. Sets <NAME>_PID, <NAME>_TCP and <NAME>_UNIX from
+# start_server NAME [FLAGS...]: a fresh blink-store on 127.0.0.1:0 (or SERVER_TCP) and a
+# temp Unix socket, with the token in SERVER_TOKEN if set. Sets <NAME>_PID, <NAME>_TCP and <NAME>_UNIX from
 # its ready line: "ready tcp 127.0.0.1:41234, unix /tmp/x/blink.sock".
 start_server() {
   local name=$1 dir line
@@ -39,7 +39,7 @@ start_server() {
   dir=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/server.XXXXXX")
   env -u BLINK_TCP -u BLINK_UNIX_SOCKET -u BLINK_AUTH_TOKEN -u BLINK_AUTH_TOKEN_FILE \
     ${SERVER_TOKEN:+BLINK_AUTH_TOKEN="$SERVER_TOKEN"} \
-    "$BLINK_STORE_BIN" --tcp 127.0.0.1:0 --unix-socket "$dir/blink.sock" "$@" \
+    "$BLINK_STORE_BIN" --tcp "${SERVER_TCP:-127.0.0.1:0}" --unix-socket "$dir/blink.sock" "$@" \
     >"$dir/stdout" 2>"$dir/stderr" &
   printf -v "${name}_PID" '%s' "$!"
   printf -v "${name}_DIR" '%s' "$dir"
@@ -66,6 +66,7 @@ start_fake_peer() {
   python3 "$FAKE_PEER_PY" "$@" >"$FAKE_LOG" &
   FAKE_PID=$!
   await grep -q '^listening ' "$FAKE_LOG"
+  # shellcheck disable=SC2034 # used by the bats files
   FAKE_TCP=127.0.0.1:$(sed -n 's/^listening //p' "$FAKE_LOG")
 }
 

@@ -7,7 +7,8 @@
 # script that authenticates would. Its pipelined steps are issued one call at a time:
 # the library has no batch API.
 
-load helpers
+# shellcheck source=helpers.bash
+source "$BATS_TEST_DIRNAME/helpers.bash"
 
 # The calls the vectors' sessions hold that the shell API can express; a change to the
 # vectors must change this number too, so it cannot shrink unnoticed.

@@ -16,7 +16,7 @@ OUT_DIR and each case is one tab-separated line naming its files:
       (one line per frame the shell API can express; see the kit's replay rules;
       server_flags are the --max-*-bytes flags of the session's limit set)
 
-Fields that do not apply are "-". The last line of `sessions` is `total N`, the count of
+Fields that do not apply are "-". The last line of `sessions` is `total<TAB>N`, the count of
 calls to replay, which the test checks against its own constant.
 """
 
@@ -137,7 +137,7 @@ def sessions(files: Files, vectors) -> None:
                                  fields["ttl_ms"], files.write(fields["value"]),
                                  files.write(fields["token"]), reply["status"], body,
                                  str(reply.get("body_len", "-"))]))
-    print(f"total {total}")
+    print(f"total\t{total}")
 
 
 def main() -> int:

@@ -2,7 +2,8 @@
 # The wire module of blink.sh against protocol/vectors/v1.json: the reply decoder on every
 # decode_reply case, the request encoders on every decode_request case the library sends.
 
-load helpers
+# shellcheck source=helpers.bash
+source "$BATS_TEST_DIRNAME/helpers.bash"
 
 setup() {
   CASES=$BATS_TEST_TMPDIR/cases
