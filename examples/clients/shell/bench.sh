@@ -16,7 +16,7 @@ until grep -q '^ready ' "$work/stdout"; do
   sleep 0.02
 done
 export BLINK_TCP
-BLINK_TCP=$(sed -n 's/^ready tcp \([^,]*\),.*/\1/p' "$work/stdout")
+BLINK_TCP=$(sed -n 's/^ready tcp \([^,]*\).*/\1/p' "$work/stdout")
 unset BLINK_UNIX_SOCKET BLINK_AUTH_TOKEN BLINK_AUTH_TOKEN_FILE
 
 source "$here/blink.sh"
