@@ -32,6 +32,9 @@ pub const MAX_CONNECTIONS_CEILING: u32 = 1_000_000;
 pub const MAX_OUTPUT_CEILING_BYTES: u64 = 1 << 30;
 /// Ceiling on the total connection buffer budget (64 GiB).
 pub const BUFFER_BUDGET_CEILING_BYTES: u64 = 64 << 30;
+/// Longest Unix socket path: `sun_path` holds 108 bytes on Linux including
+/// the terminating NUL.
+pub const UNIX_PATH_MAX_BYTES: usize = 107;
 /// Ceiling on every timeout (one day), so `now + timeout` cannot overflow.
 pub const TIMEOUT_CEILING_MS: u64 = 86_400_000;
 
@@ -68,17 +71,17 @@ pub struct Cli {
     /// Memory cap for stored items: key + value + per-entry overhead (e.g. 64MiB, 2GB).
     #[arg(long, env = "BLINK_MEMORY_LIMIT", default_value = "256MiB", value_parser = parse_memory_limit)]
     pub memory_limit: u64,
-    /// Largest request payload in bytes (the 4-byte length header excluded).
+    /// Largest request payload in bytes (the 4-byte length header excluded), e.g. 1MiB.
     #[arg(long, env = "BLINK_MAX_FRAME_BYTES", default_value_t = Limits::DEFAULT.max_frame_bytes,
-          value_parser = clap::value_parser!(u32).range(i64::from(Limits::MAX_FRAME_BYTES_MIN)..=i64::from(Limits::MAX_FRAME_BYTES_CEILING)))]
+          value_parser = parse_frame_limit)]
     pub max_frame_bytes: u32,
     /// Largest key in bytes.
     #[arg(long, env = "BLINK_MAX_KEY_BYTES", default_value_t = Limits::DEFAULT.max_key_bytes,
-          value_parser = clap::value_parser!(u32).range(i64::from(Limits::MAX_KEY_BYTES_MIN)..=i64::from(Limits::MAX_KEY_BYTES_CEILING)))]
+          value_parser = parse_key_limit)]
     pub max_key_bytes: u32,
-    /// Largest value in bytes.
+    /// Largest value in bytes, e.g. 1MiB.
     #[arg(long, env = "BLINK_MAX_VALUE_BYTES", default_value_t = Limits::DEFAULT.max_value_bytes,
-          value_parser = clap::value_parser!(u32).range(i64::from(Limits::MAX_VALUE_BYTES_MIN)..=i64::from(Limits::MAX_VALUE_BYTES_CEILING)))]
+          value_parser = parse_value_limit)]
     pub max_value_bytes: u32,
     /// Most simultaneous client connections; one more gets ERR_TOO_MANY_CONNECTIONS.
     #[arg(long, env = "BLINK_MAX_CONNECTIONS", default_value_t = 10_000,
@@ -217,6 +220,15 @@ impl Config {
                 ));
             }
         }
+        if let Some(path) = &cli.unix_socket {
+            let path_bytes = path.as_os_str().len();
+            if path_bytes > UNIX_PATH_MAX_BYTES {
+                return Err(format!(
+                    "--unix-socket {} is {path_bytes} bytes; the limit is {UNIX_PATH_MAX_BYTES}",
+                    path.display()
+                ));
+            }
+        }
         let frame_cap_bytes = cli.memory_limit / 2;
         if u64::from(cli.max_frame_bytes) > frame_cap_bytes {
             return Err(format!(
@@ -228,6 +240,13 @@ impl Config {
             return Err(format!(
                 "--max-output-bytes {} must hold one reply of --max-frame-bytes {}",
                 cli.max_output_bytes, cli.max_frame_bytes
+            ));
+        }
+        if u64::from(cli.max_frame_bytes) > cli.buffer_budget {
+            // Otherwise a lone client could never send, or be sent, one full frame.
+            return Err(format!(
+                "--buffer-budget {} must hold one frame of --max-frame-bytes {}",
+                cli.buffer_budget, cli.max_frame_bytes
             ));
         }
         let auth_token = read_token(cli.auth_token_file.as_deref(), env_token)?;
@@ -326,6 +345,37 @@ fn parse_size_in(text: &str, min_bytes: u64, max_bytes: u64) -> Result<u64, Stri
     } else {
         Err(format!("{bytes} bytes is not in {min_bytes}..={max_bytes}"))
     }
+}
+
+/// A size within a protocol limit's range, as the `u32` the protocol carries.
+fn parse_limit(text: &str, min_bytes: u32, max_bytes: u32) -> Result<u32, String> {
+    let bytes = parse_size_in(text, u64::from(min_bytes), u64::from(max_bytes))?;
+    // In range, so within u32.
+    Ok(bytes as u32)
+}
+
+fn parse_frame_limit(text: &str) -> Result<u32, String> {
+    parse_limit(
+        text,
+        Limits::MAX_FRAME_BYTES_MIN,
+        Limits::MAX_FRAME_BYTES_CEILING,
+    )
+}
+
+fn parse_key_limit(text: &str) -> Result<u32, String> {
+    parse_limit(
+        text,
+        Limits::MAX_KEY_BYTES_MIN,
+        Limits::MAX_KEY_BYTES_CEILING,
+    )
+}
+
+fn parse_value_limit(text: &str) -> Result<u32, String> {
+    parse_limit(
+        text,
+        Limits::MAX_VALUE_BYTES_MIN,
+        Limits::MAX_VALUE_BYTES_CEILING,
+    )
 }
 
 fn parse_memory_limit(text: &str) -> Result<u64, String> {
@@ -431,6 +481,41 @@ mod tests {
     fn something_must_listen() {
         assert!(parse(&["--no-tcp"]).is_err());
         assert!(parse(&["--no-tcp", "--unix-socket", "/tmp/x.sock"]).is_ok());
+    }
+
+    #[test]
+    fn a_unix_socket_path_is_checked_with_the_other_flags() {
+        let longest = format!("/tmp/{}", "x".repeat(UNIX_PATH_MAX_BYTES - 5));
+        assert!(parse(&["--unix-socket", &longest]).is_ok());
+        let err = parse(&["--unix-socket", &format!("{longest}x")]).unwrap_err();
+        assert!(err.contains("--unix-socket"), "{err}");
+    }
+
+    #[test]
+    fn every_byte_sized_flag_reads_sizes_the_same_way() {
+        let config = parse(&[
+            "--max-frame-bytes",
+            "8KiB",
+            "--max-key-bytes",
+            "1K",
+            "--max-value-bytes",
+            "4KiB",
+            "--max-output-bytes",
+            "64KiB",
+            "--buffer-budget",
+            "2MiB",
+        ])
+        .unwrap();
+        assert_eq!(config.limits.max_frame_bytes, 8 << 10);
+        assert_eq!(config.limits.max_key_bytes, 1 << 10);
+        assert_eq!(config.limits.max_value_bytes, 4 << 10);
+        assert_eq!(config.max_output_bytes, 64 << 10);
+        assert_eq!(config.buffer_budget_bytes, 2 << 20);
+        assert!(parse(&["--max-key-bytes", "64KiB"]).is_err(), "over u16");
+        assert!(parse(&["--max-frame-bytes", "4095"]).is_err());
+        let err = parse(&["--max-frame-bytes", "2MiB", "--buffer-budget", "1MiB"]).unwrap_err();
+        assert!(err.contains("--buffer-budget"), "{err}");
+        assert!(parse(&["--max-frame-bytes", "257MiB"]).is_err());
     }
 
     #[test]

@@ -237,7 +237,7 @@ fn idle_connections_are_closed_when_an_idle_timeout_is_set() {
 
 #[test]
 fn the_buffer_budget_caps_memory_for_partial_frames() {
-    let server = Server::start(&["--buffer-budget", "1MiB"]);
+    let server = Server::start(&["--buffer-budget", "1MiB", "--max-frame-bytes", "1MiB"]);
     let mut header = 600_000u32.to_be_bytes().to_vec();
     header.extend_from_slice(&[0x11; 300_000]);
     let mut trickle: Vec<_> = (0..6).map(|_| server.raw_tcp()).collect();

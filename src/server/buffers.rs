@@ -19,6 +19,18 @@ pub const LENT_BUFFER_BYTES: usize = 64 * 1024;
 /// Free space below which the input buffer is compacted or grown before a read.
 pub const READ_MIN_BYTES: usize = 4 * 1024;
 
+/// What [`InputBuf::make_room`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Room {
+    /// There is free space to read into.
+    Ready,
+    /// The buffer is full of one partial frame and nothing more has arrived:
+    /// nothing to read until the next readiness event.
+    NothingArrived,
+    /// Growing for what arrived would exceed the budget.
+    Refused,
+}
+
 /// The server-wide budget for connection buffer memory.
 #[derive(Debug)]
 pub struct BufferBudget {
@@ -135,42 +147,57 @@ impl InputBuf {
     }
 
     /// Makes room for a read: compacts, then grows by what has arrived
-    /// (`arrived_bytes`, asked only when growth is needed), at least
-    /// [`READ_MIN_BYTES`], up to `max_bytes`, if the growth fits the budget.
-    /// Returns false if the budget refused every growth that would help.
+    /// (`arrived_bytes`, asked only when growth is needed), up to
+    /// `max_bytes`, if the growth fits the budget.
     pub fn make_room(
         &mut self,
         max_bytes: usize,
         arrived_bytes: impl FnOnce() -> usize,
         budget: &BufferBudget,
-    ) -> bool {
+    ) -> Room {
         if self.bytes.len() - self.end >= READ_MIN_BYTES {
-            return true;
+            return Room::Ready;
         }
         if self.start > 0 {
             self.bytes.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
             if self.bytes.len() - self.end >= READ_MIN_BYTES {
-                return true;
+                return Room::Ready;
             }
         }
         let limit_bytes = max_bytes.max(READ_MIN_BYTES);
-        if self.bytes.len() >= limit_bytes {
-            // Full of one partial frame no larger than the limit: read into what is left.
-            return self.end < self.bytes.len();
+        if self.bytes.len() >= limit_bytes || self.bytes.is_empty() {
+            // Full of one partial frame no larger than the limit, or a fresh
+            // connection's first read: read into what there is.
+            return self.grow_to(READ_MIN_BYTES.max(self.bytes.len()), budget);
         }
-        let least_bytes = (self.end + READ_MIN_BYTES).min(limit_bytes);
-        let wanted_bytes = (self.end + arrived_bytes().max(READ_MIN_BYTES)).min(limit_bytes);
-        let grown_bytes = [wanted_bytes, least_bytes]
-            .into_iter()
-            .find(|&bytes| budget.fits(bytes - self.bytes.len()));
-        match grown_bytes {
-            Some(bytes) => {
-                self.bytes.resize(bytes, 0);
-                true
-            }
-            None => false,
+        let arrived_bytes = arrived_bytes();
+        if arrived_bytes == 0 && self.end == self.bytes.len() {
+            return Room::NothingArrived;
+        }
+        // At least READ_MIN_BYTES at a time, so a frame trickling in byte by
+        // byte is not reallocated per byte; exactly what arrived if that is
+        // all the budget allows.
+        let wanted_bytes = (self.end + arrived_bytes.max(READ_MIN_BYTES)).min(limit_bytes);
+        let exact_bytes = (self.end + arrived_bytes).min(limit_bytes);
+        match self.grow_to(wanted_bytes, budget) {
+            Room::Refused if exact_bytes < wanted_bytes => self.grow_to(exact_bytes, budget),
+            room => room,
+        }
+    }
+
+    /// Grows to `bytes` (never shrinks) if the growth fits the budget.
+    fn grow_to(&mut self, bytes: usize, budget: &BufferBudget) -> Room {
+        let growth_bytes = bytes.saturating_sub(self.bytes.len());
+        if !budget.fits(growth_bytes) {
+            return Room::Refused;
+        }
+        self.bytes.resize(self.bytes.len() + growth_bytes, 0);
+        if self.end < self.bytes.len() {
+            Room::Ready
+        } else {
+            Room::NothingArrived
         }
     }
 
@@ -281,13 +308,22 @@ mod tests {
     fn input_grows_by_what_arrived_only_when_full_and_within_the_limit() {
         let budget = BufferBudget::new(1 << 20);
         let mut input = InputBuf::default();
-        assert!(input.make_room(100_000, NOTHING_ARRIVED, &budget));
+        assert_eq!(
+            input.make_room(100_000, NOTHING_ARRIVED, &budget),
+            Room::Ready
+        );
         assert_eq!(input.capacity_bytes(), READ_MIN_BYTES);
         input.end = input.bytes.len();
-        assert!(input.make_room(100_000, || 30_000, &budget));
+        assert_eq!(input.make_room(100_000, || 30_000, &budget), Room::Ready);
         assert_eq!(input.capacity_bytes(), READ_MIN_BYTES + 30_000);
         input.end = input.bytes.len();
-        assert!(input.make_room(50_000, || 1 << 30, &budget));
+        assert_eq!(
+            input.make_room(100_000, NOTHING_ARRIVED, &budget),
+            Room::NothingArrived,
+            "full, and nothing waiting: no growth"
+        );
+        assert_eq!(input.capacity_bytes(), READ_MIN_BYTES + 30_000);
+        assert_eq!(input.make_room(50_000, || 1 << 30, &budget), Room::Ready);
         assert_eq!(input.capacity_bytes(), 50_000, "clamped to the frame limit");
     }
 
@@ -298,31 +334,36 @@ mod tests {
         input.end = input.bytes.len();
         input.bytes[READ_MIN_BYTES * 2 - 1] = 7;
         input.consume(READ_MIN_BYTES * 2 - 1);
-        assert!(input.make_room(1 << 20, || unreachable!("no growth"), &budget));
+        let room = input.make_room(1 << 20, || unreachable!("no growth"), &budget);
+        assert_eq!(room, Room::Ready);
         assert_eq!(input.capacity_bytes(), READ_MIN_BYTES * 2);
         assert_eq!(input.unprocessed(), &[7]);
     }
 
     #[test]
-    fn growth_shrinks_to_what_the_budget_allows_then_refuses() {
-        let mut budget = BufferBudget::new(3 * READ_MIN_BYTES);
+    fn growth_falls_back_to_exactly_what_arrived_then_refuses() {
+        let mut budget = BufferBudget::new(2 * READ_MIN_BYTES + 2_000);
         let mut charged_bytes = 0;
         budget.settle(&mut charged_bytes, READ_MIN_BYTES);
         let mut input = InputBuf::with_capacity(READ_MIN_BYTES);
         input.end = input.bytes.len();
-        assert!(input.make_room(1 << 20, || 1 << 20, &budget));
+        assert_eq!(input.make_room(1 << 20, || 100, &budget), Room::Ready);
         assert_eq!(
             input.capacity_bytes(),
             2 * READ_MIN_BYTES,
-            "what arrived does not fit: the least useful growth does"
+            "a little arrived: one step of READ_MIN_BYTES"
         );
         budget.settle(&mut charged_bytes, input.capacity_bytes());
         input.end = input.bytes.len();
-        assert!(input.make_room(1 << 20, NOTHING_ARRIVED, &budget));
+        assert_eq!(input.make_room(1 << 20, || 1 << 20, &budget), Room::Refused);
+        assert_eq!(input.make_room(1 << 20, || 1_000, &budget), Room::Ready);
+        assert_eq!(
+            input.capacity_bytes(),
+            2 * READ_MIN_BYTES + 1_000,
+            "a step does not fit, exactly what arrived does"
+        );
         budget.settle(&mut charged_bytes, input.capacity_bytes());
-        assert_eq!(budget.used_bytes(), 3 * READ_MIN_BYTES);
-        input.end = input.bytes.len();
-        assert!(!input.make_room(1 << 20, NOTHING_ARRIVED, &budget));
+        assert_eq!(budget.used_bytes(), 2 * READ_MIN_BYTES + 1_000);
         budget.settle(&mut charged_bytes, 0);
         assert_eq!(budget.used_bytes(), 0);
     }

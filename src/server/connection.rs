@@ -30,7 +30,7 @@ use std::io::{self, Read, Write};
 
 use mio::{Interest, Registry, Token};
 
-use super::buffers::{InputBuf, LENT_BUFFER_BYTES, OutputBuf};
+use super::buffers::{InputBuf, LENT_BUFFER_BYTES, OutputBuf, Room};
 use super::stream::Stream;
 use crate::command::{self, Context};
 use crate::protocol::{HEADER_BYTES, Status};
@@ -374,12 +374,16 @@ impl Connection {
         let max_frame_bytes = self.session.limits(&ctx.limits).max_frame_bytes as usize;
         let capacity_before = self.input.capacity_bytes();
         let stream = &self.stream;
-        if !self.input.make_room(
-            HEADER_BYTES + max_frame_bytes,
-            || stream.arrived_bytes(),
-            &ctx.budget,
-        ) {
-            return Ok(ReadOutcome::BudgetExhausted);
+        let max_bytes = HEADER_BYTES + max_frame_bytes;
+        match self
+            .input
+            .make_room(max_bytes, || stream.arrived_bytes(), &ctx.budget)
+        {
+            Room::Ready => {}
+            // A peer that hung up mid-frame sends nothing more: its EOF is all that is left.
+            Room::NothingArrived if self.hangup_seen => return Ok(ReadOutcome::Eof),
+            Room::NothingArrived => return Ok(ReadOutcome::WouldBlock),
+            Room::Refused => return Ok(ReadOutcome::BudgetExhausted),
         }
         let grown_bytes = self.input.capacity_bytes() - capacity_before;
         let charged_bytes = self.charged_input_bytes + grown_bytes;

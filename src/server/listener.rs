@@ -25,9 +25,8 @@ use mio::net::{TcpListener, UnixListener};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use super::stream::Stream;
+use crate::config::UNIX_PATH_MAX_BYTES;
 
-/// `sun_path` holds 108 bytes on Linux including the terminating NUL.
-pub const UNIX_PATH_MAX_BYTES: usize = 107;
 /// Pending-connection queue length passed to `listen`.
 const LISTEN_BACKLOG: i32 = 1024;
 
