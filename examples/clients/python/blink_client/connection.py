@@ -90,7 +90,7 @@ class Connection:
             self._exchange(requests, results)
         except BlinkConnectionError as exc:
             self._fail(exc)
-            results.extend(exc for _ in range(len(requests) - len(results)))
+            results.extend([exc] * (len(requests) - len(results)))
         except BaseException:
             self._fail(ConnectionClosedError("call interrupted with replies pending, outcome unknown"))
             raise
