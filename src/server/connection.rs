@@ -204,11 +204,23 @@ impl Connection {
         self.queued = false;
         self.input.borrow_from(&mut lent.input);
         self.output.borrow_from(&mut lent.output);
-        let end = self.turn(ctx, policy, now_ms, key);
+        let mut end = self.turn(ctx, policy, now_ms, key);
         self.input.give_back(&mut lent.input);
         self.output.give_back(&mut lent.output);
+        if !matches!(end, TurnEnd::Close(_)) && !self.keeps_within_budget(ctx) {
+            // A partial frame read into the lent buffer is more than the budget can keep.
+            self.send_final(CloseReason::BufferBudget, ctx, now_ms);
+            end = TurnEnd::Close(CloseReason::BufferBudget);
+        }
         self.settle(ctx);
         end
+    }
+
+    /// Whether what the connection keeps after its turn fits the budget.
+    fn keeps_within_budget(&self, ctx: &Context) -> bool {
+        let held_bytes = self.input.capacity_bytes() + self.output.held_bytes();
+        let charged_bytes = self.charged_input_bytes + self.charged_output_bytes;
+        held_bytes <= charged_bytes + ctx.budget.room_bytes()
     }
 
     /// Releases everything this connection charged to the budget.
@@ -503,5 +515,174 @@ fn close_reason_for(error: &io::Error) -> CloseReason {
         | io::ErrorKind::ConnectionReset
         | io::ErrorKind::ConnectionAborted => CloseReason::Peer,
         _ => CloseReason::IoError,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream as StdUnixStream;
+
+    use super::*;
+    use crate::protocol::{Limits, Request, encode_request};
+
+    const POLICY: TurnPolicy = TurnPolicy {
+        requests_per_turn: 256,
+        max_output_bytes: 4 << 20,
+        draining: false,
+    };
+    /// A budget far above anything these tests hold.
+    const AMPLE_BYTES: usize = 1 << 30;
+
+    struct Harness {
+        conn: Connection,
+        peer: StdUnixStream,
+        ctx: Context,
+        lent: LentBuffers,
+    }
+
+    impl Harness {
+        fn new(budget_bytes: usize) -> Harness {
+            let (peer, ours) = StdUnixStream::pair().unwrap();
+            ours.set_nonblocking(true).unwrap();
+            let stream = Stream::Unix(mio::net::UnixStream::from_std(ours));
+            let mut ctx = Context::for_tests(1 << 20, Limits::DEFAULT, None);
+            ctx.budget = super::super::buffers::BufferBudget::new(budget_bytes);
+            Harness {
+                conn: Connection::new(stream, true, 0),
+                peer,
+                ctx,
+                lent: LentBuffers::default(),
+            }
+        }
+
+        fn send(&mut self, requests: &[Request<'_>]) {
+            let mut bytes = Vec::new();
+            for request in requests {
+                encode_request(request, &mut bytes);
+            }
+            self.peer.write_all(&bytes).unwrap();
+        }
+
+        fn turn(&mut self, policy: &TurnPolicy) -> TurnEnd {
+            self.conn
+                .take_turn(&mut self.ctx, &mut self.lent, policy, 0, 0)
+        }
+
+        /// Every byte the connection has written so far.
+        fn received(&mut self) -> Vec<u8> {
+            self.peer.set_nonblocking(true).unwrap();
+            let mut received = Vec::new();
+            let _ = self.peer.read_to_end(&mut received);
+            received
+        }
+    }
+
+    #[test]
+    fn a_hangup_after_requests_answers_them_then_closes() {
+        let mut h = Harness::new(AMPLE_BYTES);
+        h.send(&[Request::Ping, Request::Get { key: b"k" }]);
+        h.peer.shutdown(std::net::Shutdown::Write).unwrap();
+        h.conn.note_hangup();
+        assert_eq!(h.turn(&POLICY), TurnEnd::Close(CloseReason::Peer));
+        assert_eq!(h.received(), [0, 0, 0, 1, 0, 0, 0, 0, 1, 1]);
+        assert_eq!(h.ctx.budget.used_bytes(), 0, "nothing kept");
+    }
+
+    #[test]
+    fn a_client_that_does_not_read_waits_for_writable_within_its_cap() {
+        let mut h = Harness::new(AMPLE_BYTES);
+        let value = vec![7u8; 60_000];
+        h.send(&[Request::Set {
+            key: b"v",
+            value: &value,
+            ttl_ms: 0,
+        }]);
+        let gets = vec![Request::Get { key: b"v" }; 400];
+        h.send(&gets);
+        let policy = TurnPolicy {
+            max_output_bytes: 2 << 20,
+            ..POLICY
+        };
+        assert_eq!(h.turn(&policy), TurnEnd::Wait);
+        let held = h.conn.output.pending_bytes();
+        assert!(held > 0, "replies wait for the reader");
+        assert!(held <= policy.max_output_bytes, "{held} within the cap");
+        assert_eq!(
+            h.ctx.budget.used_bytes(),
+            held + h.conn.input.capacity_bytes()
+        );
+        assert!(
+            !h.conn.input.is_empty(),
+            "the rest of the pipeline waits unread"
+        );
+    }
+
+    #[test]
+    fn a_drain_answers_what_arrived_and_turns_away_a_partial_frame() {
+        let mut h = Harness::new(AMPLE_BYTES);
+        h.send(&[Request::Ping]);
+        h.peer.write_all(&[0, 0, 0, 9, 0x10]).unwrap();
+        let draining = TurnPolicy {
+            draining: true,
+            ..POLICY
+        };
+        assert_eq!(h.turn(&draining), TurnEnd::Close(CloseReason::Shutdown));
+        let received = h.received();
+        assert_eq!(&received[..5], [0, 0, 0, 1, 0]);
+        assert_eq!(received[9], Status::ShuttingDown as u8);
+    }
+
+    #[test]
+    fn a_frame_the_budget_cannot_hold_is_refused_with_busy() {
+        let mut h = Harness::new(8 * 1024);
+        let mut partial = 100_000u32.to_be_bytes().to_vec();
+        partial.extend_from_slice(&[0x11; 80_000]);
+        // A Unix socket pair buffers this much without a reader.
+        h.peer.write_all(&partial).unwrap();
+        let mut ends = vec![h.turn(&POLICY)];
+        while ends.last() == Some(&TurnEnd::Wait) && ends.len() < 1_000 {
+            ends.push(h.turn(&POLICY));
+        }
+        assert_eq!(
+            ends.last(),
+            Some(&TurnEnd::Close(CloseReason::BufferBudget))
+        );
+        let mut reply = [0u8; 5];
+        h.peer.read_exact(&mut reply).unwrap();
+        assert_eq!(reply[4], Status::Busy as u8);
+        h.conn.release(&mut h.ctx);
+        assert_eq!(h.ctx.budget.used_bytes(), 0);
+    }
+
+    #[test]
+    fn a_fatal_frame_keeps_the_connection_until_its_backlog_is_written() {
+        let mut h = Harness::new(AMPLE_BYTES);
+        let value = vec![7u8; 60_000];
+        h.send(&[Request::Set {
+            key: b"v",
+            value: &value,
+            ttl_ms: 0,
+        }]);
+        h.send(&vec![Request::Get { key: b"v" }; 100]);
+        h.peer.write_all(&[0, 0, 0, 0]).unwrap();
+        let mut ends = vec![h.turn(&POLICY)];
+        let mut received = Vec::new();
+        while ends.last() == Some(&TurnEnd::Wait) && ends.len() < 1_000 {
+            received.extend(h.received());
+            ends.push(h.turn(&POLICY));
+        }
+        received.extend(h.received());
+        assert_eq!(ends.last(), Some(&TurnEnd::Close(CloseReason::Protocol)));
+        let replies_bytes = 5 + 100 * (5 + value.len());
+        assert!(
+            received.len() > replies_bytes + 5,
+            "the error follows the backlog"
+        );
+        assert_eq!(received[replies_bytes + 4], Status::Malformed as u8);
+        for reply in 0..100 {
+            let at = 5 + reply * (5 + value.len());
+            assert_eq!(received[at + 4], Status::Ok as u8, "reply {reply}");
+        }
     }
 }
