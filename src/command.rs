@@ -89,7 +89,7 @@ pub fn execute(
             None => protocol::encode_reply(Status::NotFound, &[], out),
         },
         Request::Set { key, value, ttl_ms } => {
-            let ttl_ms = (ttl_ms > 0).then_some(ttl_ms);
+            let ttl_ms = std::num::NonZeroU64::new(ttl_ms);
             match ctx.store.set(key, value, ttl_ms, ctx.now_ms) {
                 Ok(()) => protocol::encode_reply(Status::Ok, &[], out),
                 Err(SetError::TooLarge { .. }) => {
@@ -114,7 +114,7 @@ pub fn execute(
         }
         Request::Del { key } => found_reply(ctx.store.delete(key, ctx.now_ms), out),
         Request::Expire { key, ttl_ms } => {
-            let ttl_ms = (ttl_ms > 0).then_some(ttl_ms);
+            let ttl_ms = std::num::NonZeroU64::new(ttl_ms);
             found_reply(ctx.store.expire(key, ttl_ms, ctx.now_ms), out);
         }
         Request::Ttl { key } => match ctx.store.ttl(key, ctx.now_ms) {
