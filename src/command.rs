@@ -9,6 +9,7 @@
 //! storage backend meets here.
 
 use std::io;
+use std::num::NonZeroU64;
 
 use crate::config::{Config, Secret};
 use crate::logging::DroppedLines;
@@ -133,8 +134,8 @@ pub fn execute(
 }
 
 /// The wire's `ttl_ms`: 0 means "no TTL" (SPEC §9).
-fn wire_ttl(ttl_ms: u64) -> Option<u64> {
-    (ttl_ms > 0).then_some(ttl_ms)
+fn wire_ttl(ttl_ms: u64) -> Option<NonZeroU64> {
+    NonZeroU64::new(ttl_ms)
 }
 
 fn hello(version: u8, authenticated: bool, ctx: &mut Context, out: &mut Vec<u8>) -> Outcome {

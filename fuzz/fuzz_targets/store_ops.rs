@@ -1,120 +1,96 @@
-//! Fuzz target: arbitrary operation streams against a store with a tiny cap
-//! (under 6 KiB), run in lockstep with the naive reference model by the
-//! same runner the property tests use (`src/store/model.rs`, compiled in via
-//! `#[path]`): every reply, byte count and counter compared, with
+//! Fuzz target: arbitrary operation streams against a store, run in
+//! lockstep with the naive reference model by the same runner the property
+//! tests use (`blink_store::store::model`, compiled into the library under
+//! `--cfg fuzzing`): every reply, byte count and counter compared, with
 //! `check_invariants()` after every operation.
+//!
+//! The cap is at most 64 KiB and values are mostly short, so a stream
+//! reaches anything from constant eviction (a cap of a few entries) to
+//! several hundred live entries over [`KEYS`] keys: the index grows
+//! 20 -> 40 -> ... -> 640 entries and then holds its peak under deletes and
+//! evictions, with entries moving between its tables meanwhile.
 //!
 //! Run: `cargo +nightly fuzz run store_ops -- -max_total_time=30`.
 
 #![no_main]
 
-use arbitrary::Arbitrary;
-use blink_store::store::{SetError, Store, StoreStats, Ttl, entry_charge};
+use std::num::NonZeroU64;
+
+use arbitrary::{Result, Unstructured};
+use blink_store::store::Store;
+use blink_store::store::model::{self, Op};
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../src/store/model.rs"]
-mod model;
-
-/// Largest cap tried: a few KiB, so eviction and expiry happen constantly.
-const CAP_BYTES_MAX: u64 = 6_000;
+/// Distinct keys: more than the index's fourth table (320 entries) takes,
+/// so the index can grow five times.
+const KEYS: u16 = 1_024;
 /// Largest value tried: above the 4 KiB size-class limit, so large records
 /// are exercised too.
 const VALUE_BYTES_MAX: usize = 5_000;
-/// Distinct keys: few, so operations collide on the same keys.
-const KEYS: u8 = 16;
+/// Largest short value: most values are short, so hundreds fit the cap.
+const SHORT_VALUE_BYTES_MAX: usize = 32;
 
-#[derive(Arbitrary, Debug)]
-struct Input {
-    cap_bytes: u16,
-    /// Start the clock near u64::MAX to exercise deadline saturation.
-    start_near_max: bool,
-    ops: Vec<Op>,
+/// A TTL: none, short, huge (saturating), or any nonzero value.
+fn ttl_ms(u: &mut Unstructured<'_>) -> Result<Option<NonZeroU64>> {
+    Ok(match u.int_in_range(0..=3u8)? {
+        0 => None,
+        1 => NonZeroU64::new(u64::from(u.int_in_range(1..=u8::MAX)?)),
+        2 => NonZeroU64::new(u64::MAX),
+        _ => NonZeroU64::new(u.arbitrary()?),
+    })
 }
 
-#[derive(Arbitrary, Debug, Clone, Copy)]
-enum TtlChoice {
-    None,
-    Zero,
-    Small(u8),
-    Max,
-    Raw(u64),
-}
-
-impl TtlChoice {
-    fn ttl_ms(self) -> Option<u64> {
-        match self {
-            TtlChoice::None => None,
-            TtlChoice::Zero => Some(0),
-            TtlChoice::Small(ms) => Some(u64::from(ms)),
-            TtlChoice::Max => Some(u64::MAX),
-            TtlChoice::Raw(ms) => Some(ms),
-        }
-    }
-}
-
-#[derive(Arbitrary, Debug)]
-enum Op {
-    Set {
-        key: u8,
-        value_len: u16,
-        ttl: TtlChoice,
-    },
-    Get {
-        key: u8,
-    },
-    Delete {
-        key: u8,
-    },
-    Expire {
-        key: u8,
-        ttl: TtlChoice,
-    },
-    Ttl {
-        key: u8,
-    },
-    Tick {
-        max_expired: u8,
-    },
-    Advance {
-        ms: u16,
-    },
-}
-
-impl Op {
-    /// The shared lockstep operation this input stands for.
-    fn lockstep(&self) -> model::Op {
-        match *self {
-            Op::Set {
-                key,
-                value_len,
-                ttl,
-            } => model::Op::Set {
-                key: key % KEYS,
-                value_len: usize::from(value_len) % (VALUE_BYTES_MAX + 1),
-                ttl_ms: ttl.ttl_ms(),
-            },
-            Op::Get { key } => model::Op::Get { key: key % KEYS },
-            Op::Delete { key } => model::Op::Delete { key: key % KEYS },
-            Op::Expire { key, ttl } => model::Op::Expire {
-                key: key % KEYS,
-                ttl_ms: ttl.ttl_ms(),
-            },
-            Op::Ttl { key } => model::Op::Ttl { key: key % KEYS },
-            Op::Tick { max_expired } => model::Op::Tick {
-                max_expired: usize::from(max_expired),
-            },
-            Op::Advance { ms } => model::Op::Advance { ms: u64::from(ms) },
-        }
-    }
-}
-
-fuzz_target!(|input: Input| {
-    let cap_bytes = u64::from(input.cap_bytes) % (CAP_BYTES_MAX + 1);
-    let start_ms = if input.start_near_max {
-        u64::MAX - 70_000
+/// A value length: short seven times in eight.
+fn value_len(u: &mut Unstructured<'_>) -> Result<usize> {
+    let max = if u.ratio(7u8, 8u8)? {
+        SHORT_VALUE_BYTES_MAX
     } else {
-        0
+        VALUE_BYTES_MAX
     };
-    let ops: Vec<model::Op> = input.ops.iter().map(Op::lockstep).collect();
-    model::run(Store::new(cap_bytes), start_ms, &ops);
+    u.int_in_range(0..=max)
+}
+
+/// One operation; sets are the most frequent, so entries accumulate.
+fn op(u: &mut Unstructured<'_>) -> Result<Op> {
+    let key = |u: &mut Unstructured<'_>| u.int_in_range(0..=KEYS - 1);
+    Ok(match u.int_in_range(0..=15u8)? {
+        0..=6 => Op::Set {
+            key: key(u)?,
+            value_len: value_len(u)?,
+            ttl_ms: ttl_ms(u)?,
+        },
+        7..=9 => Op::Get { key: key(u)? },
+        10 => Op::Delete { key: key(u)? },
+        11 => Op::Expire {
+            key: key(u)?,
+            ttl_ms: ttl_ms(u)?,
+        },
+        12 => Op::Ttl { key: key(u)? },
+        13 => Op::Tick {
+            max_expired: usize::from(u.arbitrary::<u8>()?),
+        },
+        _ => Op::Advance {
+            ms: u64::from(u.arbitrary::<u16>()?),
+        },
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut u = Unstructured::new(data);
+    let Ok(cap_bytes) = u.arbitrary::<u16>() else {
+        return;
+    };
+    // Start the clock near u64::MAX to exercise deadline saturation.
+    let start_ms = match u.arbitrary::<bool>() {
+        Ok(true) => u64::MAX - 70_000,
+        _ => 0,
+    };
+    let mut ops = Vec::new();
+    while !u.is_empty() {
+        match op(&mut u) {
+            Ok(op) => ops.push(op),
+            Err(_) => break,
+        }
+    }
+    model::run(Store::new(u64::from(cap_bytes)), start_ms, &ops);
 });

@@ -69,6 +69,13 @@ impl Index {
         self.old.is_some()
     }
 
+    /// Most entries the current table takes: it doubles with every
+    /// growth and never shrinks.
+    #[cfg(test)]
+    pub(super) fn capacity(&self) -> usize {
+        self.table.capacity()
+    }
+
     /// What the current table's home chunk alone tells about `hash` (see
     /// [`Table::home`]); while the index grows, an absent hash may still
     /// be in the old table, so it is [`Home::Unsure`]. Most lookups end

@@ -5,6 +5,7 @@ use super::arena::Arena;
 use super::expiry::Pair;
 use super::record::{DEADLINE_BYTES, HEADER_BYTES};
 use super::*;
+use std::num::NonZeroU64;
 
 /// A store whose cap fits exactly `entries` entries of `key_len`+`value_len`.
 fn store_for(entries: u64, key_len: usize, value_len: usize) -> Store {
@@ -14,6 +15,11 @@ fn store_for(entries: u64, key_len: usize, value_len: usize) -> Store {
 /// Key `i` as 4 bytes, so every test key has the same charge.
 fn key(i: u32) -> [u8; 4] {
     i.to_be_bytes()
+}
+
+/// A TTL of `ms` (nonzero) milliseconds.
+fn ttl(ms: u64) -> Option<NonZeroU64> {
+    Some(NonZeroU64::new(ms).expect("a test TTL is nonzero"))
 }
 
 /// True if `key` is live, without touching its recency.
@@ -110,7 +116,7 @@ fn an_item_that_can_never_fit_is_refused_before_anything_is_evicted() {
         })
     );
     assert!(matches!(
-        store.set(&key(9), &value, Some(5), 0),
+        store.set(&key(9), &value, ttl(5), 0),
         Err(SetError::TooLarge { .. })
     ));
     store.check_invariants();
@@ -134,27 +140,30 @@ fn a_zero_cap_refuses_everything() {
 }
 
 #[test]
-fn ttl_zero_on_set_stores_nothing_and_counts_an_expiration() {
+fn a_ttl_at_the_end_of_the_clock_is_due_at_once() {
     let mut store = Store::new(10_000);
-    store.set(b"k", b"old", None, 5).unwrap();
-    store.set(b"k", b"new", Some(0), 5).unwrap();
+    store.set(b"k", b"old", None, u64::MAX).unwrap();
+    store.set(b"k", b"new", ttl(5), u64::MAX).unwrap();
     store.check_invariants();
-    assert_eq!(store.get(b"k", 5), None);
+    assert_eq!(store.next_expiry_ms(), Some(u64::MAX));
+    assert_eq!(store.get(b"k", u64::MAX), None, "saturated deadline is now");
     assert_eq!(store.stats().expirations, 1);
+    assert_eq!(store.stats().expiry_lag_max_ms, 0);
     assert_eq!(store.used_bytes(), 0);
+    store.check_invariants();
 }
 
 #[test]
 fn huge_ttls_saturate() {
     let mut store = Store::new(10_000);
-    store.set(b"forever", b"v", Some(u64::MAX), 10).unwrap();
+    store.set(b"forever", b"v", ttl(u64::MAX), 10).unwrap();
     assert_eq!(
         store.ttl(b"forever", 10),
         Ttl::Remaining {
             remaining_ms: u64::MAX - 10
         }
     );
-    store.set(b"late", b"v", Some(100), u64::MAX - 5).unwrap();
+    store.set(b"late", b"v", ttl(100), u64::MAX - 5).unwrap();
     assert_eq!(
         store.ttl(b"late", u64::MAX - 5),
         Ttl::Remaining { remaining_ms: 5 }
@@ -164,7 +173,7 @@ fn huge_ttls_saturate() {
         None,
         "deadline saturated at u64::MAX"
     );
-    assert!(store.expire(b"forever", Some(u64::MAX), u64::MAX - 1));
+    assert!(store.expire(b"forever", ttl(u64::MAX), u64::MAX - 1));
     assert_eq!(
         store.ttl(b"forever", u64::MAX - 1),
         Ttl::Remaining { remaining_ms: 1 }
@@ -173,29 +182,28 @@ fn huge_ttls_saturate() {
 }
 
 #[test]
-fn expire_sets_clears_and_expires_now() {
+fn expire_sets_and_clears() {
     let mut store = Store::new(10_000);
-    assert!(!store.expire(b"missing", Some(5), 0));
+    assert!(!store.expire(b"missing", ttl(5), 0));
     store.set(b"k", b"value", None, 0).unwrap();
     assert_eq!(store.ttl(b"k", 0), Ttl::Persistent);
-    assert!(store.expire(b"k", Some(100), 0));
+    assert!(store.expire(b"k", ttl(100), 0));
     assert_eq!(store.ttl(b"k", 40), Ttl::Remaining { remaining_ms: 60 });
     assert!(store.expire(b"k", None, 40));
     assert_eq!(store.ttl(b"k", 1_000), Ttl::Persistent);
     assert_eq!(store.get(b"k", 1_000), Some(&b"value"[..]));
-    store.check_invariants();
-    assert!(store.expire(b"k", Some(0), 1_000));
-    assert_eq!(store.ttl(b"k", 1_000), Ttl::Missing);
+    assert!(store.expire(b"k", ttl(1), 1_000));
+    assert_eq!(store.ttl(b"k", 1_001), Ttl::Missing);
     assert_eq!(store.stats().expirations, 1);
-    assert!(!store.delete(b"k", 1_000));
+    assert!(!store.delete(b"k", 1_001));
     store.check_invariants();
 }
 
 #[test]
 fn expiry_is_lazy_on_access_and_measures_lag() {
     let mut store = Store::new(10_000);
-    store.set(b"a", b"1", Some(10), 0).unwrap();
-    store.set(b"b", b"2", Some(10), 0).unwrap();
+    store.set(b"a", b"1", ttl(10), 0).unwrap();
+    store.set(b"b", b"2", ttl(10), 0).unwrap();
     assert_eq!(store.get(b"a", 9), Some(&b"1"[..]));
     assert_eq!(store.get(b"a", 10), None, "expired at the deadline");
     assert_eq!(store.len(), 1);
@@ -209,7 +217,7 @@ fn expiry_is_lazy_on_access_and_measures_lag() {
         (stats.expiry_lag_max_ms, stats.expiry_lag_recent_ms),
         (7, 7)
     );
-    store.set(b"c", b"3", Some(1), 20).unwrap();
+    store.set(b"c", b"3", ttl(1), 20).unwrap();
     assert_eq!(store.tick(23, 10), 1);
     assert_eq!(
         (
@@ -226,9 +234,7 @@ fn expiry_is_lazy_on_access_and_measures_lag() {
 fn tick_is_bounded_and_goes_in_deadline_order() {
     let mut store = Store::new(100_000);
     for i in 0..10 {
-        store
-            .set(&key(i), b"v", Some(u64::from(10 - i)), 0)
-            .unwrap();
+        store.set(&key(i), b"v", ttl(u64::from(10 - i)), 0).unwrap();
     }
     store.set(b"persistent", b"v", None, 0).unwrap();
     assert_eq!(store.next_expiry_ms(), Some(1));
@@ -250,7 +256,7 @@ fn tick_is_bounded_and_goes_in_deadline_order() {
 fn expired_entries_are_reclaimed_before_live_ones_are_evicted() {
     let mut store = store_for(3, 4, 10);
     store.set(&key(0), &[0; 10], None, 0).unwrap();
-    store.set(&key(1), &[0; 10], Some(10), 0).unwrap();
+    store.set(&key(1), &[0; 10], ttl(10), 0).unwrap();
     store.set(&key(2), &[0; 10], None, 0).unwrap();
     // Key 0 is the LRU tail, but key 1 has expired: it makes the room.
     store.set(&key(3), &[0; 10], None, 20).unwrap();
@@ -271,9 +277,9 @@ fn expired_entries_are_reclaimed_before_live_ones_are_evicted() {
 #[test]
 fn the_expiry_heap_stays_bounded_under_re_timing() {
     let mut store = Store::new(100_000);
-    store.set(b"k", b"v", Some(1_000), 0).unwrap();
+    store.set(b"k", b"v", ttl(1_000), 0).unwrap();
     for ttl_ms in 0..10_000 {
-        assert!(store.expire(b"k", Some(1_000 + ttl_ms % 7), 0));
+        assert!(store.expire(b"k", ttl(1_000 + ttl_ms % 7), 0));
         assert!(store.expiry.len() <= expiry::Expiry::bound(1));
     }
     store.check_invariants();
@@ -294,9 +300,16 @@ fn keys_and_values_of_any_size_round_trip() {
         vec![3; 1 << 20],
     ];
     for (i, value) in values.iter().enumerate() {
-        store.set(&long_key, value, Some(50), 0).unwrap();
+        store.set(&long_key, value, ttl(50), 0).unwrap();
         store.set(&key(i as u32), value, None, 0).unwrap();
-        store.set(b"", value, (i % 2 == 0).then_some(9), 0).unwrap();
+        store
+            .set(
+                b"",
+                value,
+                (i % 2 == 0).then_some(9).and_then(NonZeroU64::new),
+                0,
+            )
+            .unwrap();
         store.check_invariants();
         assert_eq!(store.get(&long_key, 1), Some(&value[..]));
         assert_eq!(store.get(&key(i as u32), 1), Some(&value[..]));
@@ -320,7 +333,7 @@ fn churn_reuses_chunks_and_pages() {
                 .set(
                     &key(i + round),
                     &[round as u8; 100],
-                    (i % 3 == 0).then_some(1_000),
+                    (i % 3 == 0).then_some(1_000).and_then(NonZeroU64::new),
                     0,
                 )
                 .unwrap();
@@ -342,7 +355,7 @@ fn a_huge_cap_never_overflows() {
     let mut store = Store::new(u64::MAX);
     for i in 0..100 {
         store
-            .set(&key(i), &[0; 10], Some(u64::MAX), u64::MAX - 1)
+            .set(&key(i), &[0; 10], ttl(u64::MAX), u64::MAX - 1)
             .unwrap();
     }
     assert_eq!(store.tick(u64::MAX - 1, usize::MAX), 0);
@@ -403,14 +416,23 @@ fn a_full_page_table_falls_back_to_own_allocations() {
     for i in 0..50u32 {
         let value = vec![i as u8; i as usize * 37];
         store
-            .set(&key(i), &value, (i % 2 == 0).then_some(100), 0)
+            .set(
+                &key(i),
+                &value,
+                (i % 2 == 0).then_some(100).and_then(NonZeroU64::new),
+                0,
+            )
             .unwrap();
     }
     store.check_invariants();
     for i in 0..50u32 {
         let value = vec![i as u8; i as usize * 37];
         assert_eq!(store.get(&key(i), 0), Some(&value[..]));
-        assert!(store.expire(&key(i), (i % 3 == 0).then_some(50), 0));
+        assert!(store.expire(
+            &key(i),
+            (i % 3 == 0).then_some(50).and_then(NonZeroU64::new),
+            0
+        ));
     }
     store.check_invariants();
     assert_eq!(store.tick(50, usize::MAX), 17, "keys 0, 3, ... 48 expire");
@@ -421,10 +443,10 @@ fn a_full_page_table_falls_back_to_own_allocations() {
 fn equal_deadlines_expire_in_the_order_they_were_set() {
     let mut store = Store::new(1 << 20);
     for i in [5, 1, 4, 2, 3] {
-        store.set(&key(i), b"v", Some(100), 0).unwrap();
+        store.set(&key(i), b"v", ttl(100), 0).unwrap();
     }
     // Re-timing key 5 to the same deadline moves it to the back.
-    assert!(store.expire(&key(5), Some(100), 0));
+    assert!(store.expire(&key(5), ttl(100), 0));
     for expected in [1, 4, 2, 3, 5] {
         assert_eq!(store.tick(100, 1), 1);
         assert!(
@@ -442,8 +464,8 @@ fn adding_a_ttl_moves_the_record_but_keeps_its_recency() {
         store.set(&key(i), &[0; 10], None, 0).unwrap();
     }
     // A TTL lengthens keys 0 and 1's records: both move to other chunks.
-    assert!(store.expire(&key(0), Some(1_000), 0));
-    assert!(store.expire(&key(1), Some(1_000), 0));
+    assert!(store.expire(&key(0), ttl(1_000), 0));
+    assert!(store.expire(&key(1), ttl(1_000), 0));
     store.check_invariants();
     store.set(&key(3), &[0; 10], None, 0).unwrap();
     assert!(
