@@ -308,6 +308,17 @@ fn invalid_flags_get_one_line_naming_the_flag_and_exit_two() {
         Some(2),
         "env vars are validated like flags"
     );
+    let long_path = format!("/tmp/{}", "s".repeat(120));
+    let output = blink()
+        .args(["--unix-socket", &long_path])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a socket path too long is a bad flag"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--unix-socket"));
 }
 
 #[test]
