@@ -284,6 +284,9 @@ impl Channel {
         let (mut written, mut answered) = (0, 0);
         let mut readable = false;
         let mut progress_at = Instant::now();
+        // A failed write may be the server closing after a final reply
+        // (SPEC §7.4): keep reading, so that reply explains the close.
+        let mut write_error = None;
         while answered < replies {
             match self.input.next_reply() {
                 Ok(Some(reply)) => {
@@ -299,21 +302,21 @@ impl Channel {
             }
             if written < output.len() {
                 match self.stream.write(&output[written..]) {
-                    Ok(0) => return Err(self.fail(Error::ConnectionClosed)),
-                    Ok(n) => {
+                    Ok(n) if n > 0 => {
                         written += n;
                         progress_at = Instant::now();
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(self.fail(Error::from_io(e))),
+                    Ok(_) => (written, write_error) = (output.len(), Some(Error::ConnectionClosed)),
+                    Err(e) => (written, write_error) = (output.len(), Some(Error::from_io(e))),
                 }
             }
-            if readable {
+            if readable || write_error.is_some() {
                 let spare = self.input.spare_mut();
                 let room = spare.len();
                 match self.stream.read(spare) {
-                    Ok(0) => return Err(self.fail(Error::ConnectionClosed)),
+                    Ok(0) => return Err(self.fail(write_error.unwrap_or(Error::ConnectionClosed))),
                     Ok(n) => {
                         self.input.filled(n);
                         progress_at = Instant::now();
@@ -323,7 +326,7 @@ impl Channel {
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(self.fail(Error::from_io(e))),
+                    Err(e) => return Err(self.fail(write_error.unwrap_or(Error::from_io(e)))),
                 }
             }
             let want_write = written < output.len();
@@ -341,9 +344,10 @@ impl Channel {
                 Err(e) => return Err(self.fail(Error::io(e))),
             }
         }
-        if written < output.len() {
+        if written < output.len() || write_error.is_some() {
             // Every reply arrived before all requests were written: the
-            // server is answering something else. Nothing can follow safely.
+            // server is answering something else, or closing. Nothing can
+            // follow safely.
             self.break_off();
         }
         Ok(())

@@ -38,6 +38,10 @@ use crate::wire::{Opcode, ReplyBuffer};
 /// loopback link busy, small enough that a stall strands little.
 const MAX_PENDING_SLOTS: usize = 4096;
 
+/// Reads per wake-up before the driver turns to submissions and yields: a
+/// reply stream that never runs dry must not starve callers or the runtime.
+const READS_PER_TURN: usize = 16;
+
 /// One caller's request(s), encoded.
 #[derive(Debug)]
 pub(crate) struct Submission {
@@ -78,6 +82,8 @@ struct Link {
     pending: VecDeque<Slot>,
     /// The last time a byte arrived, or the FIFO went from empty to busy.
     progress_at: Instant,
+    /// A write failed: nothing more can be sent on this link.
+    write_closed: bool,
 }
 
 /// What woke the driver.
@@ -131,31 +137,40 @@ impl Driver {
                 interest |= Interest::WRITABLE;
             }
             let deadline = link.progress_at + self.config.read_timeout;
+            // Bytes that arrived (a close above all) are handled before new
+            // submissions, so none is written to a connection known dead.
             let event = tokio::select! {
+                biased;
+                ready = link.stream.ready(interest) => Event::Ready(ready),
                 submission = self.requests.recv(), if link.pending.len() < MAX_PENDING_SLOTS => {
                     Event::Submitted(submission)
                 }
-                ready = link.stream.ready(interest) => Event::Ready(ready),
                 () = sleep_until(deadline), if !link.pending.is_empty() => Event::TimedOut,
             };
             let outcome = match event {
                 Event::Submitted(None) => return,
                 Event::Submitted(Some(submission)) => {
                     link.push(submission);
-                    while link.pending.len() < MAX_PENDING_SLOTS {
-                        let Ok(more) = self.requests.try_recv() else { break };
-                        link.push(more);
-                    }
+                    link.take_queued(&mut self.requests);
                     link.write()
                 }
+                // After the replies, whatever callers queued meanwhile joins
+                // the next write: a busy socket never starves submissions.
                 Event::Ready(Ok(ready)) => {
                     let read = if ready.is_readable() { link.read(&self.shared) } else { Ok(()) };
-                    read.and_then(|()| if ready.is_writable() { link.write() } else { Ok(()) })
+                    read.and_then(|()| {
+                        link.take_queued(&mut self.requests);
+                        link.write()
+                    })
                 }
                 Event::Ready(Err(e)) => Err(Error::from_io(e)),
                 Event::TimedOut => Err(Error::Timeout(TimeoutKind::Read)),
             };
-            if let Err(error) = outcome {
+            let finished = outcome.and_then(|()| match link.write_closed && link.pending.is_empty() {
+                true => Err(Error::ConnectionClosed),
+                false => Ok(()),
+            });
+            if let Err(error) = finished {
                 self.drop_link(&error);
             }
         }
@@ -223,7 +238,9 @@ fn fail_submission(submission: Submission, error: &Error) {
 async fn open(config: &Config) -> Result<(Link, Session)> {
     let stream = AsyncStream::connect(&config.address, config.connect_timeout).await?;
     let handshake = Handshake::new(config.auth_token.as_deref());
-    stream.write_all(&handshake.frames).await.map_err(Error::from_io)?;
+    // A server that refuses the connection (ERR_TOO_MANY_CONNECTIONS) may
+    // have closed before the write: its reply, still readable, says why.
+    let written = stream.write_all(&handshake.frames).await;
     let mut input = ReplyBuffer::new();
     let mut session = Session::default();
     let mut index = 0;
@@ -233,9 +250,14 @@ async fn open(config: &Config) -> Result<(Link, Session)> {
                 Handshake::read_reply(&mut session, index, reply)?;
                 index += 1;
             }
-            None => stream.read_more(&mut input).await.map_err(Error::from_io)?,
+            None => {
+                if let Err(e) = stream.read_more(&mut input).await {
+                    return Err(Error::from_io(written.err().unwrap_or(e)));
+                }
+            }
         }
     }
+    written.map_err(Error::from_io)?;
     input.set_max_frame_bytes(session.max_reply_frame_bytes());
     let link = Link {
         stream,
@@ -244,12 +266,16 @@ async fn open(config: &Config) -> Result<(Link, Session)> {
         written: 0,
         pending: VecDeque::new(),
         progress_at: Instant::now(),
+        write_closed: false,
     };
     Ok((link, session))
 }
 
 impl Link {
     fn push(&mut self, submission: Submission) {
+        if self.write_closed {
+            return fail_submission(submission, &Error::ConnectionClosed);
+        }
         if self.pending.is_empty() {
             self.progress_at = Instant::now();
         }
@@ -258,15 +284,28 @@ impl Link {
         self.pending.push_back(Slot { calls: submission.calls, results, reply_to: submission.reply_to });
     }
 
-    /// Writes until done or the socket is full.
+    /// Moves every submission already queued into the link (auto-pipelining:
+    /// they share the next write), up to the in-flight bound.
+    fn take_queued(&mut self, requests: &mut mpsc::Receiver<Submission>) {
+        while self.pending.len() < MAX_PENDING_SLOTS {
+            let Ok(submission) = requests.try_recv() else { break };
+            self.push(submission);
+        }
+    }
+
+    /// Writes until done or the socket is full. When the peer has closed,
+    /// the output is dropped but the link stays up while replies may still
+    /// arrive: a final reply explains the close, and EOF then ends the link.
     fn write(&mut self) -> Result<()> {
         while self.written < self.output.len() {
             match self.stream.try_write(&self.output[self.written..]) {
-                Ok(0) => return Err(Error::ConnectionClosed),
-                Ok(n) => self.written += n,
+                Ok(n) if n > 0 => self.written += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::from_io(e)),
+                Ok(_) | Err(_) => {
+                    self.write_closed = true;
+                    break;
+                }
             }
         }
         self.output.clear();
@@ -274,9 +313,10 @@ impl Link {
         Ok(())
     }
 
-    /// Reads until the socket is drained, handing each reply to its slot.
+    /// Reads until the socket is drained or the turn's reads are used up,
+    /// handing each reply to its slot.
     fn read(&mut self, shared: &Shared) -> Result<()> {
-        loop {
+        for _ in 0..READS_PER_TURN {
             match self.stream.try_read(&mut self.input) {
                 Ok(0) => return Err(Error::ConnectionClosed),
                 Ok(_) => {
@@ -288,6 +328,7 @@ impl Link {
                 Err(e) => return Err(Error::from_io(e)),
             }
         }
+        Ok(())
     }
 
     /// Hands every complete reply to the front slot. A reply with no slot

@@ -28,6 +28,8 @@ pub fn server_bin() -> PathBuf {
 /// A running `blink-store`, killed and reaped on drop.
 pub struct Server {
     child: Child,
+    /// False between `kill` and `restart`: the pid is reaped, never signalled.
+    running: bool,
     pub tcp: SocketAddr,
     pub unix: PathBuf,
     token: Option<Vec<u8>>,
@@ -46,7 +48,7 @@ impl Server {
         let unix = dir.path().join("blink.sock");
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let (child, tcp) = spawn(&args, "127.0.0.1:0", &unix, token);
-        Server { child, tcp, unix, token: token.map(<[u8]>::to_vec), args, _dir: dir }
+        Server { child, running: true, tcp, unix, token: token.map(<[u8]>::to_vec), args, _dir: dir }
     }
 
     pub fn tcp_config(&self) -> Config {
@@ -78,6 +80,7 @@ impl Server {
     pub fn kill(&mut self) {
         self.signal(libc::SIGKILL);
         let _ = self.child.wait();
+        self.running = false;
     }
 
     pub fn pause(&self) {
@@ -94,9 +97,11 @@ impl Server {
         let (child, tcp) = spawn(&self.args, &self.tcp.to_string(), &self.unix, self.token.as_deref());
         assert_eq!(tcp, self.tcp, "restarted on the same address");
         self.child = child;
+        self.running = true;
     }
 
     fn signal(&self, signal: libc::c_int) {
+        assert!(self.running, "signal to a server that was killed");
         let pid = self.child.id() as libc::pid_t;
         // SAFETY: kill(2) on our own child's pid has no memory effects.
         let rc = unsafe { libc::kill(pid, signal) };
@@ -106,9 +111,14 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.resume();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if self.running {
+            // A stopped server must run again to die; a signal to a live
+            // child cannot fail, and a drop must not panic.
+            let _ = self.child.kill();
+            // SAFETY: kill(2) on our own unreaped child has no memory effects.
+            unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGCONT) };
+            let _ = self.child.wait();
+        }
     }
 }
 
