@@ -1,0 +1,346 @@
+// One connection to a server: the socket, the FIFO of calls waiting for replies, the reader
+// thread that answers them in order, and the handshake (SPEC §8, §10, §11, §13, §14).
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace BlinkStore.Client
+{
+    /// <summary>
+    /// One connection, opened with HELLO (and AUTH, pipelined, when a token is set). It is thread-safe
+    /// and pipelined: calls from any number of threads are written in turn and answered in order by a
+    /// reader thread of its own, so a batch is read while it is written (SPEC §8). Any close fails every
+    /// waiting call with <see cref="BlinkConnectionException"/>; the connection is then unusable.
+    /// Use <see cref="BlinkClient"/> for a pool of them.
+    /// </summary>
+    public sealed class BlinkConnection : BlinkCommands, IDisposable
+    {
+        readonly Socket socket;
+        readonly BlinkOptions options;
+        readonly RequestWriter writer;
+        readonly ReplyReader reader;
+        readonly object writeLock = new object();
+        readonly object pendingLock = new object();
+        readonly Queue<PendingReply> pending = new Queue<PendingReply>();
+        readonly long readTimeoutTicks;
+        BlinkException closeCause;
+        volatile BlinkLimits limits = BlinkLimits.Ceilings;
+        volatile bool preAuth = true;
+
+        BlinkConnection(Socket socket, BlinkOptions options)
+        {
+            this.socket = socket;
+            this.options = options;
+            writer = new RequestWriter(socket);
+            reader = new ReplyReader(socket, () => limits.MaxFrameBytes);
+            readTimeoutTicks = options.ReadTimeout < TimeSpan.Zero
+                ? long.MaxValue
+                : (long)(options.ReadTimeout.TotalSeconds * Stopwatch.Frequency);
+            CreatedAt = Stopwatch.GetTimestamp();
+            new Thread(ReadLoop) { IsBackground = true, Name = $"blink reader {options.Endpoint}" }.Start();
+            if (readTimeoutTicks != long.MaxValue)
+                ResponseWatchdog.Register(this);
+        }
+
+        /// <summary>Connects to <see cref="BlinkOptions.Endpoint"/> and completes the handshake.</summary>
+        /// <exception cref="BlinkAuthFailedException">The token is wrong.</exception>
+        /// <exception cref="BlinkConnectionException">The connect failed, timed out or the server pushed back.</exception>
+        public static async Task<BlinkConnection> ConnectAsync(BlinkOptions options, CancellationToken cancel = default(CancellationToken))
+        {
+            options = (options ?? throw new ArgumentNullException(nameof(options))).Snapshot();
+            Socket socket = await SocketFactory.ConnectAsync(options, cancel).ConfigureAwait(false);
+            var connection = new BlinkConnection(socket, options);
+            try
+            {
+                await connection.HandshakeAsync(cancel).ConfigureAwait(false);
+                return connection;
+            }
+            catch
+            {
+                connection.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>Connects and completes the handshake, blocking.</summary>
+        public static BlinkConnection Connect(BlinkOptions options) => ConnectAsync(options).GetAwaiter().GetResult();
+
+        /// <summary>The server's address.</summary>
+        public EndPoint Endpoint => options.Endpoint;
+
+        /// <summary>The limits the last HELLO reported (the protocol ceilings before it).</summary>
+        public BlinkLimits Limits => limits;
+
+        /// <summary>Whether the connection is still open (false once closed, by either side).</summary>
+        public bool IsConnected
+        {
+            get { lock (pendingLock) return closeCause == null; }
+        }
+
+        /// <summary>When the connection was opened (a <see cref="Stopwatch"/> timestamp).</summary>
+        internal long CreatedAt { get; }
+
+        /// <summary>Why the connection closed; null while it is open.</summary>
+        internal BlinkException CloseCause
+        {
+            get { lock (pendingLock) return closeCause; }
+        }
+
+        /// <summary>HELLO: the version and limits; they replace this connection's limits.</summary>
+        public async Task<HelloInfo> HelloAsync(CancellationToken cancel = default(CancellationToken)) =>
+            ApplyHello(await ExecuteAsync(Commands.Hello(), cancel).ConfigureAwait(false));
+
+        /// <summary>HELLO, blocking.</summary>
+        public HelloInfo Hello() => ApplyHello(Execute(Commands.Hello()));
+
+        /// <summary>AUTH with <paramref name="token"/>; a wrong one throws <see cref="BlinkAuthFailedException"/> and closes the connection.</summary>
+        public async Task AuthAsync(byte[] token, CancellationToken cancel = default(CancellationToken))
+        {
+            await ExecuteAsync(Commands.Auth(token), cancel).ConfigureAwait(false);
+            preAuth = false;
+        }
+
+        /// <summary>AUTH, blocking.</summary>
+        public void Auth(byte[] token)
+        {
+            Execute(Commands.Auth(token));
+            preAuth = false;
+        }
+
+        /// <summary>Closes the connection; calls still waiting fail with <see cref="BlinkConnectionException"/>.</summary>
+        public void Dispose() => Fail(new BlinkConnectionException($"the connection to {Endpoint} was closed by the client"));
+
+        internal override T Execute<T>(Command<T> command) => command.Parse(Send(command.Request).Wait());
+
+        internal override Task<T> ExecuteAsync<T>(Command<T> command, CancellationToken cancel)
+        {
+            if (cancel.IsCancellationRequested)
+                return Task.FromCanceled<T>(cancel);
+            try
+            {
+                return Send(command.Request).Track(command.Parse, cancel);
+            }
+            catch (BlinkRejectedException e)
+            {
+                return Task.FromException<T>(e);
+            }
+        }
+
+        internal override Task ExecuteBatchAsync(IReadOnlyList<BatchEntry> entries, CancellationToken cancel)
+        {
+            cancel.ThrowIfCancellationRequested();
+            lock (writeLock)
+            {
+                foreach (var entry in entries)
+                {
+                    if (Check(entry.Request, entry.Fail))
+                        entry.Bind(QueueAndAdd(entry.Request));
+                }
+                FlushOrFail();
+            }
+            return BatchEntry.WhenAll(entries, cancel);
+        }
+
+        /// <summary>
+        /// Whether the connection looks dead before it is lent: closed, or readable while no call waits
+        /// (the peer's close or an unsolicited closing status; go-redis's connCheck).
+        /// </summary>
+        internal bool LooksDeadWhileIdle()
+        {
+            lock (pendingLock)
+            {
+                if (closeCause != null)
+                    return true;
+                if (pending.Count > 0)
+                    return false;
+            }
+            try
+            {
+                return socket.Poll(0, SelectMode.SelectRead) || socket.Poll(0, SelectMode.SelectError);
+            }
+            catch (Exception e) when (e is SocketException || e is ObjectDisposedException)
+            {
+                return true;
+            }
+        }
+
+        /// <summary>Closes the connection when its oldest call has had no reply and no bytes for the read timeout.</summary>
+        internal void CheckResponseDeadline()
+        {
+            PendingReply head;
+            lock (pendingLock)
+            {
+                if (pending.Count == 0)
+                    return;
+                head = pending.Peek();
+            }
+            long since = Math.Max(head.QueuedAt, reader.LastProgressAt);
+            if (Stopwatch.GetTimestamp() - since > readTimeoutTicks)
+                Fail(new BlinkTimeoutException($"no reply from {Endpoint} within the read timeout of {options.ReadTimeout.TotalMilliseconds} ms; the connection was closed"));
+        }
+
+        async Task HandshakeAsync(CancellationToken cancel)
+        {
+            var batch = new BlinkBatch(this);
+            Task<HelloInfo> hello = batch.Add(Commands.Hello());
+            Task auth = options.Token == null ? null : batch.Add(Commands.Auth(options.Token));
+            Task all = batch.ExecuteAsync(cancel);
+            ApplyHello(await hello.ConfigureAwait(false));
+            if (auth != null)
+            {
+                await auth.ConfigureAwait(false);
+                preAuth = false;
+            }
+            await all.ConfigureAwait(false);
+        }
+
+        HelloInfo ApplyHello(HelloInfo hello)
+        {
+            if (hello.Version != Wire.ProtocolVersion)
+            {
+                var error = new BlinkProtocolException($"the server negotiated protocol version {hello.Version}; this client speaks {Wire.ProtocolVersion}");
+                Fail(error);
+                throw error;
+            }
+            limits = hello.Limits;
+            preAuth = hello.AuthRequired;
+            return hello;
+        }
+
+        /// <summary>Queues and writes one request; failures land in the returned slot.</summary>
+        PendingReply Send(Request request)
+        {
+            limits.Check(request, preAuth);
+            lock (writeLock)
+            {
+                PendingReply slot = QueueAndAdd(request);
+                FlushOrFail();
+                return slot;
+            }
+        }
+
+        /// <summary>Runs the local limit check; a refused request fails through <paramref name="fail"/>.</summary>
+        bool Check(Request request, Action<Exception> fail)
+        {
+            try
+            {
+                limits.Check(request, preAuth);
+                return true;
+            }
+            catch (BlinkRejectedException e)
+            {
+                fail(e);
+                return false;
+            }
+        }
+
+        /// <summary>Takes the request's place in the reply FIFO, then adds its bytes (write lock held).</summary>
+        PendingReply QueueAndAdd(Request request)
+        {
+            var slot = new PendingReply();
+            lock (pendingLock)
+            {
+                if (closeCause != null)
+                {
+                    slot.Fail(Orphaned(closeCause));
+                    return slot;
+                }
+                pending.Enqueue(slot);
+            }
+            try
+            {
+                writer.Add(request);
+            }
+            catch (Exception e) when (e is SocketException || e is ObjectDisposedException)
+            {
+                writer.Reset();
+                Fail(new BlinkConnectionException($"writing to {Endpoint} failed: {e.Message}", null, e));
+            }
+            return slot;
+        }
+
+        void FlushOrFail()
+        {
+            try
+            {
+                writer.Flush();
+            }
+            catch (Exception e) when (e is SocketException || e is ObjectDisposedException)
+            {
+                writer.Reset();
+                Fail(new BlinkConnectionException($"writing to {Endpoint} failed: {e.Message}", null, e));
+            }
+        }
+
+        void ReadLoop()
+        {
+            try
+            {
+                while (reader.TryRead(out Reply reply))
+                {
+                    if (!Dispatch(reply))
+                        return;
+                }
+                Fail(new BlinkConnectionException($"{Endpoint} closed the connection"));
+            }
+            catch (BlinkProtocolException e)
+            {
+                Fail(e);
+            }
+            catch (Exception e) when (e is SocketException || e is ObjectDisposedException)
+            {
+                Fail(new BlinkConnectionException($"reading from {Endpoint} failed: {e.Message}", null, e));
+            }
+        }
+
+        /// <summary>Hands a reply to the oldest waiting call; false when the connection is done (a closing status).</summary>
+        bool Dispatch(Reply reply)
+        {
+            PendingReply head = null;
+            lock (pendingLock)
+            {
+                if (pending.Count > 0)
+                    head = pending.Dequeue();
+            }
+            bool closing = StatusErrors.Closes(reply.Status);
+            if (head == null)
+            {
+                Fail(closing ? StatusErrors.FromReply(reply) : new BlinkProtocolException("a reply arrived with no request waiting for it"));
+                return false;
+            }
+            head.Complete(reply);
+            if (!closing)
+                return true;
+            Fail(StatusErrors.FromReply(reply));
+            return false;
+        }
+
+        /// <summary>Closes the connection once, with <paramref name="cause"/>, and fails every waiting call.</summary>
+        internal void Fail(BlinkException cause)
+        {
+            PendingReply[] orphans;
+            lock (pendingLock)
+            {
+                if (closeCause != null)
+                    return;
+                closeCause = cause;
+                orphans = pending.ToArray();
+                pending.Clear();
+            }
+            ResponseWatchdog.Unregister(this);
+            SocketFactory.Close(socket);
+            foreach (var slot in orphans)
+                slot.Fail(Orphaned(cause));
+        }
+
+        /// <summary>The error of a call that was waiting when the connection closed: its outcome is unknown.</summary>
+        static BlinkException Orphaned(BlinkException cause) =>
+            cause is BlinkTimeoutException
+                ? new BlinkTimeoutException(cause.Message)
+                : new BlinkConnectionException($"connection closed, outcome unknown: {cause.Message}", cause.Status, cause);
+    }
+}
