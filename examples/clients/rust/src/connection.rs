@@ -208,8 +208,10 @@ impl Connection {
         !self.channel.broken && self.channel.stream.is_idle_and_open()
     }
 
-    /// Marks the connection broken and shuts its socket.
-    pub(crate) fn close(&mut self) {
+    /// Closes the connection now: further calls fail with
+    /// [`Error::ConnectionClosed`], and a pool discards it instead of
+    /// reusing it (for a caller that no longer trusts its state).
+    pub fn close(&mut self) {
         self.channel.break_off();
     }
 
