@@ -1,0 +1,439 @@
+package dev.blinkstore.client;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * A thread-safe, bounded pool of {@link BlinkConnection}s, in the manner of JedisPool and
+ * HikariCP. It owns every connection it opened and decides when each is handed out, kept,
+ * checked or closed:
+ *
+ * <ul>
+ *   <li>at most {@code maxConnections} open, idle or borrowed; a borrow waits at most
+ *       {@code borrowTimeout}, then fails with {@link PoolExhaustedException};
+ *   <li>before reuse, an idle connection must be within its lifetime and idle time, pass a
+ *       non-blocking liveness read, and answer PING if it sat idle past {@code pingAfterIdle};
+ *   <li>a connection that broke while borrowed is closed on return, never reused;
+ *   <li>a housekeeper thread retires old and surplus idle connections, PINGs the others to keep
+ *       them alive, opens connections up to {@code minIdle}, and reports leaks;
+ *   <li>connects back off exponentially with jitter after failures ({@link ReconnectBackoff}).
+ * </ul>
+ *
+ * <p>Borrow with try-with-resources, or call the {@link BlinkCommands} methods on the pool
+ * itself, which borrow for one call. Calls are not retried: a call that fails with a
+ * {@link ConnectionLostException} may or may not have run, and only the caller knows whether
+ * it is safe to repeat.
+ *
+ * <pre>{@code
+ * try (BlinkPool pool = BlinkPool.create(connectionConfig, PoolConfig.builder().build())) {
+ *     pool.set("k", "v");
+ *     try (PooledConnection connection = pool.borrow()) {
+ *         connection.get("k");
+ *     }
+ * }
+ * }</pre>
+ */
+public final class BlinkPool implements BlinkCommands, AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(BlinkPool.class.getName());
+    /** Lifetimes are shortened by up to this fraction so connections do not all retire at once. */
+    private static final double LIFETIME_JITTER = 0.025;
+
+    private final ConnectionConfig connectionConfig;
+    private final PoolConfig config;
+    private final ReconnectBackoff backoff;
+    private final LeakDetector leaks;
+    private final ScheduledExecutorService housekeeper;
+
+    /** Fair, so a returned connection goes to the longest waiter, not a newcomer. */
+    private final ReentrantLock lock = new ReentrantLock(true);
+    private final Condition changed = lock.newCondition();
+    // Guarded by lock. total = idle + leased + connections being opened or checked.
+    private final ArrayDeque<PoolEntry> idle = new ArrayDeque<>();
+    private int total;
+    private int leased;
+    private int waiting;
+    private boolean closed;
+
+    private final LongAdder created = new LongAdder();
+    private final LongAdder destroyed = new LongAdder();
+    private final LongAdder borrows = new LongAdder();
+    private final LongAdder borrowTimeouts = new LongAdder();
+    private final LongAdder connectAttempts = new LongAdder();
+    private final LongAdder connectFailures = new LongAdder();
+    private final LongAdder borrowWaitNanos = new LongAdder();
+    private final AtomicLong borrowWaitMaxNanos = new AtomicLong();
+
+    private BlinkPool(ConnectionConfig connectionConfig, PoolConfig config) {
+        this.connectionConfig = connectionConfig;
+        this.config = config;
+        this.backoff = new ReconnectBackoff(config.reconnectBackoffMin(), config.reconnectBackoffMax());
+        this.leaks = new LeakDetector(config.leakDetectionThreshold());
+        this.housekeeper = Executors.newSingleThreadScheduledExecutor(task -> {
+            Thread thread = new Thread(task, "blink-pool-housekeeper " + connectionConfig.endpoint());
+            thread.setDaemon(true);
+            return thread;
+        });
+    }
+
+    /**
+     * A pool for the server of {@code connectionConfig}. It connects in the background (up to
+     * {@code minIdle}); a server that is down makes borrows fail, not this.
+     */
+    public static BlinkPool create(ConnectionConfig connectionConfig, PoolConfig config) {
+        BlinkPool pool = new BlinkPool(connectionConfig, config);
+        long intervalNanos = config.housekeepingInterval().toNanos();
+        pool.housekeeper.scheduleWithFixedDelay(pool::housekeep, 0, intervalNanos, TimeUnit.NANOSECONDS);
+        return pool;
+    }
+
+    /**
+     * Borrows a connection: an idle one that passes its checks, or a new one.
+     *
+     * @throws PoolExhaustedException when none is free within the borrow timeout
+     * @throws ConnectFailedException and the other connect errors of
+     *     {@link BlinkConnection#open(ConnectionConfig)} when a new one cannot be opened
+     * @throws IllegalStateException when the pool is closed
+     */
+    public PooledConnection borrow() {
+        long start = System.nanoTime();
+        long deadline = start + config.borrowTimeout().toNanos();
+        while (true) {
+            PoolEntry entry = takeIdleOrReserve(deadline);
+            if (entry == null) {
+                entry = openReserved();
+            } else if (!stillUsable(entry)) {
+                discard(entry, true);
+                continue;
+            }
+            recordBorrow(System.nanoTime() - start);
+            return new PooledConnection(this, entry, leaks.borrowed());
+        }
+    }
+
+    @Override
+    public <T> T call(Command<T> command) {
+        try (PooledConnection connection = borrow()) {
+            return connection.call(command);
+        }
+    }
+
+    @Override
+    public void execute(Pipeline pipeline) {
+        try (PooledConnection connection = borrow()) {
+            connection.execute(pipeline);
+        }
+    }
+
+    /** The pool's connections now and its counters so far. */
+    public PoolMetrics metrics() {
+        lock.lock();
+        try {
+            return new PoolMetrics(leased, idle.size(), waiting, total, created.sum(), destroyed.sum(), borrows.sum(),
+                    borrowTimeouts.sum(), connectAttempts.sum(), connectFailures.sum(),
+                    Duration.ofNanos(borrowWaitNanos.sum()), Duration.ofNanos(borrowWaitMaxNanos.get()));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * An idle entry (counted as leased), or {@code null} when the caller reserved room to open
+     * one; waits for either until {@code deadline}.
+     */
+    private PoolEntry takeIdleOrReserve(long deadline) {
+        lock.lock();
+        boolean counted = false;
+        try {
+            while (true) {
+                if (closed) {
+                    throw new IllegalStateException("the pool is closed");
+                }
+                PoolEntry entry = idle.pollLast();
+                if (entry != null || total < config.maxConnections()) {
+                    total += entry == null ? 1 : 0;
+                    leased++;
+                    return entry;
+                }
+                long leftNanos = deadline - System.nanoTime();
+                if (leftNanos <= 0) {
+                    borrowTimeouts.increment();
+                    throw new PoolExhaustedException("no connection became free within " + config.borrowTimeout().toMillis()
+                            + " ms: all " + total + " of maxConnections " + config.maxConnections() + " are borrowed ("
+                            + waiting + " borrowers waiting)");
+                }
+                if (!counted) {
+                    waiting++;
+                    counted = true;
+                }
+                changed.awaitNanos(leftNanos);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PoolExhaustedException("interrupted while waiting for a connection");
+        } finally {
+            if (counted) {
+                waiting--;
+            }
+            lock.unlock();
+        }
+    }
+
+    /** Opens a connection into a reserved, leased slot; frees the slot if that fails. */
+    private PoolEntry openReserved() {
+        try {
+            return connect();
+        } catch (RuntimeException e) {
+            release(true);
+            throw e;
+        }
+    }
+
+    private PoolEntry connect() {
+        backoff.beginAttempt();
+        connectAttempts.increment();
+        try {
+            BlinkConnection connection = BlinkConnection.open(connectionConfig);
+            backoff.succeeded();
+            created.increment();
+            long lifetimeNanos = config.maxLifetime().toNanos();
+            long jitterNanos = (long) (lifetimeNanos * LIFETIME_JITTER * ThreadLocalRandom.current().nextDouble());
+            return new PoolEntry(connection, System.nanoTime(), lifetimeNanos - jitterNanos);
+        } catch (BlinkException e) {
+            connectFailures.increment();
+            backoff.failed(e);
+            throw e;
+        }
+    }
+
+    /** The checks before reuse: lifetime, idle time, liveness, and PING after a long idle. */
+    private boolean stillUsable(PoolEntry entry) {
+        long now = System.nanoTime();
+        long idleNanos = entry.idleNanos(now);
+        if (entry.pastLifetime(now) || idleNanos >= config.maxIdleTime().toNanos()
+                || !entry.connection().isIdleAndOpen()) {
+            return false;
+        }
+        return idleNanos < config.pingAfterIdle().toNanos() || answersPing(entry);
+    }
+
+    private static boolean answersPing(PoolEntry entry) {
+        try {
+            entry.connection().ping();
+            entry.markUsed(System.nanoTime());
+            return true;
+        } catch (BlinkException e) {
+            LOG.log(Level.FINE, "an idle connection failed its PING", e);
+            return false;
+        }
+    }
+
+    /** Takes back a borrowed entry: idle again if still usable, closed otherwise. */
+    void giveBack(PoolEntry entry, LeakDetector.Lease lease) {
+        leaks.returned(lease);
+        BlinkConnection connection = entry.connection();
+        connection.closeCause()
+                .filter(cause -> cause instanceof ServerUnavailableException || cause instanceof AuthFailedException)
+                .ifPresent(backoff::failed);
+        boolean keep;
+        lock.lock();
+        try {
+            leased--;
+            keep = connection.isOpen() && !closed;
+            if (keep) {
+                entry.markUsed(System.nanoTime());
+                idle.addLast(entry);
+            } else {
+                total--;
+            }
+            changed.signal();
+        } finally {
+            lock.unlock();
+        }
+        if (!keep) {
+            destroy(entry);
+        }
+    }
+
+    /** Closes an entry taken out of the pool (borrowed, or being checked). */
+    private void discard(PoolEntry entry, boolean wasLeased) {
+        release(wasLeased);
+        destroy(entry);
+    }
+
+    private void release(boolean wasLeased) {
+        lock.lock();
+        try {
+            total--;
+            leased -= wasLeased ? 1 : 0;
+            changed.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void destroy(PoolEntry entry) {
+        entry.connection().close();
+        destroyed.increment();
+        requestFill();
+    }
+
+    private void recordBorrow(long waitNanos) {
+        borrows.increment();
+        borrowWaitNanos.add(waitNanos);
+        borrowWaitMaxNanos.accumulateAndGet(waitNanos, Math::max);
+    }
+
+    private void requestFill() {
+        try {
+            housekeeper.execute(this::fill);
+        } catch (RejectedExecutionException closing) {
+            // the pool is closing: nothing to refill
+        }
+    }
+
+    /** One housekeeping turn; never throws, so the schedule keeps running. */
+    private void housekeep() {
+        try {
+            List<PoolEntry> toPing = new ArrayList<>();
+            for (PoolEntry entry : takeRetiredAndStale(toPing)) {
+                destroy(entry);
+            }
+            for (PoolEntry entry : toPing) {
+                if (entry.connection().isIdleAndOpen() && answersPing(entry)) {
+                    putBack(entry, false);
+                } else {
+                    discard(entry, false);
+                }
+            }
+            leaks.report();
+            fill();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "pool housekeeping failed", e);
+        }
+    }
+
+    /**
+     * Removes from the idle list the entries past their lifetime and the surplus past
+     * {@code maxIdleTime} (returned, to close), and those idle past {@code pingAfterIdle} (into
+     * {@code toPing}, still counted in {@code total}).
+     */
+    private List<PoolEntry> takeRetiredAndStale(List<PoolEntry> toPing) {
+        List<PoolEntry> retired = new ArrayList<>();
+        long now = System.nanoTime();
+        lock.lock();
+        try {
+            for (Iterator<PoolEntry> it = idle.iterator(); it.hasNext(); ) { // oldest first
+                PoolEntry entry = it.next();
+                long idleNanos = entry.idleNanos(now);
+                boolean surplus = idle.size() > config.minIdle() && idleNanos >= config.maxIdleTime().toNanos();
+                if (entry.pastLifetime(now) || surplus) {
+                    it.remove();
+                    total--;
+                    retired.add(entry);
+                } else if (idleNanos >= config.pingAfterIdle().toNanos()) {
+                    it.remove();
+                    toPing.add(entry);
+                }
+            }
+            return retired;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Returns an entry the housekeeper checked or opened to the idle list: a checked one behind
+     * the more recently used ones, a new one in front. Closes it if the pool closed meanwhile.
+     */
+    private void putBack(PoolEntry entry, boolean inFront) {
+        lock.lock();
+        try {
+            if (!closed) {
+                if (inFront) {
+                    idle.addLast(entry);
+                } else {
+                    idle.addFirst(entry);
+                }
+                changed.signal();
+                return;
+            }
+            total--;
+        } finally {
+            lock.unlock();
+        }
+        destroy(entry);
+    }
+
+    /** Opens connections until {@code minIdle} are idle; stops at the first failure. */
+    private void fill() {
+        while (reserveWarm()) {
+            PoolEntry entry;
+            try {
+                entry = connect();
+            } catch (BlinkException e) {
+                release(false);
+                LOG.log(Level.FINE, "warming a pool connection failed", e);
+                return;
+            }
+            entry.markUsed(System.nanoTime());
+            putBack(entry, true);
+        }
+    }
+
+    private boolean reserveWarm() {
+        lock.lock();
+        try {
+            if (closed || idle.size() >= config.minIdle() || total >= config.maxConnections() || !backoff.mayWarm()) {
+                return false;
+            }
+            total++;
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Closes the idle connections and stops the housekeeper; borrowed connections are closed as
+     * they come back, and borrows fail with {@link IllegalStateException}.
+     */
+    @Override
+    public void close() {
+        List<PoolEntry> drained;
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            drained = new ArrayList<>(idle);
+            idle.clear();
+            total -= drained.size();
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        housekeeper.shutdownNow();
+        drained.forEach(this::destroy);
+        try {
+            housekeeper.awaitTermination(connectionConfig.connectTimeout().plus(connectionConfig.readTimeout()).toMillis(),
+                    TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
