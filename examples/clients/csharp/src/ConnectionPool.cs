@@ -1,0 +1,434 @@
+// The pool: a bounded number of connections, lent one caller at a time, validated before
+// reuse, refilled to a warm minimum, replaced when broken, stale or old (HikariCP, go-redis).
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace BlinkStore.Client
+{
+    /// <summary>An open connection in the pool, with what the pool knows about it.</summary>
+    sealed class PoolEntry
+    {
+        public PoolEntry(BlinkConnection connection, long expiresAt)
+        {
+            Connection = connection;
+            ExpiresAt = expiresAt;
+        }
+
+        public BlinkConnection Connection { get; }
+
+        /// <summary>When it reaches its (jittered) maximum lifetime, as a <see cref="Stopwatch"/> timestamp.</summary>
+        public long ExpiresAt { get; }
+
+        /// <summary>When it was last returned (a <see cref="Stopwatch"/> timestamp).</summary>
+        public long IdleSince { get; set; }
+    }
+
+    /// <summary>
+    /// Owns every pooled connection. A semaphore of <see cref="BlinkPoolOptions.MaxSize"/> permits
+    /// bounds the connections lent or being opened; a connection is opened only when none is idle, so
+    /// open connections never exceed the maximum. A maintenance timer evicts, refills and reports leaks.
+    /// </summary>
+    sealed class ConnectionPool : IDisposable
+    {
+        readonly BlinkOptions options;
+        readonly BlinkPoolOptions settings;
+        readonly SemaphoreSlim permits;
+        readonly ReconnectBackoff backoff;
+        readonly Timer maintenance;
+        readonly Random random = new Random();
+        readonly object gate = new object();
+        readonly Stack<PoolEntry> idle = new Stack<PoolEntry>();
+        readonly HashSet<BlinkLease> lent = new HashSet<BlinkLease>();
+        bool disposed;
+        int maintaining;
+        int waiting;
+        long created, destroyed, connectAttempts, connectFailures, borrows, borrowTimeouts, borrowWaitTicks, borrowWaitMaxTicks;
+
+        public ConnectionPool(BlinkOptions options)
+        {
+            this.options = options;
+            settings = options.Pool;
+            permits = new SemaphoreSlim(settings.MaxSize, settings.MaxSize);
+            backoff = new ReconnectBackoff(settings);
+            maintenance = new Timer(_ => Maintain(), null, TimeSpan.Zero, settings.MaintenanceInterval);
+        }
+
+        public BlinkLease Rent()
+        {
+            long start = Stopwatch.GetTimestamp();
+            if (!permits.Wait(0))
+                ThrowUnlessAcquired(WaitCounted(() => permits.Wait(settings.BorrowTimeout)));
+            try
+            {
+                for (PoolEntry entry = TakeIdle(out bool ping); entry != null; entry = TakeIdle(out ping))
+                {
+                    if (!ping || Validate(() => entry.Connection.Ping()))
+                        return Lend(entry, start);
+                    Destroy(entry);
+                }
+                return Lend(OpenAsync(CancellationToken.None).GetAwaiter().GetResult(), start);
+            }
+            catch
+            {
+                permits.Release();
+                throw;
+            }
+        }
+
+        public async Task<BlinkLease> RentAsync(CancellationToken cancel)
+        {
+            long start = Stopwatch.GetTimestamp();
+            if (!permits.Wait(0))
+                ThrowUnlessAcquired(await WaitCounted(permits.WaitAsync(settings.BorrowTimeout, cancel)).ConfigureAwait(false));
+            try
+            {
+                for (PoolEntry entry = TakeIdle(out bool ping); entry != null; entry = TakeIdle(out ping))
+                {
+                    if (!ping || await ValidateAsync(entry.Connection.PingAsync(cancel)).ConfigureAwait(false))
+                        return Lend(entry, start);
+                    Destroy(entry);
+                }
+                return Lend(await OpenAsync(cancel).ConfigureAwait(false), start);
+            }
+            catch
+            {
+                permits.Release();
+                throw;
+            }
+        }
+
+        /// <summary>Takes back a lease: its connection goes idle if healthy, and is closed otherwise.</summary>
+        public void Return(BlinkLease lease)
+        {
+            PoolEntry entry = lease.Entry;
+            bool keep;
+            lock (gate)
+            {
+                lent.Remove(lease);
+                keep = !disposed && entry.Connection.IsConnected;
+                if (keep)
+                {
+                    entry.IdleSince = Stopwatch.GetTimestamp();
+                    idle.Push(entry);
+                }
+            }
+            if (!keep)
+                Destroy(entry);
+            permits.Release();
+        }
+
+        public PoolMetrics Snapshot()
+        {
+            lock (gate)
+            {
+                return new PoolMetrics
+                {
+                    Active = lent.Count,
+                    Idle = idle.Count,
+                    Waiting = Volatile.Read(ref waiting),
+                    Created = Interlocked.Read(ref created),
+                    Destroyed = Interlocked.Read(ref destroyed),
+                    ConnectAttempts = Interlocked.Read(ref connectAttempts),
+                    ConnectFailures = Interlocked.Read(ref connectFailures),
+                    Borrows = Interlocked.Read(ref borrows),
+                    BorrowTimeouts = Interlocked.Read(ref borrowTimeouts),
+                    BorrowWaitTotal = Ticks(Interlocked.Read(ref borrowWaitTicks)),
+                    BorrowWaitMax = Ticks(Interlocked.Read(ref borrowWaitMaxTicks)),
+                };
+            }
+        }
+
+        /// <summary>Closes the idle connections now and the lent ones as they come back; borrowing then fails.</summary>
+        public void Dispose()
+        {
+            PoolEntry[] closing;
+            lock (gate)
+            {
+                if (disposed)
+                    return;
+                disposed = true;
+                closing = idle.ToArray();
+                idle.Clear();
+            }
+            maintenance.Dispose();
+            foreach (var entry in closing)
+                Destroy(entry);
+        }
+
+        /// <summary>Waits for a permit, counted in <see cref="PoolMetrics.Waiting"/>.</summary>
+        bool WaitCounted(Func<bool> wait)
+        {
+            Interlocked.Increment(ref waiting);
+            try
+            {
+                return wait();
+            }
+            finally
+            {
+                Interlocked.Decrement(ref waiting);
+            }
+        }
+
+        /// <summary>Waits for a permit, counted in <see cref="PoolMetrics.Waiting"/>.</summary>
+        async Task<bool> WaitCounted(Task<bool> wait)
+        {
+            Interlocked.Increment(ref waiting);
+            try
+            {
+                return await wait.ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref waiting);
+            }
+        }
+
+        void ThrowUnlessAcquired(bool acquired)
+        {
+            if (acquired)
+                return;
+            Interlocked.Increment(ref borrowTimeouts);
+            throw new BlinkPoolTimeoutException(
+                $"no connection to {options.Endpoint} within the borrow timeout of {settings.BorrowTimeout.TotalMilliseconds} ms: " +
+                $"all {settings.MaxSize} are lent ({Snapshot()})");
+        }
+
+        /// <summary>
+        /// Pops an idle connection that passes the cheap checks (open, not readable while idle, within its
+        /// lifetime and idle time), closing those that fail; <paramref name="ping"/> says it idled long
+        /// enough to be PINGed first.
+        /// </summary>
+        PoolEntry TakeIdle(out bool ping)
+        {
+            while (true)
+            {
+                PoolEntry entry;
+                lock (gate)
+                {
+                    ThrowIfDisposed();
+                    if (idle.Count == 0)
+                    {
+                        ping = false;
+                        return null;
+                    }
+                    entry = idle.Pop();
+                }
+                long idleTicks = Stopwatch.GetTimestamp() - entry.IdleSince;
+                if (IsStale(entry, idleTicks, enforceIdleTime: true))
+                {
+                    Destroy(entry);
+                    continue;
+                }
+                ping = idleTicks >= settings.ValidateAfterIdle.Ticks * Stopwatch.Frequency / TimeSpan.TicksPerSecond;
+                return entry;
+            }
+        }
+
+        bool IsStale(PoolEntry entry, long idleTicks, bool enforceIdleTime) =>
+            Stopwatch.GetTimestamp() >= entry.ExpiresAt
+            || (enforceIdleTime && idleTicks >= ToTicks(settings.MaxIdleTime))
+            || entry.Connection.LooksDeadWhileIdle();
+
+        static bool Validate(Action ping)
+        {
+            try
+            {
+                ping();
+                return true;
+            }
+            catch (BlinkException)
+            {
+                return false;
+            }
+        }
+
+        static async Task<bool> ValidateAsync(Task ping)
+        {
+            try
+            {
+                await ping.ConfigureAwait(false);
+                return true;
+            }
+            catch (BlinkException)
+            {
+                return false;
+            }
+        }
+
+        /// <summary>Opens a connection, unless the backoff after a failure still runs (then it fails fast).</summary>
+        async Task<PoolEntry> OpenAsync(CancellationToken cancel)
+        {
+            backoff.ThrowIfWaiting(options.Endpoint.ToString());
+            Interlocked.Increment(ref connectAttempts);
+            BlinkConnection connection;
+            try
+            {
+                connection = await BlinkConnection.ConnectAsync(options, cancel).ConfigureAwait(false);
+            }
+            catch (BlinkException e)
+            {
+                Interlocked.Increment(ref connectFailures);
+                backoff.Failed(e);
+                throw;
+            }
+            backoff.Succeeded();
+            Interlocked.Increment(ref created);
+            return new PoolEntry(connection, connection.CreatedAt + LifetimeTicks());
+        }
+
+        BlinkLease Lend(PoolEntry entry, long start)
+        {
+            string stack = settings.LeakDetectionThreshold > TimeSpan.Zero ? new StackTrace(2, true).ToString() : null;
+            var lease = new BlinkLease(this, entry, stack);
+            lock (gate)
+            {
+                if (disposed)
+                {
+                    Destroy(entry);
+                    throw new ObjectDisposedException(nameof(BlinkClient));
+                }
+                lent.Add(lease);
+            }
+            long waited = Stopwatch.GetTimestamp() - start;
+            Interlocked.Increment(ref borrows);
+            Interlocked.Add(ref borrowWaitTicks, waited);
+            for (long max = Interlocked.Read(ref borrowWaitMaxTicks); waited > max; max = Interlocked.Read(ref borrowWaitMaxTicks))
+                Interlocked.CompareExchange(ref borrowWaitMaxTicks, waited, max);
+            return lease;
+        }
+
+        /// <summary>Closes a connection for good; a server push-back (ERR_BUSY, ...) delays the next connect.</summary>
+        void Destroy(PoolEntry entry)
+        {
+            BlinkException cause = entry.Connection.CloseCause;
+            entry.Connection.Dispose();
+            Interlocked.Increment(ref destroyed);
+            if (cause is BlinkServerBusyException && cause.Status != BlinkStatus.ErrTimeout)
+                backoff.Failed(cause);
+        }
+
+        /// <summary>The timer's work: evict stale idle connections, refill the warm minimum, report leaks.</summary>
+        void Maintain()
+        {
+            if (Interlocked.Exchange(ref maintaining, 1) != 0)
+                return;
+            try
+            {
+                Evict();
+                ReportLeaks();
+                Fill();
+            }
+            finally
+            {
+                Volatile.Write(ref maintaining, 0);
+            }
+        }
+
+        /// <summary>Closes idle connections that are dead or too old, and those idle too long above the warm minimum.</summary>
+        void Evict()
+        {
+            List<PoolEntry> stale;
+            lock (gate)
+            {
+                if (disposed)
+                    return;
+                long now = Stopwatch.GetTimestamp();
+                var entries = idle.Reverse().ToList(); // oldest first: the ones above MinIdle go first
+                int surplus = entries.Count - settings.MinIdle;
+                stale = new List<PoolEntry>();
+                foreach (var entry in entries)
+                {
+                    if (IsStale(entry, now - entry.IdleSince, enforceIdleTime: surplus > 0))
+                    {
+                        stale.Add(entry);
+                        surplus--;
+                    }
+                }
+                if (stale.Count == 0)
+                    return;
+                idle.Clear();
+                foreach (var entry in entries.Except(stale))
+                    idle.Push(entry);
+            }
+            foreach (var entry in stale)
+                Destroy(entry);
+        }
+
+        /// <summary>Opens connections until <see cref="BlinkPoolOptions.MinIdle"/> are idle, stopping at the first failure.</summary>
+        void Fill()
+        {
+            while (NeedsFill() && permits.Wait(0))
+            {
+                try
+                {
+                    PoolEntry entry = OpenAsync(CancellationToken.None).GetAwaiter().GetResult();
+                    entry.IdleSince = Stopwatch.GetTimestamp();
+                    bool keep;
+                    lock (gate)
+                    {
+                        keep = !disposed;
+                        if (keep)
+                            idle.Push(entry);
+                    }
+                    if (!keep)
+                        Destroy(entry);
+                }
+                catch (BlinkException e)
+                {
+                    Trace.TraceInformation($"Blink pool: warming a connection to {options.Endpoint} failed: {e.Message}");
+                    return;
+                }
+                finally
+                {
+                    permits.Release();
+                }
+            }
+        }
+
+        bool NeedsFill()
+        {
+            lock (gate)
+                return !disposed && idle.Count < settings.MinIdle && backoff.AllowsBackgroundConnect;
+        }
+
+        void ReportLeaks()
+        {
+            if (settings.LeakDetectionThreshold <= TimeSpan.Zero)
+                return;
+            long threshold = ToTicks(settings.LeakDetectionThreshold);
+            List<BlinkLease> leaks;
+            lock (gate)
+                leaks = lent.Where(l => !l.LeakReported && Stopwatch.GetTimestamp() - l.LentAt > threshold).ToList();
+            foreach (var lease in leaks)
+            {
+                lease.LeakReported = true;
+                Trace.TraceWarning(
+                    $"Blink pool: a connection to {options.Endpoint} has been lent for {Ticks(Stopwatch.GetTimestamp() - lease.LentAt).TotalMilliseconds:F0} ms, " +
+                    $"past the leak detection threshold of {settings.LeakDetectionThreshold.TotalMilliseconds} ms; it was borrowed at:{Environment.NewLine}{lease.BorrowerStack}");
+            }
+        }
+
+        /// <summary>MaxLifetime less up to 2.5 % at random, so connections opened together do not all close together.</summary>
+        long LifetimeTicks()
+        {
+            double jitter;
+            lock (random)
+                jitter = random.NextDouble() * 0.025;
+            return (long)(ToTicks(settings.MaxLifetime) * (1 - jitter));
+        }
+
+        void ThrowIfDisposed()
+        {
+            if (disposed)
+                throw new ObjectDisposedException(nameof(BlinkClient));
+        }
+
+        static long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
+
+        static TimeSpan Ticks(long stopwatchTicks) => TimeSpan.FromSeconds((double)stopwatchTicks / Stopwatch.Frequency);
+    }
+}
