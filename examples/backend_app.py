@@ -8,6 +8,7 @@ Configuration is by environment variable (examples/README.md lists them).
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import uvicorn
@@ -23,6 +24,11 @@ def main() -> int:
         print(f"backend_app: {exc}", file=sys.stderr)
         return 2
     configure_logging(config.log_level)
+    # Uvicorn re-raises SIGINT/SIGTERM once its graceful shutdown is done, into the handlers
+    # it found at start. These ignore it: a requested shutdown that completed exits 0,
+    # as the other apps and blink-store do, not 128+n.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda _signum, _frame: None)
     # One process, one event loop: single-flight and /stats are per process, and the
     # asyncio client pipelines every request's cache calls over one connection.
     # Uvicorn handles SIGINT/SIGTERM: it stops accepting, finishes requests in flight
