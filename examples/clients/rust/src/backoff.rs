@@ -57,10 +57,20 @@ mod tests {
     #[test]
     fn delays_double_up_to_the_cap_plus_bounded_jitter() {
         let backoff = Backoff::default();
-        for (failures, base_ms) in [(1, 50), (2, 100), (3, 200), (6, 1600), (7, 2000), (99, 2000)] {
+        for (failures, base_ms) in [
+            (1, 50),
+            (2, 100),
+            (3, 200),
+            (6, 1600),
+            (7, 2000),
+            (99, 2000),
+        ] {
             let delay = backoff.delay(failures);
             let base = Duration::from_millis(base_ms);
-            assert!(delay >= base && delay < base + backoff.jitter, "{failures}: {delay:?}");
+            assert!(
+                delay >= base && delay < base + backoff.jitter,
+                "{failures}: {delay:?}"
+            );
         }
     }
 
@@ -68,6 +78,10 @@ mod tests {
     fn jitter_spreads_delays() {
         let backoff = Backoff::default();
         let delays: std::collections::HashSet<_> = (0..20).map(|_| backoff.delay(1)).collect();
-        assert!(delays.len() > 10, "jitter produced {} distinct delays", delays.len());
+        assert!(
+            delays.len() > 10,
+            "jitter produced {} distinct delays",
+            delays.len()
+        );
     }
 }

@@ -69,14 +69,21 @@ impl Connection {
             write_timeout: config.connect_timeout,
             broken: false,
         };
-        let session = channel.handshake(config.auth_token.as_deref()).map_err(|e| match e {
-            Error::Timeout(_) => Error::Timeout(TimeoutKind::Connect),
-            e => e,
-        })?;
+        let session = channel
+            .handshake(config.auth_token.as_deref())
+            .map_err(|e| match e {
+                Error::Timeout(_) => Error::Timeout(TimeoutKind::Connect),
+                e => e,
+            })?;
         channel.read_timeout = config.read_timeout;
         channel.write_timeout = config.write_timeout;
         let now = Instant::now();
-        Ok(Connection { channel, session, created_at: now, last_used_at: now })
+        Ok(Connection {
+            channel,
+            session,
+            created_at: now,
+            last_used_at: now,
+        })
     }
 
     /// PING: is the server alive?
@@ -93,7 +100,9 @@ impl Connection {
     /// AUTH with `token`; the full frame limit applies once it succeeds.
     /// A wrong token is [`Error::AuthFailed`] and closes the connection.
     pub fn auth(&mut self, token: impl AsRef<[u8]>) -> Result<()> {
-        self.call(Request::Auth { token: token.as_ref() })
+        self.call(Request::Auth {
+            token: token.as_ref(),
+        })
     }
 
     /// GET: the value, or `None` when the key is missing or expired.
@@ -110,7 +119,11 @@ impl Connection {
         ttl: Option<Duration>,
     ) -> Result<()> {
         let ttl_ms = ttl_ms(ttl);
-        self.call(Request::Set { key: key.as_ref(), value: value.as_ref(), ttl_ms })
+        self.call(Request::Set {
+            key: key.as_ref(),
+            value: value.as_ref(),
+            ttl_ms,
+        })
     }
 
     /// DEL: whether a live key was removed.
@@ -121,7 +134,10 @@ impl Connection {
     /// EXPIRE: gives the key a new TTL counted from now, or with `None`
     /// clears its TTL. Whether the key exists (EXPIRE never creates one).
     pub fn expire(&mut self, key: impl AsRef<[u8]>, ttl: Option<Duration>) -> Result<bool> {
-        self.call(Request::Expire { key: key.as_ref(), ttl_ms: ttl_ms(ttl) })
+        self.call(Request::Expire {
+            key: key.as_ref(),
+            ttl_ms: ttl_ms(ttl),
+        })
     }
 
     /// TTL: `None` for a missing key, else [`Ttl::Persistent`] or the time left.
@@ -216,7 +232,11 @@ impl Connection {
     }
 
     fn usable(&self) -> Result<()> {
-        if self.channel.broken { Err(Error::ConnectionClosed) } else { Ok(()) }
+        if self.channel.broken {
+            Err(Error::ConnectionClosed)
+        } else {
+            Ok(())
+        }
     }
 
     fn call<T: FromReply>(&mut self, request: Request<'_>) -> Result<T> {
@@ -241,7 +261,9 @@ impl Connection {
     }
 
     fn after_call(&mut self) {
-        self.channel.input.set_max_frame_bytes(self.session.max_reply_frame_bytes());
+        self.channel
+            .input
+            .set_max_frame_bytes(self.session.max_reply_frame_bytes());
         self.last_used_at = Instant::now();
     }
 }
@@ -264,7 +286,8 @@ impl Channel {
         });
         // A refusal in the HELLO slot explains the close that follows it.
         result.and(outcome)?;
-        self.input.set_max_frame_bytes(session.max_reply_frame_bytes());
+        self.input
+            .set_max_frame_bytes(session.max_reply_frame_bytes());
         Ok(session)
     }
 
@@ -337,7 +360,9 @@ impl Channel {
             } else {
                 (self.read_timeout, TimeoutKind::Read)
             };
-            let Some(left) = timeout.checked_sub(progress_at.elapsed()).filter(|d| !d.is_zero())
+            let Some(left) = timeout
+                .checked_sub(progress_at.elapsed())
+                .filter(|d| !d.is_zero())
             else {
                 return Err(self.fail(Error::Timeout(kind)));
             };

@@ -289,13 +289,28 @@ impl fmt::Display for Error {
             Error::ConnectionClosed => f.write_str("connection closed, outcome unknown"),
             Error::Timeout(kind) => write!(f, "{kind} timed out; connection closed"),
             Error::Protocol(e) => write!(f, "protocol error, connection closed: {e}"),
-            Error::KeyTooLarge { key_bytes, max_key_bytes } => {
-                write!(f, "key of {key_bytes} bytes exceeds the server's {max_key_bytes}")
+            Error::KeyTooLarge {
+                key_bytes,
+                max_key_bytes,
+            } => {
+                write!(
+                    f,
+                    "key of {key_bytes} bytes exceeds the server's {max_key_bytes}"
+                )
             }
-            Error::ValueTooLarge { value_bytes, max_value_bytes } => {
-                write!(f, "value of {value_bytes} bytes exceeds the server's {max_value_bytes}")
+            Error::ValueTooLarge {
+                value_bytes,
+                max_value_bytes,
+            } => {
+                write!(
+                    f,
+                    "value of {value_bytes} bytes exceeds the server's {max_value_bytes}"
+                )
             }
-            Error::FrameTooLarge { frame_bytes, max_frame_bytes } => write!(
+            Error::FrameTooLarge {
+                frame_bytes,
+                max_frame_bytes,
+            } => write!(
                 f,
                 "request of {frame_bytes} bytes exceeds the connection's frame limit of {max_frame_bytes}"
             ),
@@ -309,7 +324,10 @@ impl fmt::Display for Error {
             Error::ShuttingDown => f.write_str("server shutting down"),
             Error::ServerTimeout => f.write_str("server closed the connection on its timeout"),
             Error::RequestRejected(status) => {
-                write!(f, "server rejected the request frame ({status:?}); connection closed")
+                write!(
+                    f,
+                    "server rejected the request frame ({status:?}); connection closed"
+                )
             }
             Error::PoolTimeout { waited, max_size } => write!(
                 f,
@@ -335,11 +353,21 @@ impl fmt::Display for ProtocolError {
         match self {
             ProtocolError::ZeroLength => f.write_str("reply frame of length 0"),
             ProtocolError::ForeignByte(b) => write!(f, "reply starts with foreign byte {b:#04x}"),
-            ProtocolError::FrameTooLarge { frame_bytes, max_frame_bytes } => {
-                write!(f, "reply frame of {frame_bytes} bytes over the limit of {max_frame_bytes}")
+            ProtocolError::FrameTooLarge {
+                frame_bytes,
+                max_frame_bytes,
+            } => {
+                write!(
+                    f,
+                    "reply frame of {frame_bytes} bytes over the limit of {max_frame_bytes}"
+                )
             }
             ProtocolError::UnknownStatus(code) => write!(f, "unknown status {code:#04x}"),
-            ProtocolError::UnexpectedReply { command, status, body_bytes } => write!(
+            ProtocolError::UnexpectedReply {
+                command,
+                status,
+                body_bytes,
+            } => write!(
                 f,
                 "unexpected reply to {command}: status {status:#04x} with {body_bytes} body bytes"
             ),

@@ -58,7 +58,9 @@ impl Pipeline {
 
     /// Queues AUTH with `token`.
     pub fn auth(&mut self, token: impl AsRef<[u8]>) -> &mut Pipeline {
-        self.push(Request::Auth { token: token.as_ref() })
+        self.push(Request::Auth {
+            token: token.as_ref(),
+        })
     }
 
     /// Queues GET.
@@ -74,7 +76,11 @@ impl Pipeline {
         ttl: Option<Duration>,
     ) -> &mut Pipeline {
         let ttl_ms = ttl_ms(ttl);
-        self.push(Request::Set { key: key.as_ref(), value: value.as_ref(), ttl_ms })
+        self.push(Request::Set {
+            key: key.as_ref(),
+            value: value.as_ref(),
+            ttl_ms,
+        })
     }
 
     /// Queues DEL.
@@ -84,7 +90,10 @@ impl Pipeline {
 
     /// Queues EXPIRE: a new TTL, or (`None`) none, making the key persistent.
     pub fn expire(&mut self, key: impl AsRef<[u8]>, ttl: Option<Duration>) -> &mut Pipeline {
-        self.push(Request::Expire { key: key.as_ref(), ttl_ms: ttl_ms(ttl) })
+        self.push(Request::Expire {
+            key: key.as_ref(),
+            ttl_ms: ttl_ms(ttl),
+        })
     }
 
     /// Queues TTL.
@@ -122,7 +131,11 @@ impl Pipeline {
             request.encode(&mut self.frames);
         }
         let frame = start..self.frames.len();
-        self.entries.push(Entry { op: request.opcode(), shape, frame });
+        self.entries.push(Entry {
+            op: request.opcode(),
+            shape,
+            frame,
+        });
         self
     }
 

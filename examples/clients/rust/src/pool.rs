@@ -190,7 +190,10 @@ impl Pool {
                 match state.retry_at {
                     Some(retry_at) if retry_at > now => {
                         if retry_at >= deadline {
-                            return Err(state.last_error.clone().unwrap_or(Error::ConnectionClosed));
+                            return Err(state
+                                .last_error
+                                .clone()
+                                .unwrap_or(Error::ConnectionClosed));
                         }
                         state = self.shared.wait(state, retry_at - now);
                         continue;
@@ -205,7 +208,10 @@ impl Pool {
             if now >= deadline {
                 bump(&self.shared.counters.acquire_timeouts);
                 let max_size = self.shared.settings.max_size;
-                return Err(Error::PoolTimeout { waited: started.elapsed(), max_size });
+                return Err(Error::PoolTimeout {
+                    waited: started.elapsed(),
+                    max_size,
+                });
             }
             if !waited {
                 waited = true;
@@ -265,7 +271,11 @@ impl Pool {
 
     fn lend(&self, conn: Connection, retire_at: Instant) -> PooledConnection {
         bump(&self.shared.counters.acquires);
-        PooledConnection { conn: Some(conn), retire_at, shared: Arc::clone(&self.shared) }
+        PooledConnection {
+            conn: Some(conn),
+            retire_at,
+            shared: Arc::clone(&self.shared),
+        }
     }
 }
 
@@ -273,7 +283,9 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state stays consistent at every unlock, so a panic elsewhere
         // while it was held leaves nothing to repair.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn wait<'a>(&self, state: MutexGuard<'a, State>, timeout: Duration) -> MutexGuard<'a, State> {
@@ -346,7 +358,10 @@ impl Drop for PooledConnection {
             return;
         }
         let mut state = self.shared.lock();
-        state.idle.push(Idle { conn, retire_at: self.retire_at });
+        state.idle.push(Idle {
+            conn,
+            retire_at: self.retire_at,
+        });
         self.shared.available.notify_one();
     }
 }

@@ -154,7 +154,9 @@ impl FromReply for Option<Ttl> {
             Outcome::Ok([]) => Ok(Some(Ttl::Persistent)),
             Outcome::Ok(body) => {
                 let ms: [u8; 8] = body.try_into().map_err(|_| unexpected(op, reply))?;
-                Ok(Some(Ttl::ExpiresIn(Duration::from_millis(u64::from_be_bytes(ms)))))
+                Ok(Some(Ttl::ExpiresIn(Duration::from_millis(
+                    u64::from_be_bytes(ms),
+                ))))
             }
         }
     }
@@ -194,7 +196,8 @@ impl FromReply for ServerInfo {
             Outcome::Ok(body) if body.len() >= HELLO_BODY_BYTES => body,
             _ => return Err(unexpected(op, reply)),
         };
-        let u32_at = |at: usize| u32::from_be_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]]);
+        let u32_at =
+            |at: usize| u32::from_be_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]]);
         Ok(ServerInfo {
             version: body[0],
             auth_required: body[1] & 0x01 != 0,
@@ -216,7 +219,9 @@ impl FromReply for Value {
                 Value::Done
             }
             Opcode::Get => Value::Bytes(FromReply::from_reply(op, reply, sizes)?),
-            Opcode::Del | Opcode::Expire => Value::Existed(FromReply::from_reply(op, reply, sizes)?),
+            Opcode::Del | Opcode::Expire => {
+                Value::Existed(FromReply::from_reply(op, reply, sizes)?)
+            }
             Opcode::Ttl => Value::Ttl(FromReply::from_reply(op, reply, sizes)?),
             Opcode::Stats => Value::Stats(FromReply::from_reply(op, reply, sizes)?),
             Opcode::Hello => Value::Hello(FromReply::from_reply(op, reply, sizes)?),
@@ -248,23 +253,43 @@ mod tests {
     #[test]
     fn ttl_reads_all_three_shapes_and_the_full_u64() {
         assert_eq!(read::<Option<Ttl>>(Opcode::Ttl, 1, b"").ok(), Some(None));
-        assert_eq!(read::<Option<Ttl>>(Opcode::Ttl, 0, b"").ok(), Some(Some(Ttl::Persistent)));
-        let max = read::<Option<Ttl>>(Opcode::Ttl, 0, &u64::MAX.to_be_bytes()).ok().flatten();
+        assert_eq!(
+            read::<Option<Ttl>>(Opcode::Ttl, 0, b"").ok(),
+            Some(Some(Ttl::Persistent))
+        );
+        let max = read::<Option<Ttl>>(Opcode::Ttl, 0, &u64::MAX.to_be_bytes())
+            .ok()
+            .flatten();
         assert_eq!(max.and_then(Ttl::remaining_ms), Some(u64::MAX));
-        assert!(matches!(read::<Option<Ttl>>(Opcode::Ttl, 0, b"123"), Err(Error::Protocol(_))));
+        assert!(matches!(
+            read::<Option<Ttl>>(Opcode::Ttl, 0, b"123"),
+            Err(Error::Protocol(_))
+        ));
     }
 
     #[test]
     fn not_found_is_a_value_and_error_statuses_are_their_errors() {
-        assert_eq!(read::<Option<Vec<u8>>>(Opcode::Get, 1, b"").ok(), Some(None));
+        assert_eq!(
+            read::<Option<Vec<u8>>>(Opcode::Get, 1, b"").ok(),
+            Some(None)
+        );
         assert_eq!(read::<bool>(Opcode::Del, 1, b"").ok(), Some(false));
-        assert!(matches!(read::<()>(Opcode::Set, 0x85, b"too big"), Err(Error::ItemTooLarge)));
-        assert!(matches!(read::<()>(Opcode::Ping, 0x8B, b""), Err(Error::Busy)));
+        assert!(matches!(
+            read::<()>(Opcode::Set, 0x85, b"too big"),
+            Err(Error::ItemTooLarge)
+        ));
+        assert!(matches!(
+            read::<()>(Opcode::Ping, 0x8B, b""),
+            Err(Error::Busy)
+        ));
         assert!(matches!(
             read::<()>(Opcode::Ping, 0x42, b""),
             Err(Error::Protocol(ProtocolError::UnknownStatus(0x42)))
         ));
-        assert!(matches!(read::<()>(Opcode::Set, 1, b""), Err(Error::Protocol(_))));
+        assert!(matches!(
+            read::<()>(Opcode::Set, 1, b""),
+            Err(Error::Protocol(_))
+        ));
     }
 
     #[test]
@@ -273,7 +298,10 @@ mod tests {
         let stats = stats.unwrap_or_default();
         assert_eq!(stats.get("items"), Some(&3));
         assert_eq!(stats.get("hits"), Some(&u64::MAX));
-        assert_eq!(read::<Stats>(Opcode::Stats, 0, b"").ok(), Some(Stats::new()));
+        assert_eq!(
+            read::<Stats>(Opcode::Stats, 0, b"").ok(),
+            Some(Stats::new())
+        );
         for bad in [&b"items 3"[..], b"items -1\n", b"items\n", b"\n"] {
             assert!(read::<Stats>(Opcode::Stats, 0, bad).is_err(), "{bad:?}");
         }
@@ -288,7 +316,11 @@ mod tests {
             Some(ServerInfo {
                 version: 1,
                 auth_required: true,
-                limits: Limits { max_frame_bytes: 1_052_672, max_key_bytes: 1024, max_value_bytes: 1_048_576 },
+                limits: Limits {
+                    max_frame_bytes: 1_052_672,
+                    max_key_bytes: 1024,
+                    max_value_bytes: 1_048_576
+                },
             })
         );
         assert!(read::<ServerInfo>(Opcode::Hello, 0, &body[..13]).is_err());

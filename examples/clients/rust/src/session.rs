@@ -84,7 +84,10 @@ impl Session {
         let frame_bytes = shape.payload_bytes;
         let max_frame_bytes = self.max_request_frame_bytes() as usize;
         if frame_bytes > max_frame_bytes {
-            return Err(Error::FrameTooLarge { frame_bytes, max_frame_bytes });
+            return Err(Error::FrameTooLarge {
+                frame_bytes,
+                max_frame_bytes,
+            });
         }
         Ok(sizes)
     }
@@ -134,17 +137,27 @@ pub(crate) struct Handshake {
 impl Handshake {
     pub(crate) fn new(token: Option<&[u8]>) -> Handshake {
         let mut frames = Vec::with_capacity(32);
-        Request::Hello { version: PROTOCOL_VERSION }.encode(&mut frames);
+        Request::Hello {
+            version: PROTOCOL_VERSION,
+        }
+        .encode(&mut frames);
         if let Some(token) = token {
             Request::Auth { token }.encode(&mut frames);
         }
-        Handshake { frames, replies: 1 + usize::from(token.is_some()) }
+        Handshake {
+            frames,
+            replies: 1 + usize::from(token.is_some()),
+        }
     }
 
     /// Reads the handshake's replies, in order, into `session`. The HELLO
     /// reply decides first: a closing status there (too many connections,
     /// shutting down) is the connect's error.
-    pub(crate) fn read_reply(session: &mut Session, index: usize, reply: RawReply<'_>) -> Result<()> {
+    pub(crate) fn read_reply(
+        session: &mut Session,
+        index: usize,
+        reply: RawReply<'_>,
+    ) -> Result<()> {
         let sizes = RequestSizes::default();
         if index == 0 {
             let info = ServerInfo::from_reply(Opcode::Hello, reply, &sizes)?;
@@ -163,9 +176,17 @@ mod tests {
 
     fn small() -> Session {
         let mut session = Session::default();
-        let limits = Limits { max_frame_bytes: 4096, max_key_bytes: 4, max_value_bytes: 8 };
+        let limits = Limits {
+            max_frame_bytes: 4096,
+            max_key_bytes: 4,
+            max_value_bytes: 8,
+        };
         session
-            .apply_hello(ServerInfo { version: 1, auth_required: false, limits })
+            .apply_hello(ServerInfo {
+                version: 1,
+                auth_required: false,
+                limits,
+            })
             .expect("v1");
         session
     }
@@ -173,33 +194,74 @@ mod tests {
     #[test]
     fn oversized_keys_values_and_frames_are_refused_locally() {
         let session = small();
-        let ok = session.check(Request::Set { key: b"kkkk", value: b"vvvvvvvv", ttl_ms: 0 }.shape());
+        let ok = session.check(
+            Request::Set {
+                key: b"kkkk",
+                value: b"vvvvvvvv",
+                ttl_ms: 0,
+            }
+            .shape(),
+        );
         assert!(ok.is_ok());
         assert!(matches!(
             session.check(Request::Get { key: b"kkkkk" }.shape()),
-            Err(Error::KeyTooLarge { key_bytes: 5, max_key_bytes: 4 })
+            Err(Error::KeyTooLarge {
+                key_bytes: 5,
+                max_key_bytes: 4
+            })
         ));
         assert!(matches!(
-            session.check(Request::Set { key: b"k", value: b"vvvvvvvvv", ttl_ms: 0 }.shape()),
-            Err(Error::ValueTooLarge { value_bytes: 9, max_value_bytes: 8 })
+            session.check(
+                Request::Set {
+                    key: b"k",
+                    value: b"vvvvvvvvv",
+                    ttl_ms: 0
+                }
+                .shape()
+            ),
+            Err(Error::ValueTooLarge {
+                value_bytes: 9,
+                max_value_bytes: 8
+            })
         ));
         let token = vec![7u8; 4096];
         assert!(matches!(
             session.check(Request::Auth { token: &token }.shape()),
-            Err(Error::FrameTooLarge { frame_bytes: 4097, max_frame_bytes: 4096 })
+            Err(Error::FrameTooLarge {
+                frame_bytes: 4097,
+                max_frame_bytes: 4096
+            })
         ));
     }
 
     #[test]
     fn the_pre_auth_frame_limit_lifts_after_auth() {
         let mut session = Session::default();
-        let limits = Limits { max_frame_bytes: 1 << 20, max_key_bytes: 1024, max_value_bytes: 1 << 20 };
+        let limits = Limits {
+            max_frame_bytes: 1 << 20,
+            max_key_bytes: 1024,
+            max_value_bytes: 1 << 20,
+        };
         session
-            .apply_hello(ServerInfo { version: 1, auth_required: true, limits })
+            .apply_hello(ServerInfo {
+                version: 1,
+                auth_required: true,
+                limits,
+            })
             .expect("v1");
         let value = vec![0u8; 5000];
-        let set = Request::Set { key: b"k", value: &value, ttl_ms: 0 };
-        assert!(matches!(session.check(set.shape()), Err(Error::FrameTooLarge { max_frame_bytes: 4096, .. })));
+        let set = Request::Set {
+            key: b"k",
+            value: &value,
+            ttl_ms: 0,
+        };
+        assert!(matches!(
+            session.check(set.shape()),
+            Err(Error::FrameTooLarge {
+                max_frame_bytes: 4096,
+                ..
+            })
+        ));
         session.apply_auth();
         assert!(session.check(set.shape()).is_ok());
     }
@@ -207,7 +269,10 @@ mod tests {
     #[test]
     fn another_protocol_version_is_refused() {
         let mut session = Session::default();
-        let info = ServerInfo { version: 2, ..*Session::default().info() };
+        let info = ServerInfo {
+            version: 2,
+            ..*Session::default().info()
+        };
         assert!(matches!(
             session.apply_hello(info),
             Err(Error::Protocol(ProtocolError::VersionMismatch(2)))

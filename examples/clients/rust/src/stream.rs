@@ -39,7 +39,9 @@ impl Stream {
                 Stream::Unix(UnixStream::connect(path).map_err(|e| Error::Connect(Arc::new(e)))?)
             }
         };
-        stream.set_nonblocking().map_err(|e| Error::Connect(Arc::new(e)))?;
+        stream
+            .set_nonblocking()
+            .map_err(|e| Error::Connect(Arc::new(e)))?;
         Ok(stream)
     }
 
@@ -87,7 +89,11 @@ impl Stream {
                 // SAFETY: `byte` is a valid, writable 1-byte buffer for the
                 // duration of the call, and `fd` is an open socket owned by `s`.
                 let n = unsafe { libc::recv(fd, byte.as_mut_ptr().cast(), 1, libc::MSG_PEEK) };
-                if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n as usize) }
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
             }
         };
         matches!(peeked, Err(e) if e.kind() == io::ErrorKind::WouldBlock)
@@ -100,7 +106,11 @@ impl Stream {
         if want_write {
             events |= libc::POLLOUT;
         }
-        let mut fd = libc::pollfd { fd: self.raw_fd(), events, revents: 0 };
+        let mut fd = libc::pollfd {
+            fd: self.raw_fd(),
+            events,
+            revents: 0,
+        };
         // Round up, so a wait never ends early and spins.
         let timeout_ms = timeout.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32;
         loop {
@@ -116,7 +126,10 @@ impl Stream {
         }
         // Hang-up and error count as readable: the read reports them.
         let readable = fd.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0;
-        Ok(Ready { readable, writable: fd.revents & libc::POLLOUT != 0 })
+        Ok(Ready {
+            readable,
+            writable: fd.revents & libc::POLLOUT != 0,
+        })
     }
 
     fn raw_fd(&self) -> RawFd {
@@ -141,7 +154,9 @@ fn connect_tcp(host_port: &str, timeout: Duration) -> Result<TcpStream> {
                 let setup = stream
                     .set_nodelay(true)
                     .and_then(|()| socket2::SockRef::from(&stream).set_keepalive(true));
-                return setup.map(|()| stream).map_err(|e| Error::Connect(Arc::new(e)));
+                return setup
+                    .map(|()| stream)
+                    .map_err(|e| Error::Connect(Arc::new(e)));
             }
             Err(e) if e.kind() == io::ErrorKind::TimedOut => {
                 last_error = Some(Error::Timeout(TimeoutKind::Connect));

@@ -159,13 +159,30 @@ impl Status {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Request<'a> {
     Ping,
-    Hello { version: u8 },
-    Auth { token: &'a [u8] },
-    Get { key: &'a [u8] },
-    Set { key: &'a [u8], value: &'a [u8], ttl_ms: u64 },
-    Del { key: &'a [u8] },
-    Expire { key: &'a [u8], ttl_ms: u64 },
-    Ttl { key: &'a [u8] },
+    Hello {
+        version: u8,
+    },
+    Auth {
+        token: &'a [u8],
+    },
+    Get {
+        key: &'a [u8],
+    },
+    Set {
+        key: &'a [u8],
+        value: &'a [u8],
+        ttl_ms: u64,
+    },
+    Del {
+        key: &'a [u8],
+    },
+    Expire {
+        key: &'a [u8],
+        ttl_ms: u64,
+    },
+    Ttl {
+        key: &'a [u8],
+    },
     Stats,
 }
 
@@ -297,13 +314,19 @@ pub fn decode_reply(
         return Err(ProtocolError::ZeroLength);
     }
     if frame_bytes > max_frame_bytes {
-        return Err(ProtocolError::FrameTooLarge { frame_bytes, max_frame_bytes });
+        return Err(ProtocolError::FrameTooLarge {
+            frame_bytes,
+            max_frame_bytes,
+        });
     }
     let frame_len = HEADER_BYTES + frame_bytes as usize;
     let Some(frame) = buf.get(HEADER_BYTES..frame_len) else {
         return Ok(None);
     };
-    let reply = RawReply { status: frame[0], body: &frame[1..] };
+    let reply = RawReply {
+        status: frame[0],
+        body: &frame[1..],
+    };
     Ok(Some((reply, frame_len)))
 }
 
@@ -382,7 +405,10 @@ impl ReplyBuffer {
                     self.end = 0;
                 }
                 let frame = &self.buf[frame];
-                Ok(Some(RawReply { status: frame[HEADER_BYTES], body: &frame[HEADER_BYTES + 1..] }))
+                Ok(Some(RawReply {
+                    status: frame[HEADER_BYTES],
+                    body: &frame[HEADER_BYTES + 1..],
+                }))
             }
         }
     }
@@ -436,7 +462,10 @@ mod tests {
     }
 
     fn vectors() -> Json {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../protocol/vectors/v1.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../protocol/vectors/v1.json"
+        );
         let text = std::fs::read_to_string(path).expect("protocol/vectors/v1.json");
         serde_json::from_str(&text).expect("v1.json parses")
     }
@@ -446,7 +475,11 @@ mod tests {
     enum Outcome {
         NeedMore,
         Invalid,
-        Reply { status: u8, body: Vec<u8>, frame_len: usize },
+        Reply {
+            status: u8,
+            body: Vec<u8>,
+            frame_len: usize,
+        },
     }
 
     fn expected(case: &Json) -> Outcome {
@@ -467,9 +500,11 @@ mod tests {
         match decode_reply(bytes, max_frame_bytes) {
             Ok(None) => Outcome::NeedMore,
             Err(_) => Outcome::Invalid,
-            Ok(Some((reply, frame_len))) => {
-                Outcome::Reply { status: reply.status, body: reply.body.to_vec(), frame_len }
-            }
+            Ok(Some((reply, frame_len))) => Outcome::Reply {
+                status: reply.status,
+                body: reply.body.to_vec(),
+                frame_len,
+            },
         }
     }
 
@@ -478,18 +513,20 @@ mod tests {
     fn decode_trickled(bytes: &[u8], max_frame_bytes: u32) -> Outcome {
         let mut buffer = ReplyBuffer::new();
         buffer.set_max_frame_bytes(max_frame_bytes);
-        let mut fed = 0;
-        for &byte in bytes {
+        for (index, &byte) in bytes.iter().enumerate() {
             buffer.spare_mut()[0] = byte;
             buffer.filled(1);
-            fed += 1;
             match buffer.next_reply() {
                 Ok(None) => continue,
                 Err(_) => return Outcome::Invalid,
                 Ok(Some(reply)) => {
                     let (status, body) = (reply.status, reply.body.to_vec());
                     assert_eq!(buffer.pending_bytes(), 0, "the frame is consumed whole");
-                    return Outcome::Reply { status, body, frame_len: fed };
+                    return Outcome::Reply {
+                        status,
+                        body,
+                        frame_len: index + 1,
+                    };
                 }
             }
         }
@@ -499,24 +536,40 @@ mod tests {
     #[test]
     fn decode_reply_vectors_whole_and_trickled() {
         let vectors = vectors();
-        let cases = vectors["decode_reply"].as_array().expect("decode_reply cases");
+        let cases = vectors["decode_reply"]
+            .as_array()
+            .expect("decode_reply cases");
         assert_eq!(cases.len(), 9, "a change to the vectors must be seen here");
         for case in cases {
             let name = case["name"].as_str().expect("name");
             let max_frame_bytes = case["max_frame_bytes"].as_u64().expect("limit") as u32;
             let bytes = bytes_of(&case["bytes"]);
             let want = expected(case);
-            assert_eq!(decode_whole(&bytes, max_frame_bytes), want, "{name} (whole buffer)");
-            assert_eq!(decode_trickled(&bytes, max_frame_bytes), want, "{name} (byte by byte)");
+            assert_eq!(
+                decode_whole(&bytes, max_frame_bytes),
+                want,
+                "{name} (whole buffer)"
+            );
+            assert_eq!(
+                decode_trickled(&bytes, max_frame_bytes),
+                want,
+                "{name} (byte by byte)"
+            );
         }
     }
 
     #[test]
     fn header_is_judged_before_the_body_arrives() {
-        assert_eq!(decode_reply(b"-", 4096), Err(ProtocolError::ForeignByte(b'-')));
+        assert_eq!(
+            decode_reply(b"-", 4096),
+            Err(ProtocolError::ForeignByte(b'-'))
+        );
         assert_eq!(
             decode_reply(&[0, 0, 0x10, 0x01], 4096),
-            Err(ProtocolError::FrameTooLarge { frame_bytes: 4097, max_frame_bytes: 4096 })
+            Err(ProtocolError::FrameTooLarge {
+                frame_bytes: 4097,
+                max_frame_bytes: 4096
+            })
         );
         assert_eq!(decode_reply(&[0, 0, 0], 4096), Ok(None));
     }
@@ -554,7 +607,10 @@ mod tests {
     fn encode_matches_the_decode_request_vectors() {
         let vectors = vectors();
         let mut encoded = 0;
-        for case in vectors["decode_request"].as_array().expect("decode_request") {
+        for case in vectors["decode_request"]
+            .as_array()
+            .expect("decode_request")
+        {
             let expect = &case["expect"];
             if expect["outcome"] != "request" {
                 continue;
@@ -565,14 +621,20 @@ mod tests {
             let key = request.get("key").map(bytes_of).unwrap_or_default();
             let value = request.get("value").map(bytes_of).unwrap_or_default();
             let token = request.get("token").map(bytes_of).unwrap_or_default();
-            let ttl_ms = request["ttl_ms"].as_str().map_or(0, |t| t.parse().expect("u64"));
+            let ttl_ms = request["ttl_ms"]
+                .as_str()
+                .map_or(0, |t| t.parse().expect("u64"));
             let version = request["version"].as_u64().unwrap_or(0) as u8;
             let req = match request["command"].as_str().expect("command") {
                 "PING" => Request::Ping,
                 "HELLO" => Request::Hello { version },
                 "AUTH" => Request::Auth { token: &token },
                 "GET" => Request::Get { key: &key },
-                "SET" => Request::Set { key: &key, value: &value, ttl_ms },
+                "SET" => Request::Set {
+                    key: &key,
+                    value: &value,
+                    ttl_ms,
+                },
                 "DEL" => Request::Del { key: &key },
                 "EXPIRE" => Request::Expire { key: &key, ttl_ms },
                 "TTL" => Request::Ttl { key: &key },

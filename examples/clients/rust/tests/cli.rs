@@ -25,7 +25,12 @@ fn cli_with(server: &Server, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) 
         .stderr(Stdio::piped())
         .spawn()
         .expect("blink-cli runs");
-    child.stdin.take().expect("stdin").write_all(stdin).expect("write stdin");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
     child.wait_with_output().expect("blink-cli exits")
 }
 
@@ -49,7 +54,12 @@ fn set_then_get_round_trips_exact_bytes_through_stdin_and_stdout() {
 #[test]
 fn missing_keys_exit_1() {
     let server = Server::start(&[]);
-    for args in [&["get", "nope"][..], &["del", "nope"], &["ttl", "nope"], &["expire", "nope", "5s"]] {
+    for args in [
+        &["get", "nope"][..],
+        &["del", "nope"],
+        &["ttl", "nope"],
+        &["expire", "nope", "5s"],
+    ] {
         let output = cli(&server, args, b"");
         assert_eq!(code(&output), 1, "{args:?}");
         assert!(output.stdout.is_empty(), "{args:?} prints nothing");
@@ -61,9 +71,15 @@ fn missing_keys_exit_1() {
 #[test]
 fn ttl_expire_stats_and_ping_print_what_scripts_read() {
     let server = Server::start(&[]);
-    assert_eq!(code(&cli(&server, &["set", "k", "v", "--ttl", "5s"], b"")), 0);
+    assert_eq!(
+        code(&cli(&server, &["set", "k", "v", "--ttl", "5s"], b"")),
+        0
+    );
     let ttl = cli(&server, &["ttl", "k"], b"");
-    let left_ms: u64 = String::from_utf8_lossy(&ttl.stdout).trim().parse().expect("milliseconds");
+    let left_ms: u64 = String::from_utf8_lossy(&ttl.stdout)
+        .trim()
+        .parse()
+        .expect("milliseconds");
     assert!(left_ms > 0 && left_ms <= 5000, "{left_ms}");
     assert_eq!(code(&cli(&server, &["expire", "k", "none"], b"")), 0);
     assert_eq!(cli(&server, &["ttl", "k"], b"").stdout, b"none\n");
@@ -77,16 +93,38 @@ fn ttl_expire_stats_and_ping_print_what_scripts_read() {
 fn the_unix_socket_and_the_token_sources_work() {
     let server = Server::start_with_token(&[], Some(b"s3cret"));
     let unix = server.unix.to_str().expect("utf-8 path");
-    let output = cli_with(&server, &["--unix-socket", unix, "ping"], b"", &[("BLINK_AUTH_TOKEN", "s3cret")]);
-    assert_eq!(code(&output), 0, "{}", String::from_utf8_lossy(&output.stderr));
+    let output = cli_with(
+        &server,
+        &["--unix-socket", unix, "ping"],
+        b"",
+        &[("BLINK_AUTH_TOKEN", "s3cret")],
+    );
+    assert_eq!(
+        code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let dir = tempfile::tempdir().expect("temp dir");
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, "s3cret\n").expect("token file");
     let file = token_file.to_str().expect("utf-8 path");
-    assert_eq!(code(&cli(&server, &["--auth-token-file", file, "set", "k", "v"], b"")), 0);
+    assert_eq!(
+        code(&cli(
+            &server,
+            &["--auth-token-file", file, "set", "k", "v"],
+            b""
+        )),
+        0
+    );
 
-    let wrong = cli_with(&server, &["get", "k"], b"", &[("BLINK_AUTH_TOKEN", "wrong")]);
+    let wrong = cli_with(
+        &server,
+        &["get", "k"],
+        b"",
+        &[("BLINK_AUTH_TOKEN", "wrong")],
+    );
     assert_eq!(code(&wrong), 4, "auth failed");
     assert_eq!(code(&cli(&server, &["get", "k"], b"")), 4, "auth required");
 }
@@ -94,21 +132,33 @@ fn the_unix_socket_and_the_token_sources_work() {
 #[test]
 fn error_classes_have_their_exit_codes() {
     let server = Server::start(&["--max-key-bytes", "4"]);
-    assert_eq!(code(&cli(&server, &["get", "kkkkk"], b"")), 5, "key too large");
-    assert_eq!(code(&cli(&server, &["set", "k", "v", "--ttl", "5"], b"")), 2, "usage: no unit");
+    assert_eq!(
+        code(&cli(&server, &["get", "kkkkk"], b"")),
+        5,
+        "key too large"
+    );
+    assert_eq!(
+        code(&cli(&server, &["set", "k", "v", "--ttl", "5"], b"")),
+        2,
+        "usage: no unit"
+    );
     let refused = Command::new(env!("CARGO_BIN_EXE_blink-cli"))
         .args(["--unix-socket", "/nonexistent/blink.sock", "ping"])
         .output()
         .expect("runs");
     assert_eq!(code(&refused), 3, "cannot connect");
-    let help = Command::new(env!("CARGO_BIN_EXE_blink-cli")).arg("--help").output().expect("runs");
+    let help = Command::new(env!("CARGO_BIN_EXE_blink-cli"))
+        .arg("--help")
+        .output()
+        .expect("runs");
     assert!(String::from_utf8_lossy(&help.stdout).contains("Exit codes:"));
 }
 
 #[test]
 fn the_repl_reads_quoted_lines() {
     let server = Server::start(&[]);
-    let script = b"set 'a key' \"two\\nlines\\x00\"\nget 'a key'\nget missing\nbogus\nping\nquit\nping\n";
+    let script =
+        b"set 'a key' \"two\\nlines\\x00\"\nget 'a key'\nget missing\nbogus\nping\nquit\nping\n";
     let output = cli(&server, &[], script);
     assert_eq!(code(&output), 0);
     let stdout = String::from_utf8(output.stdout).expect("text");

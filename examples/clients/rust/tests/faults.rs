@@ -16,7 +16,13 @@ use common::{FakePeer, Server, wait_until};
 const PROMPT: Duration = Duration::from_secs(2);
 
 fn pool(config: Config, max_size: usize) -> Pool {
-    Pool::new(config, PoolConfig { max_size, ..PoolConfig::default() })
+    Pool::new(
+        config,
+        PoolConfig {
+            max_size,
+            ..PoolConfig::default()
+        },
+    )
 }
 
 #[test]
@@ -24,7 +30,10 @@ fn fault_server_killed_mid_pipeline() {
     let mut server = Server::start(&[]);
     let pool = pool(server.tcp_config(), 2);
     let value = vec![b'v'; 256 * 1024];
-    pool.get().expect("conn").set("big", &value, None).expect("SET");
+    pool.get()
+        .expect("conn")
+        .set("big", &value, None)
+        .expect("SET");
     let bytes_out_before = server.stat("bytes_out");
 
     let mut pipeline = Pipeline::new();
@@ -48,14 +57,21 @@ fn fault_server_killed_mid_pipeline() {
     let answered = results.iter().take_while(|r| r.is_ok()).count();
     assert!(answered < 1000, "the kill came before the last reply");
     for result in &results[..answered] {
-        assert_eq!(result.as_ref().ok(), Some(&Value::Bytes(Some(value.clone()))));
+        assert_eq!(
+            result.as_ref().ok(),
+            Some(&Value::Bytes(Some(value.clone())))
+        );
     }
     for result in &results[answered..] {
         let error = result.as_ref().expect_err("no reply after the kill");
         assert!(matches!(error, Error::ConnectionClosed), "{error}");
         assert!(error.is_outcome_unknown());
     }
-    assert_eq!(pool.metrics().connections_broken, 1, "the broken connection was discarded");
+    assert_eq!(
+        pool.metrics().connections_broken,
+        1,
+        "the broken connection was discarded"
+    );
 
     server.restart();
     let mut conn = pool.get().expect("a new connection after the restart");
@@ -68,11 +84,21 @@ fn fault_server_restarted() {
     let mut server = Server::start(&[]);
     let short = |config: Config| {
         let config = config.read_timeout(Duration::from_millis(500));
-        Pool::new(config, PoolConfig { max_size: 4, acquire_timeout: Duration::from_millis(200), ..PoolConfig::default() })
+        Pool::new(
+            config,
+            PoolConfig {
+                max_size: 4,
+                acquire_timeout: Duration::from_millis(200),
+                ..PoolConfig::default()
+            },
+        )
     };
     let pools = [short(server.tcp_config()), short(server.unix_config())];
     for pool in &pools {
-        pool.get().expect("conn").set("k", "before", None).expect("SET");
+        pool.get()
+            .expect("conn")
+            .set("k", "before", None)
+            .expect("SET");
     }
     server.kill();
 
@@ -87,7 +113,11 @@ fn fault_server_restarted() {
                 matches!(error, Error::Connect(_) | Error::ConnectionClosed),
                 "a connection error, got {error}"
             );
-            assert!(started.elapsed() < PROMPT, "a call hung for {:?}", started.elapsed());
+            assert!(
+                started.elapsed() < PROMPT,
+                "a call hung for {:?}",
+                started.elapsed()
+            );
             calls += 1;
         }
     }
@@ -95,17 +125,25 @@ fn fault_server_restarted() {
     for pool in &pools {
         let metrics = pool.metrics();
         let attempts = metrics.connect_failures;
-        assert!(attempts < 20, "{attempts} connect attempts in a one-second outage");
+        assert!(
+            attempts < 20,
+            "{attempts} connect attempts in a one-second outage"
+        );
         assert!(attempts >= 2, "it kept trying ({attempts})");
     }
 
     server.restart();
     for pool in &pools {
         let back = wait_until(Duration::from_secs(5), || {
-            pool.get().and_then(|mut conn| conn.set("k", "after", None)).is_ok()
+            pool.get()
+                .and_then(|mut conn| conn.set("k", "after", None))
+                .is_ok()
         });
         assert!(back, "calls succeed again on the same pool");
-        assert_eq!(pool.get().expect("conn").get("k").expect("GET"), Some(b"after".to_vec()));
+        assert_eq!(
+            pool.get().expect("conn").get("k").expect("GET"),
+            Some(b"after".to_vec())
+        );
     }
 }
 
@@ -116,12 +154,21 @@ fn fault_accepts_and_never_answers() {
     let config = peer.config().connect_timeout(timeout).read_timeout(timeout);
     let started = Instant::now();
     let error = Connection::connect(&config).expect_err("HELLO is never answered");
-    assert!(matches!(error, Error::Timeout(TimeoutKind::Connect)), "{error}");
+    assert!(
+        matches!(error, Error::Timeout(TimeoutKind::Connect)),
+        "{error}"
+    );
     assert!(started.elapsed() >= timeout && started.elapsed() < timeout * 10);
-    assert!(peer.closed.recv_timeout(PROMPT).is_ok(), "the timed-out connection was closed");
+    assert!(
+        peer.closed.recv_timeout(PROMPT).is_ok(),
+        "the timed-out connection was closed"
+    );
 
     let error = pool(config, 1).get().expect_err("the pool reports it too");
-    assert!(matches!(error, Error::Timeout(TimeoutKind::Connect)), "{error}");
+    assert!(
+        matches!(error, Error::Timeout(TimeoutKind::Connect)),
+        "{error}"
+    );
 }
 
 #[test]
@@ -132,35 +179,39 @@ fn fault_accepts_and_never_answers_after_hello() {
     let mut conn = pool.get().expect("HELLO answered");
     let started = Instant::now();
     let error = conn.get("k").expect_err("GET is never answered");
-    assert!(matches!(error, Error::Timeout(TimeoutKind::Read)), "{error}");
+    assert!(
+        matches!(error, Error::Timeout(TimeoutKind::Read)),
+        "{error}"
+    );
     assert!(started.elapsed() >= timeout && started.elapsed() < timeout * 10);
     assert!(conn.is_broken(), "not reused");
     assert!(matches!(conn.ping(), Err(Error::ConnectionClosed)));
     drop(conn);
-    assert!(peer.closed.recv_timeout(PROMPT).is_ok(), "the timed-out connection was closed");
+    assert!(
+        peer.closed.recv_timeout(PROMPT).is_ok(),
+        "the timed-out connection was closed"
+    );
     assert_eq!(pool.metrics().connections_broken, 1);
-}
-
-fn malformed_zero_length(stream: &mut std::net::TcpStream) {
-    common::hello_then(stream, 1 << 20, &[0, 0, 0, 0]);
-}
-
-fn malformed_foreign(stream: &mut std::net::TcpStream) {
-    common::hello_then(stream, 1 << 20, b"-ERR\r\n");
 }
 
 #[test]
 fn fault_malformed_reply() {
-    let runs: [(fn(&mut std::net::TcpStream), ProtocolError); 2] = [
-        (malformed_zero_length, ProtocolError::ZeroLength),
-        (malformed_foreign, ProtocolError::ForeignByte(b'-')),
-    ];
-    for (serve, expected) in runs {
+    for (serve, expected) in common::MALFORMED_RUNS {
         let peer = FakePeer::spawn(serve);
         let pool = pool(peer.config(), 1);
-        let error = pool.get().expect("conn").get("k").expect_err("invalid reply");
-        assert!(matches!(&error, Error::Protocol(e) if *e == expected), "{error}");
-        assert!(peer.closed.recv_timeout(PROMPT).is_ok(), "the connection was closed");
+        let error = pool
+            .get()
+            .expect("conn")
+            .get("k")
+            .expect_err("invalid reply");
+        assert!(
+            matches!(&error, Error::Protocol(e) if *e == expected),
+            "{error}"
+        );
+        assert!(
+            peer.closed.recv_timeout(PROMPT).is_ok(),
+            "the connection was closed"
+        );
         let metrics = pool.metrics();
         assert_eq!((metrics.connections_broken, metrics.idle), (1, 0));
         let _next = pool.get().expect("the next call gets a new connection");
@@ -168,22 +219,30 @@ fn fault_malformed_reply() {
     }
 }
 
-fn oversized(stream: &mut std::net::TcpStream) {
-    common::hello_then(stream, 4096, &[0x00, 0x00, 0x10, 0x01]);
-}
-
 #[test]
 fn fault_oversized_reply() {
-    let peer = FakePeer::spawn(oversized);
+    let peer = FakePeer::spawn(common::oversized_header);
     let mut conn = Connection::connect(&peer.config()).expect("HELLO answered");
     assert_eq!(conn.server_info().limits.max_frame_bytes, 4096);
     let started = Instant::now();
     let error = conn.get("k").expect_err("oversized reply");
-    assert!(started.elapsed() < PROMPT, "decided from the header, not the read timeout");
-    let too_large = ProtocolError::FrameTooLarge { frame_bytes: 4097, max_frame_bytes: 4096 };
-    assert!(matches!(&error, Error::Protocol(e) if *e == too_large), "{error}");
+    assert!(
+        started.elapsed() < PROMPT,
+        "decided from the header, not the read timeout"
+    );
+    let too_large = ProtocolError::FrameTooLarge {
+        frame_bytes: 4097,
+        max_frame_bytes: 4096,
+    };
+    assert!(
+        matches!(&error, Error::Protocol(e) if *e == too_large),
+        "{error}"
+    );
     assert!(conn.is_broken());
-    assert!(peer.closed.recv_timeout(PROMPT).is_ok(), "the connection was closed");
+    assert!(
+        peer.closed.recv_timeout(PROMPT).is_ok(),
+        "the connection was closed"
+    );
 }
 
 #[test]
@@ -220,25 +279,56 @@ fn fault_wrong_token() {
 
 #[test]
 fn fault_limits_enforced_locally() {
-    let server =
-        Server::start(&["--max-frame-bytes", "4096", "--max-key-bytes", "4", "--max-value-bytes", "8"]);
+    let server = Server::start(&[
+        "--max-frame-bytes",
+        "4096",
+        "--max-key-bytes",
+        "4",
+        "--max-value-bytes",
+        "8",
+    ]);
     let mut conn = Connection::connect(&server.tcp_config()).expect("connect");
     let limits = conn.server_info().limits;
     assert_eq!((limits.max_key_bytes, limits.max_value_bytes), (4, 8));
     let mut admin = server.admin();
     let bytes_in = admin.stats().expect("STATS")["bytes_in"];
 
-    let key_error = |e: &Error| matches!(e, Error::KeyTooLarge { key_bytes: 5, max_key_bytes: 4 });
-    assert!(key_error(&conn.set("kkkkk", "v", None).expect_err("key too large")));
+    let key_error = |e: &Error| {
+        matches!(
+            e,
+            Error::KeyTooLarge {
+                key_bytes: 5,
+                max_key_bytes: 4
+            }
+        )
+    };
+    assert!(key_error(
+        &conn.set("kkkkk", "v", None).expect_err("key too large")
+    ));
     assert!(key_error(&conn.get("kkkkk").expect_err("key too large")));
-    let error = conn.set("k", "vvvvvvvvv", None).expect_err("value too large");
-    assert!(matches!(error, Error::ValueTooLarge { value_bytes: 9, max_value_bytes: 8 }), "{error}");
+    let error = conn
+        .set("k", "vvvvvvvvv", None)
+        .expect_err("value too large");
+    assert!(
+        matches!(
+            error,
+            Error::ValueTooLarge {
+                value_bytes: 9,
+                max_value_bytes: 8
+            }
+        ),
+        "{error}"
+    );
     assert!(!error.closes_connection());
 
     let stats_frame_bytes = 5;
     let grown = admin.stats().expect("STATS")["bytes_in"] - bytes_in;
-    assert_eq!(grown, stats_frame_bytes, "nothing of the refused calls was written");
-    conn.set("kkkk", "vvvvvvvv", None).expect("the same connection serves a valid call");
+    assert_eq!(
+        grown, stats_frame_bytes,
+        "nothing of the refused calls was written"
+    );
+    conn.set("kkkk", "vvvvvvvv", None)
+        .expect("the same connection serves a valid call");
     assert_eq!(conn.get("kkkk").expect("GET"), Some(b"vvvvvvvv".to_vec()));
 }
 
@@ -248,15 +338,27 @@ fn fault_timed_out_call_keeps_its_reply() {
     let config = server.tcp_config().read_timeout(Duration::from_millis(200));
     let pool = pool(config.clone(), 2);
     let mut single = Connection::connect(&config).expect("connect");
-    pool.get().expect("conn").set("a", "value-of-a", None).expect("SET a");
-    pool.get().expect("conn").set("b", "value-of-b", None).expect("SET b");
+    pool.get()
+        .expect("conn")
+        .set("a", "value-of-a", None)
+        .expect("SET a");
+    pool.get()
+        .expect("conn")
+        .set("b", "value-of-b", None)
+        .expect("SET b");
 
     server.pause();
     let mut conn = pool.get().expect("an idle connection");
     let error = conn.get("a").expect_err("the server is stopped");
-    assert!(matches!(error, Error::Timeout(TimeoutKind::Read)), "{error}");
+    assert!(
+        matches!(error, Error::Timeout(TimeoutKind::Read)),
+        "{error}"
+    );
     drop(conn);
-    assert!(matches!(single.get("a"), Err(Error::Timeout(TimeoutKind::Read))));
+    assert!(matches!(
+        single.get("a"),
+        Err(Error::Timeout(TimeoutKind::Read))
+    ));
     server.resume();
 
     let b = pool.get().expect("conn").get("b").expect("GET b");
@@ -276,16 +378,26 @@ fn fault_idle_connection_closed_by_server() {
         "the server closed the idle connection"
     );
     let mut conn = pool.get().expect("a live connection");
-    assert_eq!(conn.get("k").expect("the next call succeeds"), Some(b"v".to_vec()));
+    assert_eq!(
+        conn.get("k").expect("the next call succeeds"),
+        Some(b"v".to_vec())
+    );
     let metrics = pool.metrics();
-    assert_eq!((metrics.connections_broken, metrics.connections_created), (1, 2));
+    assert_eq!(
+        (metrics.connections_broken, metrics.connections_created),
+        (1, 2)
+    );
 }
 
 #[test]
 fn fault_pool_exhaustion() {
     let server = Server::start(&[]);
     let acquire_timeout = Duration::from_millis(200);
-    let settings = PoolConfig { max_size: 2, acquire_timeout, ..PoolConfig::default() };
+    let settings = PoolConfig {
+        max_size: 2,
+        acquire_timeout,
+        ..PoolConfig::default()
+    };
     let pool = Pool::new(server.tcp_config(), settings);
     let first = pool.get().expect("first");
     let _second = pool.get().expect("second");
@@ -293,8 +405,14 @@ fn fault_pool_exhaustion() {
     let started = Instant::now();
     let error = pool.get().expect_err("the pool is exhausted");
     let waited = started.elapsed();
-    assert!(matches!(error, Error::PoolTimeout { max_size: 2, .. }), "{error}");
-    assert!(waited >= acquire_timeout && waited < PROMPT, "waited {waited:?}");
+    assert!(
+        matches!(error, Error::PoolTimeout { max_size: 2, .. }),
+        "{error}"
+    );
+    assert!(
+        waited >= acquire_timeout && waited < PROMPT,
+        "waited {waited:?}"
+    );
 
     drop(first);
     let started = Instant::now();
@@ -302,7 +420,10 @@ fn fault_pool_exhaustion() {
     assert!(started.elapsed() < Duration::from_millis(100), "at once");
     third.ping().expect("PING");
     let metrics = pool.metrics();
-    assert_eq!((metrics.acquire_timeouts, metrics.connections_created), (1, 2));
+    assert_eq!(
+        (metrics.acquire_timeouts, metrics.connections_created),
+        (1, 2)
+    );
 }
 
 #[test]
@@ -318,7 +439,11 @@ fn fault_shared_by_64_workers() {
                     let value = format!("{worker}/{op}").into_bytes();
                     let mut conn = pool.get().expect("conn");
                     conn.set(&key, &value, None).expect("SET");
-                    assert_eq!(conn.get(&key).expect("GET"), Some(value), "worker {worker} op {op}");
+                    assert_eq!(
+                        conn.get(&key).expect("GET"),
+                        Some(value),
+                        "worker {worker} op {op}"
+                    );
                 }
             });
         }
@@ -342,7 +467,9 @@ fn fault_large_pipeline_does_not_deadlock() {
     assert_eq!(results.len(), 20_000);
     for (index, result) in results.iter().enumerate() {
         match result {
-            Ok(Value::Bytes(Some(got))) => assert!(got == &value, "reply {index} is the full value"),
+            Ok(Value::Bytes(Some(got))) => {
+                assert!(got == &value, "reply {index} is the full value")
+            }
             other => panic!("reply {index}: {other:?}"),
         }
     }

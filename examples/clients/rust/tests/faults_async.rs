@@ -68,7 +68,11 @@ async fn fault_server_killed_mid_pipeline_async() {
 
     let mut failed = 0;
     for call in calls {
-        match tokio::time::timeout(PROMPT * 5, call).await.expect("no call hangs").expect("task") {
+        match tokio::time::timeout(PROMPT * 5, call)
+            .await
+            .expect("no call hangs")
+            .expect("task")
+        {
             Ok(got) => assert_eq!(got.as_deref(), Some(&value[..]), "a reply is the right one"),
             Err(error) => {
                 assert!(matches!(error, Error::ConnectionClosed), "{error}");
@@ -79,9 +83,16 @@ async fn fault_server_killed_mid_pipeline_async() {
     assert!(failed > 0, "the kill came before the last reply");
 
     server.restart();
-    let back = eventually(Duration::from_secs(5), || async { client.ping().await.is_ok() }).await;
+    let back = eventually(Duration::from_secs(5), || async {
+        client.ping().await.is_ok()
+    })
+    .await;
     assert!(back, "the same client reconnects after the restart");
-    assert_eq!(client.get("big").await.expect("GET"), None, "a fresh server");
+    assert_eq!(
+        client.get("big").await.expect("GET"),
+        None,
+        "a fresh server"
+    );
 }
 
 #[tokio::test]
@@ -101,14 +112,20 @@ async fn fault_server_restarted_async() {
         for client in &clients {
             let started = Instant::now();
             let error = client.get("k").await.expect_err("the server is down");
-            assert!(matches!(error, Error::Connect(_) | Error::ConnectionClosed), "{error}");
+            assert!(
+                matches!(error, Error::Connect(_) | Error::ConnectionClosed),
+                "{error}"
+            );
             assert!(started.elapsed() < PROMPT);
         }
         tokio::task::yield_now().await;
     }
     for client in &clients {
         let attempts = client.metrics().connect_attempts - 1;
-        assert!((2..20).contains(&attempts), "{attempts} reconnect attempts in a one-second outage");
+        assert!(
+            (2..20).contains(&attempts),
+            "{attempts} reconnect attempts in a one-second outage"
+        );
     }
 
     server.restart();
@@ -128,64 +145,84 @@ async fn fault_accepts_and_never_answers_async() {
     let timeout = Duration::from_millis(200);
     let started = Instant::now();
     let config = peer.config().connect_timeout(timeout).read_timeout(timeout);
-    let error = Client::connect(config).await.expect_err("HELLO is never answered");
-    assert!(matches!(error, Error::Timeout(TimeoutKind::Connect)), "{error}");
+    let error = Client::connect(config)
+        .await
+        .expect_err("HELLO is never answered");
+    assert!(
+        matches!(error, Error::Timeout(TimeoutKind::Connect)),
+        "{error}"
+    );
     assert!(started.elapsed() >= timeout && started.elapsed() < timeout * 10);
     let closed = tokio::task::spawn_blocking(move || peer.closed.recv_timeout(PROMPT).is_ok());
-    assert!(closed.await.expect("join"), "the timed-out connection was closed");
+    assert!(
+        closed.await.expect("join"),
+        "the timed-out connection was closed"
+    );
 }
 
 #[tokio::test]
 async fn fault_accepts_and_never_answers_after_hello_async() {
     let peer = FakePeer::spawn(common::hello_then_hang);
     let timeout = Duration::from_millis(200);
-    let client = Client::connect(peer.config().read_timeout(timeout)).await.expect("HELLO answered");
+    let client = Client::connect(peer.config().read_timeout(timeout))
+        .await
+        .expect("HELLO answered");
     let started = Instant::now();
     let error = client.get("k").await.expect_err("GET is never answered");
-    assert!(matches!(error, Error::Timeout(TimeoutKind::Read)), "{error}");
+    assert!(
+        matches!(error, Error::Timeout(TimeoutKind::Read)),
+        "{error}"
+    );
     assert!(started.elapsed() >= timeout && started.elapsed() < timeout * 10);
     let closed = tokio::task::spawn_blocking(move || peer.closed.recv_timeout(PROMPT).is_ok());
-    assert!(closed.await.expect("join"), "the timed-out connection was closed, not reused");
-}
-
-fn malformed_zero_length(stream: &mut std::net::TcpStream) {
-    common::hello_then(stream, 1 << 20, &[0, 0, 0, 0]);
-}
-
-fn malformed_foreign(stream: &mut std::net::TcpStream) {
-    common::hello_then(stream, 1 << 20, b"-ERR\r\n");
+    assert!(
+        closed.await.expect("join"),
+        "the timed-out connection was closed, not reused"
+    );
 }
 
 #[tokio::test]
 async fn fault_malformed_reply_async() {
-    let runs: [(fn(&mut std::net::TcpStream), ProtocolError); 2] = [
-        (malformed_zero_length, ProtocolError::ZeroLength),
-        (malformed_foreign, ProtocolError::ForeignByte(b'-')),
-    ];
-    for (serve, expected) in runs {
+    for (serve, expected) in common::MALFORMED_RUNS {
         let peer = FakePeer::spawn(serve);
-        let client = Client::connect(peer.config()).await.expect("HELLO answered");
+        let client = Client::connect(peer.config())
+            .await
+            .expect("HELLO answered");
         let error = client.get("k").await.expect_err("invalid reply");
-        assert!(matches!(&error, Error::Protocol(e) if *e == expected), "{error}");
-        let error = client.get("k").await.expect_err("the new connection's reply is invalid too");
+        assert!(
+            matches!(&error, Error::Protocol(e) if *e == expected),
+            "{error}"
+        );
+        let error = client
+            .get("k")
+            .await
+            .expect_err("the new connection's reply is invalid too");
         assert!(matches!(error, Error::Protocol(_)), "{error}");
-        assert_eq!(client.metrics().connect_attempts, 2, "the next call used a new connection");
+        assert_eq!(
+            client.metrics().connect_attempts,
+            2,
+            "the next call used a new connection"
+        );
     }
-}
-
-fn oversized(stream: &mut std::net::TcpStream) {
-    common::hello_then(stream, 4096, &[0x00, 0x00, 0x10, 0x01]);
 }
 
 #[tokio::test]
 async fn fault_oversized_reply_async() {
-    let peer = FakePeer::spawn(oversized);
-    let client = Client::connect(peer.config()).await.expect("HELLO answered");
+    let peer = FakePeer::spawn(common::oversized_header);
+    let client = Client::connect(peer.config())
+        .await
+        .expect("HELLO answered");
     let started = Instant::now();
     let error = client.get("k").await.expect_err("oversized reply");
     assert!(started.elapsed() < PROMPT, "decided from the header");
-    let too_large = ProtocolError::FrameTooLarge { frame_bytes: 4097, max_frame_bytes: 4096 };
-    assert!(matches!(&error, Error::Protocol(e) if *e == too_large), "{error}");
+    let too_large = ProtocolError::FrameTooLarge {
+        frame_bytes: 4097,
+        max_frame_bytes: 4096,
+    };
+    assert!(
+        matches!(&error, Error::Protocol(e) if *e == too_large),
+        "{error}"
+    );
     let closed = tokio::task::spawn_blocking(move || peer.closed.recv_timeout(PROMPT).is_ok());
     assert!(closed.await.expect("join"), "the connection was closed");
 }
@@ -193,11 +230,18 @@ async fn fault_oversized_reply_async() {
 #[tokio::test]
 async fn fault_too_many_connections_async() {
     let server = Server::start(&["--max-connections", "1"]);
-    let first = Client::connect(server.tcp_config()).await.expect("first holds the slot");
-    let error = Client::connect(server.unix_config()).await.expect_err("no slot left");
+    let first = Client::connect(server.tcp_config())
+        .await
+        .expect("first holds the slot");
+    let error = Client::connect(server.unix_config())
+        .await
+        .expect_err("no slot left");
     assert!(matches!(error, Error::TooManyConnections), "{error}");
     assert!(error.is_backoff());
-    first.set("k", "v", None).await.expect("the first keeps working");
+    first
+        .set("k", "v", None)
+        .await
+        .expect("the first keeps working");
     assert_eq!(first.get("k").await.expect("GET"), Some(b"v".to_vec()));
 }
 
@@ -205,29 +249,70 @@ async fn fault_too_many_connections_async() {
 async fn fault_wrong_token_async() {
     let server = Server::start_with_token(&[], Some(b"right-token"));
     let before = server.stat("connections_total");
-    let error = Client::connect(server.tcp_config().auth_token("wrong")).await.expect_err("wrong token");
+    let error = Client::connect(server.tcp_config().auth_token("wrong"))
+        .await
+        .expect_err("wrong token");
     assert!(matches!(error, Error::AuthFailed), "{error}");
     let grown = server.stat("connections_total") - before;
-    assert!(grown <= 2, "{grown} connections for one connect (plus the STATS one)");
+    assert!(
+        grown <= 2,
+        "{grown} connections for one connect (plus the STATS one)"
+    );
 }
 
 #[tokio::test]
 async fn fault_limits_enforced_locally_async() {
-    let server =
-        Server::start(&["--max-frame-bytes", "4096", "--max-key-bytes", "4", "--max-value-bytes", "8"]);
+    let server = Server::start(&[
+        "--max-frame-bytes",
+        "4096",
+        "--max-key-bytes",
+        "4",
+        "--max-value-bytes",
+        "8",
+    ]);
     let client = Client::connect(server.tcp_config()).await.expect("connect");
     let mut admin = server.admin();
     let bytes_in = admin.stats().expect("STATS")["bytes_in"];
-    let error = client.set("kkkkk", "v", None).await.expect_err("key too large");
-    assert!(matches!(error, Error::KeyTooLarge { key_bytes: 5, max_key_bytes: 4 }), "{error}");
+    let error = client
+        .set("kkkkk", "v", None)
+        .await
+        .expect_err("key too large");
+    assert!(
+        matches!(
+            error,
+            Error::KeyTooLarge {
+                key_bytes: 5,
+                max_key_bytes: 4
+            }
+        ),
+        "{error}"
+    );
     let error = client.get("kkkkk").await.expect_err("key too large");
     assert!(matches!(error, Error::KeyTooLarge { .. }), "{error}");
-    let error = client.set("k", "vvvvvvvvv", None).await.expect_err("value too large");
-    assert!(matches!(error, Error::ValueTooLarge { value_bytes: 9, max_value_bytes: 8 }), "{error}");
+    let error = client
+        .set("k", "vvvvvvvvv", None)
+        .await
+        .expect_err("value too large");
+    assert!(
+        matches!(
+            error,
+            Error::ValueTooLarge {
+                value_bytes: 9,
+                max_value_bytes: 8
+            }
+        ),
+        "{error}"
+    );
     let grown = admin.stats().expect("STATS")["bytes_in"] - bytes_in;
     assert_eq!(grown, 5, "only the STATS frame reached the server");
-    client.set("kkkk", "vvvvvvvv", None).await.expect("a valid call");
-    assert_eq!(client.get("kkkk").await.expect("GET"), Some(b"vvvvvvvv".to_vec()));
+    client
+        .set("kkkk", "vvvvvvvv", None)
+        .await
+        .expect("a valid call");
+    assert_eq!(
+        client.get("kkkk").await.expect("GET"),
+        Some(b"vvvvvvvv".to_vec())
+    );
 }
 
 #[tokio::test]
@@ -239,18 +324,27 @@ async fn fault_timed_out_call_keeps_its_reply_async() {
 
     server.pause();
     let gave_up = tokio::time::timeout(Duration::from_millis(100), client.get("a")).await;
-    assert!(gave_up.is_err(), "the caller gave up: its future was dropped");
+    assert!(
+        gave_up.is_err(),
+        "the caller gave up: its future was dropped"
+    );
     server.resume();
 
     let b = client.get("b").await.expect("GET b");
     assert_eq!(b, Some(b"value-of-b".to_vec()), "b's value, never a's");
-    assert_eq!(client.metrics().connect_attempts, 1, "on the same connection: a's slot was kept");
+    assert_eq!(
+        client.metrics().connect_attempts,
+        1,
+        "on the same connection: a's slot was kept"
+    );
 }
 
 #[tokio::test]
 async fn fault_idle_connection_closed_by_server_async() {
     let server = Server::start(&["--idle-timeout-ms", "200"]);
-    let client = Client::connect(server.unix_config()).await.expect("connect");
+    let client = Client::connect(server.unix_config())
+        .await
+        .expect("connect");
     client.set("k", "v", None).await.expect("SET");
     let closed = tokio::task::spawn_blocking(move || {
         let closed = common::wait_until(Duration::from_secs(5), || server.stat("closed_idle") >= 1);
@@ -258,7 +352,10 @@ async fn fault_idle_connection_closed_by_server_async() {
     });
     let (closed, _server) = closed.await.expect("join");
     assert!(closed, "the server closed the idle connection");
-    assert_eq!(client.get("k").await.expect("the next call succeeds"), Some(b"v".to_vec()));
+    assert_eq!(
+        client.get("k").await.expect("the next call succeeds"),
+        Some(b"v".to_vec())
+    );
     assert_eq!(client.metrics().connect_attempts, 2, "on a new connection");
 }
 
@@ -274,7 +371,11 @@ async fn fault_shared_by_64_workers_async() {
                     let key = format!("worker:{worker}:{}", op % 10);
                     let value = format!("{worker}/{op}").into_bytes();
                     client.set(&key, &value, None).await.expect("SET");
-                    assert_eq!(client.get(&key).await.expect("GET"), Some(value), "{worker}/{op}");
+                    assert_eq!(
+                        client.get(&key).await.expect("GET"),
+                        Some(value),
+                        "{worker}/{op}"
+                    );
                 }
             })
         })
@@ -282,7 +383,11 @@ async fn fault_shared_by_64_workers_async() {
     for worker in workers {
         worker.await.expect("worker");
     }
-    assert_eq!(client.metrics().connect_attempts, 1, "all on one multiplexed connection");
+    assert_eq!(
+        client.metrics().connect_attempts,
+        1,
+        "all on one multiplexed connection"
+    );
 }
 
 #[tokio::test]
@@ -299,7 +404,9 @@ async fn fault_large_pipeline_does_not_deadlock_async() {
     assert_eq!(results.len(), 20_000);
     for (index, result) in results.iter().enumerate() {
         match result {
-            Ok(Value::Bytes(Some(got))) => assert!(got == &*value, "reply {index} is the full value"),
+            Ok(Value::Bytes(Some(got))) => {
+                assert!(got == &*value, "reply {index} is the full value")
+            }
             other => panic!("reply {index}: {other:?}"),
         }
     }

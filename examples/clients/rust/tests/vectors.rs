@@ -60,11 +60,25 @@ fn sessions_replay_through_the_blocking_client() {
                 [call] => vec![call_blocking(&mut conn, call)],
                 calls => conn.execute(&vectors::pipeline(calls)),
             };
-            assert_eq!(results.len(), step.replies.len(), "{} step {index}", session.name);
+            assert_eq!(
+                results.len(),
+                step.replies.len(),
+                "{} step {index}",
+                session.name
+            );
             for (reply, (expected, got)) in step.replies.iter().zip(&results).enumerate() {
-                vectors::check(expected, got, &format!("{} step {index} reply {reply}", session.name));
+                vectors::check(
+                    expected,
+                    got,
+                    &format!("{} step {index} reply {reply}", session.name),
+                );
             }
-            assert_eq!(conn.is_broken(), step.closed, "{} step {index}: connection state", session.name);
+            assert_eq!(
+                conn.is_broken(),
+                step.closed,
+                "{} step {index}: connection state",
+                session.name
+            );
             replayed += 1;
         }
     }
@@ -76,16 +90,27 @@ async fn sessions_replay_through_the_async_client() {
     let mut replayed = 0;
     for session in vectors::sessions().iter().filter(|s| !s.needs_tiny_cap) {
         let server = server_for(session);
-        let client = Client::connect(server.unix_config()).await.expect("connect");
+        let client = Client::connect(server.unix_config())
+            .await
+            .expect("connect");
         for (index, step) in session.steps.iter().enumerate() {
             let Some(calls) = &step.calls else { continue };
             let results = match &calls[..] {
                 [call] => vec![call_async(&client, call).await],
                 calls => client.execute(&vectors::pipeline(calls)).await,
             };
-            assert_eq!(results.len(), step.replies.len(), "{} step {index}", session.name);
+            assert_eq!(
+                results.len(),
+                step.replies.len(),
+                "{} step {index}",
+                session.name
+            );
             for (reply, (expected, got)) in step.replies.iter().zip(&results).enumerate() {
-                vectors::check(expected, got, &format!("{} step {index} reply {reply}", session.name));
+                vectors::check(
+                    expected,
+                    got,
+                    &format!("{} step {index} reply {reply}", session.name),
+                );
             }
             replayed += 1;
         }

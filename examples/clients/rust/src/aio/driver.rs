@@ -128,7 +128,9 @@ impl Driver {
     pub(crate) async fn run(mut self) {
         loop {
             let Some(link) = self.link.as_mut() else {
-                let Some(submission) = self.requests.recv().await else { return };
+                let Some(submission) = self.requests.recv().await else {
+                    return;
+                };
                 self.reconnect_for(submission).await;
                 continue;
             };
@@ -157,7 +159,11 @@ impl Driver {
                 // After the replies, whatever callers queued meanwhile joins
                 // the next write: a busy socket never starves submissions.
                 Event::Ready(Ok(ready)) => {
-                    let read = if ready.is_readable() { link.read(&self.shared) } else { Ok(()) };
+                    let read = if ready.is_readable() {
+                        link.read(&self.shared)
+                    } else {
+                        Ok(())
+                    };
                     read.and_then(|()| {
                         link.take_queued(&mut self.requests);
                         link.write()
@@ -166,10 +172,13 @@ impl Driver {
                 Event::Ready(Err(e)) => Err(Error::from_io(e)),
                 Event::TimedOut => Err(Error::Timeout(TimeoutKind::Read)),
             };
-            let finished = outcome.and_then(|()| match link.write_closed && link.pending.is_empty() {
-                true => Err(Error::ConnectionClosed),
-                false => Ok(()),
-            });
+            // A link that can no longer send is done once nothing waits on it.
+            let spent = link.write_closed && link.pending.is_empty();
+            let finished = if spent {
+                outcome.and(Err(Error::ConnectionClosed))
+            } else {
+                outcome
+            };
             if let Err(error) = finished {
                 self.drop_link(&error);
             }
@@ -200,7 +209,10 @@ impl Driver {
     /// Opens a link and runs the handshake, recording the outcome in the
     /// backoff state and the shared session.
     async fn connect(&mut self) -> Result<Link> {
-        self.shared.metrics.connect_attempts.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .metrics
+            .connect_attempts
+            .fetch_add(1, Ordering::Relaxed);
         let timeout = self.config.connect_timeout;
         let attempt = tokio::time::timeout(timeout, open(&self.config)).await;
         let result = attempt.unwrap_or(Err(Error::Timeout(TimeoutKind::Connect)));
@@ -213,7 +225,10 @@ impl Driver {
                 Ok(link)
             }
             Err(error) => {
-                self.shared.metrics.connect_failures.fetch_add(1, Ordering::Relaxed);
+                self.shared
+                    .metrics
+                    .connect_failures
+                    .fetch_add(1, Ordering::Relaxed);
                 self.failures = self.failures.saturating_add(1);
                 self.retry_at = Some(Instant::now() + self.config.backoff.delay(self.failures));
                 self.last_error = Some(error.clone());
@@ -230,7 +245,11 @@ impl Driver {
 }
 
 fn fail_submission(submission: Submission, error: &Error) {
-    let slot = Slot { calls: submission.calls, results: Vec::new(), reply_to: submission.reply_to };
+    let slot = Slot {
+        calls: submission.calls,
+        results: Vec::new(),
+        reply_to: submission.reply_to,
+    };
     slot.fail(error);
 }
 
@@ -281,14 +300,20 @@ impl Link {
         }
         self.output.extend_from_slice(&submission.frames);
         let results = Vec::with_capacity(submission.calls.len());
-        self.pending.push_back(Slot { calls: submission.calls, results, reply_to: submission.reply_to });
+        self.pending.push_back(Slot {
+            calls: submission.calls,
+            results,
+            reply_to: submission.reply_to,
+        });
     }
 
     /// Moves every submission already queued into the link (auto-pipelining:
     /// they share the next write), up to the in-flight bound.
     fn take_queued(&mut self, requests: &mut mpsc::Receiver<Submission>) {
         while self.pending.len() < MAX_PENDING_SLOTS {
-            let Ok(submission) = requests.try_recv() else { break };
+            let Ok(submission) = requests.try_recv() else {
+                break;
+            };
             self.push(submission);
         }
     }

@@ -80,7 +80,9 @@ struct Metrics {
 impl Shared {
     fn lock_session(&self) -> MutexGuard<'_, Session> {
         // A Session is plain data, valid at every unlock.
-        self.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.session
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -96,7 +98,10 @@ impl Client {
         let (submissions, requests) = mpsc::channel(SUBMISSION_QUEUE_DEPTH);
         let driver = Driver::start(config, Arc::clone(&shared), requests).await?;
         tokio::spawn(driver.run());
-        Ok(Client { submissions, shared })
+        Ok(Client {
+            submissions,
+            shared,
+        })
     }
 
     /// PING.
@@ -115,7 +120,11 @@ impl Client {
     /// AUTH with `token`. For a client that reconnects on its own, prefer
     /// [`Config::auth_token`], which every new connection sends.
     pub async fn auth(&self, token: impl AsRef<[u8]>) -> Result<()> {
-        self.call(Request::Auth { token: token.as_ref() }).await?.into_done()
+        self.call(Request::Auth {
+            token: token.as_ref(),
+        })
+        .await?
+        .into_done()
     }
 
     /// GET: the value, or `None` when the key is missing or expired.
@@ -133,18 +142,27 @@ impl Client {
         value: impl AsRef<[u8]>,
         ttl: Option<Duration>,
     ) -> Result<()> {
-        let request = Request::Set { key: key.as_ref(), value: value.as_ref(), ttl_ms: ttl_ms(ttl) };
+        let request = Request::Set {
+            key: key.as_ref(),
+            value: value.as_ref(),
+            ttl_ms: ttl_ms(ttl),
+        };
         self.call(request).await?.into_done()
     }
 
     /// DEL: whether a live key was removed.
     pub async fn del(&self, key: impl AsRef<[u8]>) -> Result<bool> {
-        self.call(Request::Del { key: key.as_ref() }).await?.into_existed()
+        self.call(Request::Del { key: key.as_ref() })
+            .await?
+            .into_existed()
     }
 
     /// EXPIRE: a new TTL, or with `None` none. Whether the key exists.
     pub async fn expire(&self, key: impl AsRef<[u8]>, ttl: Option<Duration>) -> Result<bool> {
-        let request = Request::Expire { key: key.as_ref(), ttl_ms: ttl_ms(ttl) };
+        let request = Request::Expire {
+            key: key.as_ref(),
+            ttl_ms: ttl_ms(ttl),
+        };
         self.call(request).await?.into_existed()
     }
 
@@ -228,9 +246,16 @@ impl Client {
         calls: Vec<(crate::wire::Opcode, RequestSizes)>,
     ) -> Result<Vec<Result<Value>>> {
         let (reply_to, replies) = oneshot::channel();
-        let submission = Submission { frames, calls, reply_to };
+        let submission = Submission {
+            frames,
+            calls,
+            reply_to,
+        };
         // Either failure means the driver is gone: nothing was or will be answered.
-        self.submissions.send(submission).await.map_err(|_| Error::ConnectionClosed)?;
+        self.submissions
+            .send(submission)
+            .await
+            .map_err(|_| Error::ConnectionClosed)?;
         replies.await.map_err(|_| Error::ConnectionClosed)
     }
 }
@@ -254,5 +279,9 @@ impl Value {
 /// The driver read the reply by the request's own opcode, so the variant
 /// always matches; this is the typed path's guard all the same.
 fn mismatch(command: &'static str) -> Error {
-    Error::Protocol(ProtocolError::UnexpectedReply { command, status: 0, body_bytes: 0 })
+    Error::Protocol(ProtocolError::UnexpectedReply {
+        command,
+        status: 0,
+        body_bytes: 0,
+    })
 }

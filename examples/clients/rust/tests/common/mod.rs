@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use blink_client::{Config, Connection, Stats};
+use blink_client::{Config, Connection, ProtocolError, Stats};
 
 /// The server binary: `$BLINK_STORE_BIN`, else the workspace's release build.
 pub fn server_bin() -> PathBuf {
@@ -48,7 +48,15 @@ impl Server {
         let unix = dir.path().join("blink.sock");
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let (child, tcp) = spawn(&args, "127.0.0.1:0", &unix, token);
-        Server { child, running: true, tcp, unix, token: token.map(<[u8]>::to_vec), args, _dir: dir }
+        Server {
+            child,
+            running: true,
+            tcp,
+            unix,
+            token: token.map(<[u8]>::to_vec),
+            args,
+            _dir: dir,
+        }
     }
 
     pub fn tcp_config(&self) -> Config {
@@ -94,7 +102,12 @@ impl Server {
     /// Starts a new server on the same TCP port and socket path (after kill).
     pub fn restart(&mut self) {
         let _ = std::fs::remove_file(&self.unix);
-        let (child, tcp) = spawn(&self.args, &self.tcp.to_string(), &self.unix, self.token.as_deref());
+        let (child, tcp) = spawn(
+            &self.args,
+            &self.tcp.to_string(),
+            &self.unix,
+            self.token.as_deref(),
+        );
         assert_eq!(tcp, self.tcp, "restarted on the same address");
         self.child = child;
         self.running = true;
@@ -139,10 +152,14 @@ fn spawn(args: &[String], tcp: &str, unix: &Path, token: Option<&[u8]>) -> (Chil
         use std::os::unix::ffi::OsStrExt;
         command.env("BLINK_AUTH_TOKEN", std::ffi::OsStr::from_bytes(token));
     }
-    let mut child = command.spawn().unwrap_or_else(|e| panic!("{}: {e}", server_bin().display()));
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", server_bin().display()));
     let stdout = child.stdout.take().expect("piped stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("ready line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("ready line");
     // "ready tcp 127.0.0.1:41234, unix /tmp/x/blink.sock"
     let addr = line
         .strip_prefix("ready tcp ")
@@ -181,6 +198,9 @@ pub fn read_frame(stream: &mut TcpStream) -> Option<Vec<u8>> {
     Some(payload)
 }
 
+/// How a fake peer serves one accepted connection.
+pub type Serve = fn(&mut TcpStream);
+
 /// An in-process fake server: a listener on port 0 whose every accepted
 /// connection is handed to `serve` on its own thread. `closed` receives a
 /// message each time a `serve` returns (the peer saw the client close).
@@ -190,7 +210,7 @@ pub struct FakePeer {
 }
 
 impl FakePeer {
-    pub fn spawn(serve: fn(&mut TcpStream)) -> FakePeer {
+    pub fn spawn(serve: Serve) -> FakePeer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind fake peer");
         let addr = listener.local_addr().expect("local addr");
         let (closed_tx, closed) = mpsc::channel();
@@ -234,4 +254,26 @@ pub fn hello_then(stream: &mut TcpStream, max_frame_bytes: u32, reply: &[u8]) {
     if read_frame(stream).is_some() && stream.write_all(reply).is_ok() {
         hang(stream);
     }
+}
+
+/// Answers HELLO, then the next request with a zero-length frame.
+pub fn malformed_zero_length(stream: &mut TcpStream) {
+    hello_then(stream, 1 << 20, &[0, 0, 0, 0]);
+}
+
+/// Answers HELLO, then the next request with text (a first byte >= 0x20).
+pub fn malformed_foreign(stream: &mut TcpStream) {
+    hello_then(stream, 1 << 20, b"-ERR\r\n");
+}
+
+/// The two runs of the malformed_reply fault, and the error each must give.
+pub const MALFORMED_RUNS: [(Serve, ProtocolError); 2] = [
+    (malformed_zero_length, ProtocolError::ZeroLength),
+    (malformed_foreign, ProtocolError::ForeignByte(b'-')),
+];
+
+/// Reports max_frame_bytes = 4096 in HELLO, then answers with a header
+/// declaring 4097 bytes and no body.
+pub fn oversized_header(stream: &mut TcpStream) {
+    hello_then(stream, 4096, &[0x00, 0x00, 0x10, 0x01]);
 }

@@ -9,7 +9,10 @@ use blink_client::{Error, Pipeline, Ttl, Value};
 use serde_json::Value as Json;
 
 pub fn load() -> Json {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../protocol/vectors/v1.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../protocol/vectors/v1.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).expect("v1.json")).expect("v1.json parses")
 }
 
@@ -20,11 +23,15 @@ pub fn bytes_of(value: &Json) -> Vec<u8> {
             let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
             digits
                 .chunks(2)
-                .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).expect("hex"), 16).expect("hex"))
+                .map(|pair| {
+                    u8::from_str_radix(std::str::from_utf8(pair).expect("hex"), 16).expect("hex")
+                })
                 .collect()
         }
         Json::Array(parts) => parts.iter().flat_map(bytes_of).collect(),
-        Json::Object(run) => bytes_of(&run["repeat"]).repeat(run["count"].as_u64().expect("count") as usize),
+        Json::Object(run) => {
+            bytes_of(&run["repeat"]).repeat(run["count"].as_u64().expect("count") as usize)
+        }
         other => panic!("not a byte string: {other}"),
     }
 }
@@ -72,7 +79,12 @@ pub fn sessions() -> Vec<Session> {
             let limit_set = &limits[server["limits"].as_str().unwrap_or("default")];
             let server_args = ["max_frame_bytes", "max_key_bytes", "max_value_bytes"]
                 .iter()
-                .flat_map(|name| [format!("--{}", name.replace('_', "-")), limit_set[name].to_string()])
+                .flat_map(|name| {
+                    [
+                        format!("--{}", name.replace('_', "-")),
+                        limit_set[name].to_string(),
+                    ]
+                })
                 .collect();
             Session {
                 name: session["name"].as_str().expect("name").to_owned(),
@@ -116,7 +128,11 @@ fn decode_payload(payload: &[u8]) -> Option<Call> {
         let len = u16::from_be_bytes(at.get(..2)?.try_into().ok()?) as usize;
         Some((at.get(2..2 + len)?.to_vec(), 2 + len))
     };
-    let only_key = |at: &[u8]| key(at).filter(|(_, used)| *used == at.len()).map(|(k, _)| k);
+    let only_key = |at: &[u8]| {
+        key(at)
+            .filter(|(_, used)| *used == at.len())
+            .map(|(k, _)| k)
+    };
     Some(match opcode {
         0x01 if fields.is_empty() => Call::Ping,
         0x02 if fields.len() == 1 => Call::Hello(fields[0]),
@@ -175,14 +191,22 @@ pub fn status_name(error: &Error) -> &'static str {
 /// A value written back as the reply body the server sent for it.
 fn reply_of(value: &Value) -> (&'static str, Option<Vec<u8>>) {
     match value {
-        Value::Done | Value::Existed(true) | Value::Ttl(Some(Ttl::Persistent)) => ("OK", Some(Vec::new())),
+        Value::Done | Value::Existed(true) | Value::Ttl(Some(Ttl::Persistent)) => {
+            ("OK", Some(Vec::new()))
+        }
         Value::Bytes(Some(bytes)) => ("OK", Some(bytes.clone())),
-        Value::Bytes(None) | Value::Existed(false) | Value::Ttl(None) => ("NOT_FOUND", Some(Vec::new())),
+        Value::Bytes(None) | Value::Existed(false) | Value::Ttl(None) => {
+            ("NOT_FOUND", Some(Vec::new()))
+        }
         Value::Ttl(Some(ttl)) => ("OK", ttl.remaining_ms().map(|ms| ms.to_be_bytes().to_vec())),
         Value::Stats(_) => ("OK", None),
         Value::Hello(info) => {
             let mut body = vec![info.version, u8::from(info.auth_required)];
-            for limit in [info.limits.max_frame_bytes, info.limits.max_key_bytes, info.limits.max_value_bytes] {
+            for limit in [
+                info.limits.max_frame_bytes,
+                info.limits.max_key_bytes,
+                info.limits.max_value_bytes,
+            ] {
                 body.extend_from_slice(&limit.to_be_bytes());
             }
             ("OK", Some(body))
@@ -199,13 +223,24 @@ pub fn check(expected: &Json, got: &Result<Value, Error>, context: &str) {
     };
     assert_eq!(got_status, status, "{context}: got {got:?}");
     if let Some(body) = expected.get("body") {
-        assert_eq!(got_body.as_deref(), Some(&bytes_of(body)[..]), "{context}: body");
+        assert_eq!(
+            got_body.as_deref(),
+            Some(&bytes_of(body)[..]),
+            "{context}: body"
+        );
     }
     if let Some(len) = expected.get("body_len") {
         let len = len.as_u64().expect("body_len") as usize;
-        assert_eq!(got_body.map(|b| b.len()), Some(len), "{context}: body length");
+        assert_eq!(
+            got_body.map(|b| b.len()),
+            Some(len),
+            "{context}: body length"
+        );
     }
     if status == "OK" && expected.get("body").is_none() && expected.get("body_len").is_none() {
-        assert!(matches!(got, Ok(Value::Stats(stats)) if !stats.is_empty()), "{context}: STATS");
+        assert!(
+            matches!(got, Ok(Value::Stats(stats)) if !stats.is_empty()),
+            "{context}: STATS"
+        );
     }
 }

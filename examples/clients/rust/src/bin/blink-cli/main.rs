@@ -133,12 +133,26 @@ enum Format {
 }
 
 /// Runs one command, printing its result to `out`.
-fn run(conn: &mut Connection, command: Command, out: &mut dyn Write, format: Format) -> Result<Outcome, Error> {
-    let found = |existed: bool| if existed { Outcome::Done } else { Outcome::NotFound };
+fn run(
+    conn: &mut Connection,
+    command: Command,
+    out: &mut dyn Write,
+    format: Format,
+) -> Result<Outcome, Error> {
+    let found = |existed: bool| {
+        if existed {
+            Outcome::Done
+        } else {
+            Outcome::NotFound
+        }
+    };
     let outcome = match command {
         Command::Get { key } => match conn.get(key.into_vec())? {
-            Some(value) if format == Format::Raw => write_out(out, &value).map(|()| Outcome::Done)?,
-            Some(value) => write_out(out, format!("{}\n", repl::quote(&value)).as_bytes()).map(|()| Outcome::Done)?,
+            Some(value) if format == Format::Raw => {
+                write_out(out, &value).map(|()| Outcome::Done)?
+            }
+            Some(value) => write_out(out, format!("{}\n", repl::quote(&value)).as_bytes())
+                .map(|()| Outcome::Done)?,
             None => Outcome::NotFound,
         },
         Command::Set { key, value, ttl } => {
@@ -155,11 +169,16 @@ fn run(conn: &mut Connection, command: Command, out: &mut dyn Write, format: For
             None => Outcome::NotFound,
             Some(Ttl::Persistent) => write_out(out, b"none\n").map(|()| Outcome::Done)?,
             Some(Ttl::ExpiresIn(left)) => {
-                write_out(out, format!("{}\n", left.as_millis()).as_bytes()).map(|()| Outcome::Done)?
+                write_out(out, format!("{}\n", left.as_millis()).as_bytes())
+                    .map(|()| Outcome::Done)?
             }
         },
         Command::Stats => {
-            let text: String = conn.stats()?.iter().map(|(name, value)| format!("{name} {value}\n")).collect();
+            let text: String = conn
+                .stats()?
+                .iter()
+                .map(|(name, value)| format!("{name} {value}\n"))
+                .collect();
             write_out(out, text.as_bytes()).map(|()| Outcome::Done)?
         }
         Command::Ping => write_out(out, b"PONG\n").map(|()| Outcome::Done)?,
@@ -168,12 +187,16 @@ fn run(conn: &mut Connection, command: Command, out: &mut dyn Write, format: For
 }
 
 fn write_out(out: &mut dyn Write, bytes: &[u8]) -> Result<(), Error> {
-    out.write_all(bytes).and_then(|()| out.flush()).map_err(|e| Error::Config(format!("stdout: {e}")))
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::Config(format!("stdout: {e}")))
 }
 
 fn read_stdin() -> Result<Vec<u8>, Error> {
     let mut value = Vec::new();
-    io::stdin().read_to_end(&mut value).map_err(|e| Error::Config(format!("stdin: {e}")))?;
+    io::stdin()
+        .read_to_end(&mut value)
+        .map_err(|e| Error::Config(format!("stdin: {e}")))?;
     Ok(value)
 }
 
@@ -181,7 +204,11 @@ fn read_stdin() -> Result<Vec<u8>, Error> {
 fn exit_code(error: &Error) -> u8 {
     match error {
         Error::Config(_) => 2,
-        Error::Connect(_) | Error::Io(_) | Error::ConnectionClosed | Error::Timeout(_) | Error::PoolTimeout { .. } => 3,
+        Error::Connect(_)
+        | Error::Io(_)
+        | Error::ConnectionClosed
+        | Error::Timeout(_)
+        | Error::PoolTimeout { .. } => 3,
         Error::AuthFailed | Error::AuthRequired => 4,
         Error::KeyTooLarge { .. }
         | Error::ValueTooLarge { .. }
@@ -204,12 +231,18 @@ fn config(args: &ConnectArgs) -> Result<Config, String> {
         None => Config::tcp(&args.tcp),
     };
     let timeout = Duration::from_millis(args.timeout_ms);
-    config = config.connect_timeout(timeout).read_timeout(timeout).write_timeout(timeout);
+    config = config
+        .connect_timeout(timeout)
+        .read_timeout(timeout)
+        .write_timeout(timeout);
     let env_token = std::env::var_os("BLINK_AUTH_TOKEN").map(OsString::into_vec);
     let token = match (&args.auth_token_file, env_token) {
-        (Some(_), Some(_)) => return Err("set either --auth-token-file or BLINK_AUTH_TOKEN, not both".into()),
+        (Some(_), Some(_)) => {
+            return Err("set either --auth-token-file or BLINK_AUTH_TOKEN, not both".into());
+        }
         (Some(path), None) => {
-            let mut token = std::fs::read(path).map_err(|e| format!("--auth-token-file {}: {e}", path.display()))?;
+            let mut token = std::fs::read(path)
+                .map_err(|e| format!("--auth-token-file {}: {e}", path.display()))?;
             // As the server reads its token file: trailing whitespace is not part of it.
             while token.last().is_some_and(u8::is_ascii_whitespace) {
                 token.pop();
@@ -226,9 +259,13 @@ fn config(args: &ConnectArgs) -> Result<Config, String> {
 
 /// `500ms`, `5s`, `10m`, `2h`: a number and a unit.
 fn parse_ttl(text: &str) -> Result<Duration, String> {
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().map_err(|_| format!("{text:?}: expected a number and a unit (ms, s, m, h)"))?;
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a number and a unit (ms, s, m, h)"))?;
     let unit_ms = match unit {
         "ms" => 1,
         "s" => 1_000,
@@ -236,11 +273,18 @@ fn parse_ttl(text: &str) -> Result<Duration, String> {
         "h" => 3_600_000,
         _ => return Err(format!("{text:?}: the unit must be ms, s, m or h")),
     };
-    number.checked_mul(unit_ms).map(Duration::from_millis).ok_or_else(|| format!("{text:?}: too long"))
+    number
+        .checked_mul(unit_ms)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("{text:?}: too long"))
 }
 
 fn parse_ttl_or_none(text: &str) -> Result<TtlArg, String> {
-    if text == "none" { Ok(TtlArg(None)) } else { parse_ttl(text).map(|ttl| TtlArg(Some(ttl))) }
+    if text == "none" {
+        Ok(TtlArg(None))
+    } else {
+        parse_ttl(text).map(|ttl| TtlArg(Some(ttl)))
+    }
 }
 
 #[cfg(test)]
@@ -264,6 +308,9 @@ mod tests {
         assert_eq!(exit_code(&Error::AuthFailed), 4);
         assert_eq!(exit_code(&Error::ItemTooLarge), 5);
         assert_eq!(exit_code(&Error::Busy), 6);
-        assert_eq!(exit_code(&Error::Protocol(blink_client::ProtocolError::ZeroLength)), 7);
+        assert_eq!(
+            exit_code(&Error::Protocol(blink_client::ProtocolError::ZeroLength)),
+            7
+        );
     }
 }

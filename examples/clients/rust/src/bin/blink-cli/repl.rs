@@ -15,7 +15,11 @@ use crate::{Command, Format, Outcome, exit_code, run};
 
 /// One REPL line, parsed by the same clap definitions as the command line.
 #[derive(Debug, Parser)]
-#[command(no_binary_name = true, disable_help_flag = true, disable_version_flag = true)]
+#[command(
+    no_binary_name = true,
+    disable_help_flag = true,
+    disable_version_flag = true
+)]
 struct Line {
     #[command(subcommand)]
     command: Command,
@@ -117,8 +121,12 @@ fn unescape(bytes: &mut impl Iterator<Item = u8>) -> Result<u8, String> {
         Some(b'0') => 0,
         Some(b'x') => {
             let hex = [bytes.next(), bytes.next()];
-            let [Some(hi), Some(lo)] = hex else { return Err("\\x needs two hex digits".into()) };
-            let digits = std::str::from_utf8(&[hi, lo]).map(str::to_owned).unwrap_or_default();
+            let [Some(hi), Some(lo)] = hex else {
+                return Err("\\x needs two hex digits".into());
+            };
+            let digits = std::str::from_utf8(&[hi, lo])
+                .map(str::to_owned)
+                .unwrap_or_default();
             u8::from_str_radix(&digits, 16).map_err(|_| format!("bad escape \\x{digits}"))?
         }
         Some(b @ (b'"' | b'\\')) => b,
@@ -153,7 +161,15 @@ mod tests {
     #[test]
     fn quoting_splits_like_a_shell() {
         let words = split(br#"set 'a b' "c\"d\x00\n" plain"#).expect("valid line");
-        assert_eq!(words, vec![b"set".to_vec(), b"a b".to_vec(), b"c\"d\0\n".to_vec(), b"plain".to_vec()]);
+        assert_eq!(
+            words,
+            vec![
+                b"set".to_vec(),
+                b"a b".to_vec(),
+                b"c\"d\0\n".to_vec(),
+                b"plain".to_vec()
+            ]
+        );
         assert_eq!(split(b"   ").expect("blank"), Vec::<Vec<u8>>::new());
         assert!(split(b"get 'open").is_err());
         assert!(split(br#"get "\q""#).is_err());
