@@ -1,4 +1,4 @@
-//! A client for [Blink-Store](../../../../README.md), the in-memory LRU cache
+//! A client for Blink-Store, the in-memory LRU cache
 //! server with a small binary protocol over TCP and Unix sockets.
 //!
 //! Two clients share one wire module and one reading of every reply:
