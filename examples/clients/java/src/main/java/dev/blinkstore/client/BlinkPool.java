@@ -58,15 +58,30 @@ public final class BlinkPool implements BlinkCommands, AutoCloseable {
     private final LeakDetector leaks;
     private final ScheduledExecutorService housekeeper;
 
-    /** Fair, so a returned connection goes to the longest waiter, not a newcomer. */
-    private final ReentrantLock lock = new ReentrantLock(true);
-    private final Condition changed = lock.newCondition();
-    // Guarded by lock. total = idle + leased + connections being opened or checked.
+    /**
+     * Guards the fields below. Fairness comes from the waiter queue, not the lock: a connection
+     * or a free slot goes straight to the longest waiter, and newcomers queue behind waiters,
+     * so the lock itself can be the cheaper unfair kind.
+     */
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Idle connections, the most recently used last; never non-empty while borrowers wait. */
     private final ArrayDeque<PoolEntry> idle = new ArrayDeque<>();
+    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    /** Idle + leased + connections being opened or checked. */
     private int total;
     private int leased;
-    private int waiting;
     private boolean closed;
+
+    /** A borrower waiting in line, and what it was handed: a connection or room to open one. */
+    private static final class Waiter {
+        private final Condition wake;
+        private PoolEntry entry;
+        private boolean mayOpen;
+
+        private Waiter(Condition wake) {
+            this.wake = wake;
+        }
+    }
 
     private final LongAdder created = new LongAdder();
     private final LongAdder destroyed = new LongAdder();
@@ -142,7 +157,7 @@ public final class BlinkPool implements BlinkCommands, AutoCloseable {
     public PoolMetrics metrics() {
         lock.lock();
         try {
-            return new PoolMetrics(leased, idle.size(), waiting, total, created.sum(), destroyed.sum(), borrows.sum(),
+            return new PoolMetrics(leased, idle.size(), waiters.size(), total, created.sum(), destroyed.sum(), borrows.sum(),
                     borrowTimeouts.sum(), connectAttempts.sum(), connectFailures.sum(),
                     Duration.ofNanos(borrowWaitNanos.sum()), Duration.ofNanos(borrowWaitMaxNanos.get()));
         } finally {
@@ -152,43 +167,85 @@ public final class BlinkPool implements BlinkCommands, AutoCloseable {
 
     /**
      * An idle entry (counted as leased), or {@code null} when the caller reserved room to open
-     * one; waits for either until {@code deadline}.
+     * one; waits in line for either until {@code deadline}.
      */
     private PoolEntry takeIdleOrReserve(long deadline) {
         lock.lock();
-        boolean counted = false;
+        Waiter waiter = null;
         try {
-            while (true) {
-                if (closed) {
-                    throw new IllegalStateException("the pool is closed");
-                }
+            if (closed) {
+                throw new IllegalStateException("the pool is closed");
+            }
+            if (waiters.isEmpty()) {
                 PoolEntry entry = idle.pollLast();
                 if (entry != null || total < config.maxConnections()) {
                     total += entry == null ? 1 : 0;
                     leased++;
                     return entry;
                 }
+            }
+            waiter = new Waiter(lock.newCondition());
+            waiters.addLast(waiter);
+            while (true) {
+                if (waiter.entry != null || waiter.mayOpen) {
+                    return waiter.entry; // the giver counted it as leased
+                }
+                if (closed) {
+                    throw new IllegalStateException("the pool is closed");
+                }
                 long leftNanos = deadline - System.nanoTime();
                 if (leftNanos <= 0) {
                     borrowTimeouts.increment();
                     throw new PoolExhaustedException("no connection became free within " + config.borrowTimeout().toMillis()
                             + " ms: all " + total + " of maxConnections " + config.maxConnections() + " are borrowed ("
-                            + waiting + " borrowers waiting)");
+                            + waiters.size() + " borrowers waiting)");
                 }
-                if (!counted) {
-                    waiting++;
-                    counted = true;
-                }
-                changed.awaitNanos(leftNanos);
+                waiter.wake.awaitNanos(leftNanos);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            giveUp(waiter);
             throw new PoolExhaustedException("interrupted while waiting for a connection");
         } finally {
-            if (counted) {
-                waiting--;
+            if (waiter != null) {
+                waiters.remove(waiter);
             }
             lock.unlock();
+        }
+    }
+
+    /** Passes on what an interrupted waiter was handed. Called with the lock held. */
+    private void giveUp(Waiter waiter) {
+        waiters.remove(waiter);
+        leased -= waiter.entry != null || waiter.mayOpen ? 1 : 0;
+        if (waiter.entry != null) {
+            offer(waiter.entry);
+        } else if (waiter.mayOpen) {
+            total--;
+            offerRoom();
+        }
+    }
+
+    /** Hands an idle entry to the longest waiter, or adds it to the idle list. Lock held. */
+    private void offer(PoolEntry entry) {
+        Waiter waiter = waiters.pollFirst();
+        if (waiter == null) {
+            idle.addLast(entry);
+            return;
+        }
+        waiter.entry = entry;
+        leased++;
+        waiter.wake.signal();
+    }
+
+    /** Hands room for a new connection to the longest waiter, if there is room. Lock held. */
+    private void offerRoom() {
+        if (total < config.maxConnections() && !waiters.isEmpty()) {
+            Waiter waiter = waiters.pollFirst();
+            waiter.mayOpen = true;
+            total++;
+            leased++;
+            waiter.wake.signal();
         }
     }
 
@@ -255,11 +312,11 @@ public final class BlinkPool implements BlinkCommands, AutoCloseable {
             keep = connection.isOpen() && !closed;
             if (keep) {
                 entry.markUsed(System.nanoTime());
-                idle.addLast(entry);
+                offer(entry);
             } else {
                 total--;
+                offerRoom();
             }
-            changed.signal();
         } finally {
             lock.unlock();
         }
@@ -279,7 +336,7 @@ public final class BlinkPool implements BlinkCommands, AutoCloseable {
         try {
             total--;
             leased -= wasLeased ? 1 : 0;
-            changed.signal();
+            offerRoom();
         } finally {
             lock.unlock();
         }
@@ -363,12 +420,11 @@ public final class BlinkPool implements BlinkCommands, AutoCloseable {
         lock.lock();
         try {
             if (!closed) {
-                if (inFront) {
-                    idle.addLast(entry);
+                if (inFront || !waiters.isEmpty()) {
+                    offer(entry);
                 } else {
                     idle.addFirst(entry);
                 }
-                changed.signal();
                 return;
             }
             total--;
@@ -423,7 +479,7 @@ public final class BlinkPool implements BlinkCommands, AutoCloseable {
             drained = new ArrayList<>(idle);
             idle.clear();
             total -= drained.size();
-            changed.signalAll();
+            waiters.forEach(waiter -> waiter.wake.signal());
         } finally {
             lock.unlock();
         }

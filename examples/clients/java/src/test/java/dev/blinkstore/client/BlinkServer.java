@@ -62,7 +62,9 @@ final class BlinkServer implements AutoCloseable {
             List<String> command = new ArrayList<>(List.of(binary().toString(),
                     "--tcp", tcp != null ? tcp.toString() : "127.0.0.1:0", "--unix-socket", socket.toString()));
             command.addAll(List.of(flags));
-            ProcessBuilder builder = new ProcessBuilder(command).redirectError(dir.resolve("stderr").toFile());
+            ProcessBuilder builder = new ProcessBuilder(command)
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .redirectError(dir.resolve("stderr").toFile());
             Map<String, String> env = builder.environment();
             env.remove("BLINK_AUTH_TOKEN");
             if (token != null) {
