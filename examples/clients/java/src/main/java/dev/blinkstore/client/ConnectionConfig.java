@@ -58,14 +58,14 @@ public final class ConnectionConfig {
     }
 
     /**
-     * Bounds the wait for a reply while nothing arrives: a hung server, half-open TCP. When it
-     * fires the connection is closed, so the late reply can never reach another call.
+     * Bounds the wait for each reply to arrive in full: a hung or stopped server, half-open TCP.
+     * When it fires the connection is closed, so the late reply can never reach another call.
      */
     public Duration readTimeout() {
         return readTimeout;
     }
 
-    /** Bounds a write that makes no progress: a server that stopped reading. */
+    /** Bounds writing each request frame in full: a server that stopped reading. */
     public Duration writeTimeout() {
         return writeTimeout;
     }

@@ -15,7 +15,9 @@ import java.util.concurrent.TimeUnit;
  * One socket and its buffers: connects with a timeout, then exchanges request frames for reply
  * frames. The channel is non-blocking and every wait goes through one selector, so an exchange
  * writes and reads in the same loop (a pipeline of any size cannot deadlock, SPEC §8) and every
- * wait is bounded by the read or write timeout. Any failure closes the socket: a timed-out call
+ * wait is bounded: while a request frame is being written, the next one must be written in full
+ * within the write timeout; otherwise the next reply must arrive in full within the read
+ * timeout. Any failure closes the socket: a timed-out call
  * never leaves its reply to the next one. Not thread-safe; {@link BlinkConnection} owns it.
  *
  * <p>Buffers: {@code out} holds encoded frames not yet written (fill mode, refilled from the
@@ -115,11 +117,13 @@ final class Transport implements AutoCloseable {
         try {
             int encoded = 0;
             int received = 0;
+            FrameCounter sent = new FrameCounter(requests);
             long lastProgress = System.nanoTime();
             while (true) {
                 encoded = encode(requests, encoded);
                 int written = out.position() > 0 ? write() : 0;
                 int read = read();
+                int receivedBefore = received;
                 in.flip();
                 try {
                     for (Reply reply; received < requests.size()
@@ -134,10 +138,11 @@ final class Transport implements AutoCloseable {
                 if (received == requests.size()) {
                     return;
                 }
-                if (written > 0 || read > 0) {
+                if (sent.advance(written) || received > receivedBefore) {
                     lastProgress = System.nanoTime();
                 }
-                if (read == 0 && (out.position() == 0 || written == 0)) {
+                boolean allWritten = out.position() == 0 && encoded == requests.size();
+                if (read == 0 && (allWritten || written == 0)) {
                     await(lastProgress);
                 }
             }
@@ -145,6 +150,34 @@ final class Transport implements AutoCloseable {
             throw closeWith(new ConnectionClosedException("connection failed: " + e.getMessage(), e));
         } catch (ConnectionLostException e) {
             throw closeWith(e);
+        }
+    }
+
+    /**
+     * Counts request frames written in full. The timeouts measure progress in whole frames, not
+     * bytes, so a peer that reads or answers a few bytes at a time cannot keep a stuck call
+     * alive past its timeout.
+     */
+    private static final class FrameCounter {
+        private final List<Wire.Request> requests;
+        private int complete;
+        private long writtenBytes;
+        private long nextFrameEndBytes;
+
+        FrameCounter(List<Wire.Request> requests) {
+            this.requests = requests;
+            this.nextFrameEndBytes = requests.get(0).frameBytes();
+        }
+
+        /** Adds bytes written; true if that completed at least one frame. */
+        boolean advance(int bytes) {
+            writtenBytes += bytes;
+            int before = complete;
+            while (complete < requests.size() && writtenBytes >= nextFrameEndBytes) {
+                complete++;
+                nextFrameEndBytes += complete < requests.size() ? requests.get(complete).frameBytes() : 0;
+            }
+            return complete > before;
         }
     }
 
