@@ -16,13 +16,14 @@
 
 use crate::command::{self, Context, Outcome};
 use crate::logging::Escaped;
-use crate::protocol::{self, Decoded, HEADER_BYTES, Limits, Request};
+use crate::protocol::{self, Decoded, HEADER_BYTES, Limits, PRE_AUTH_MAX_FRAME_BYTES, Request};
 
 /// The largest reply to anything but GET and STATS: empty OKs, TTL, HELLO,
 /// and every error message (all well under 256 bytes).
 const SMALL_REPLY_MAX_BYTES: usize = 512;
-/// The largest STATS reply: SPEC §12 keeps the body under 4 096 bytes.
-const STATS_REPLY_MAX_BYTES: usize = HEADER_BYTES + 4_096;
+/// The largest STATS reply: like every reply the server makes on its own, it
+/// fits the smallest frame limit (SPEC §4), so it fits the smallest output cap.
+const STATS_REPLY_MAX_BYTES: usize = PRE_AUTH_MAX_FRAME_BYTES as usize;
 
 /// The limits a session decodes with: the configured ones once
 /// authenticated (or when no token is set), the pre-auth ones before.
@@ -118,24 +119,40 @@ impl Session {
     ) -> Answered {
         let mut consumed_bytes = 0;
         let mut replies = 0;
+        // Chosen once, and again only when AUTH changes them mid-batch.
+        let mut limits = *self.limits(&ctx.limits);
+        let mut out_limits = OutputLimits::new(budget.max_output_len, &limits);
         let end = loop {
             if replies >= budget.max_requests {
                 break AnswerEnd::RequestsSpent;
             }
-            let limits = *self.limits(&ctx.limits);
             let rest = &input[consumed_bytes..];
-            let decoded = protocol::decode_request(rest, &limits);
-            if out.len() + reply_max_bytes(&decoded, &limits) > budget.max_output_len {
-                break AnswerEnd::OutputFull;
-            }
-            match decoded {
+            match protocol::decode_request(rest, &limits) {
                 Decoded::NeedMore => break AnswerEnd::NeedMore,
                 Decoded::Request { request, frame_len } => {
+                    if out.len() >= out_limits.wait_at(&request) {
+                        break AnswerEnd::OutputFull;
+                    }
                     replies += 1;
                     consumed_bytes += frame_len;
-                    if self.execute(request, ctx, now_ms, out, conn) == Outcome::Close {
-                        break AnswerEnd::Close;
+                    tracing::trace!(
+                        conn,
+                        command = request.opcode().name(),
+                        key = %Escaped(request.key().unwrap_or_default()),
+                        "request"
+                    );
+                    match command::execute(request, self.authenticated, ctx, now_ms, out) {
+                        Outcome::Continue => {}
+                        Outcome::Authenticated => {
+                            self.authenticated = true;
+                            limits = *self.limits(&ctx.limits);
+                            out_limits = OutputLimits::new(budget.max_output_len, &limits);
+                        }
+                        Outcome::Close => break AnswerEnd::Close,
                     }
+                }
+                Decoded::Rejected { .. } | Decoded::Fatal(_) if out.len() >= out_limits.small => {
+                    break AnswerEnd::OutputFull;
                 }
                 Decoded::Rejected { error, frame_len } => {
                     replies += 1;
@@ -156,49 +173,46 @@ impl Session {
             end,
         }
     }
-
-    fn execute(
-        &mut self,
-        request: Request<'_>,
-        ctx: &mut Context,
-        now_ms: u64,
-        out: &mut Vec<u8>,
-        conn: usize,
-    ) -> Outcome {
-        tracing::trace!(
-            conn,
-            command = request.opcode().name(),
-            key = %Escaped(request.key().unwrap_or_default()),
-            "request"
-        );
-        let outcome = command::execute(request, self.authenticated, ctx, now_ms, out);
-        if outcome == Outcome::Authenticated {
-            self.authenticated = true;
-        }
-        outcome
-    }
 }
 
-/// The largest reply a decoded frame can produce, so output can be bounded
-/// before the request runs (a GET's value can be no longer than a SET frame
-/// that carried it).
-fn reply_max_bytes(decoded: &Decoded<'_>, limits: &Limits) -> usize {
-    match decoded {
-        Decoded::NeedMore => 0,
-        Decoded::Request {
-            request: Request::Get { .. },
-            ..
-        } => {
-            let value_max_bytes = limits
-                .max_value_bytes
-                .min(limits.max_frame_bytes.saturating_sub(SET_FIELDS_BYTES));
-            HEADER_BYTES + 1 + value_max_bytes as usize
+/// The output length at which a request must wait, per kind of reply, so
+/// that a request runs only if its largest possible reply still fits the
+/// output allowed. Computed once per call (and after AUTH), so each frame
+/// costs one comparison. 0 means "never now": the reply cannot fit.
+#[derive(Clone, Copy, Debug)]
+struct OutputLimits {
+    get: usize,
+    stats: usize,
+    small: usize,
+}
+
+impl OutputLimits {
+    fn new(max_output_len: usize, limits: &Limits) -> OutputLimits {
+        // A GET's value is no longer than the SET frame that carried it.
+        let value_max_bytes = limits
+            .max_value_bytes
+            .min(limits.max_frame_bytes.saturating_sub(SET_FIELDS_BYTES));
+        let get_reply_max_bytes = HEADER_BYTES + 1 + value_max_bytes as usize;
+        // Every reply bound is at least 1 byte, so the + 1 cannot overflow.
+        let wait_at = |reply_max_bytes: usize| {
+            max_output_len
+                .checked_sub(reply_max_bytes)
+                .map_or(0, |len| len + 1)
+        };
+        OutputLimits {
+            get: wait_at(get_reply_max_bytes),
+            stats: wait_at(STATS_REPLY_MAX_BYTES),
+            small: wait_at(SMALL_REPLY_MAX_BYTES),
         }
-        Decoded::Request {
-            request: Request::Stats,
-            ..
-        } => STATS_REPLY_MAX_BYTES,
-        _ => SMALL_REPLY_MAX_BYTES,
+    }
+
+    /// The output length at which `request` must wait.
+    fn wait_at(&self, request: &Request<'_>) -> usize {
+        match request {
+            Request::Get { .. } => self.get,
+            Request::Stats => self.stats,
+            _ => self.small,
+        }
     }
 }
 

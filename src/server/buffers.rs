@@ -53,16 +53,19 @@ impl BufferBudget {
     }
 
     /// Bytes that may still be charged.
+    #[inline]
     pub fn room_bytes(&self) -> usize {
         self.limit_bytes.saturating_sub(self.used_bytes)
     }
 
     /// Whether `extra_bytes` more would stay within the limit.
+    #[inline]
     pub fn fits(&self, extra_bytes: usize) -> bool {
         extra_bytes <= self.room_bytes()
     }
 
     /// Moves one connection's charge from `*charged_bytes` to `held_bytes`.
+    #[inline]
     pub fn settle(&mut self, charged_bytes: &mut usize, held_bytes: usize) {
         debug_assert!(
             *charged_bytes <= self.used_bytes,
@@ -108,11 +111,13 @@ impl InputBuf {
     }
 
     /// Received bytes not yet decoded.
+    #[inline]
     pub fn unprocessed(&self) -> &[u8] {
         &self.bytes[self.start..self.end]
     }
 
     /// Marks `n` decoded bytes as done.
+    #[inline]
     pub fn consume(&mut self, n: usize) {
         assert!(
             n <= self.end - self.start,
@@ -126,21 +131,25 @@ impl InputBuf {
     }
 
     /// Whether every received byte has been decoded.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.start == self.end
     }
 
     /// Memory held, in bytes.
+    #[inline]
     pub fn capacity_bytes(&self) -> usize {
         self.bytes.len()
     }
 
     /// The free tail a read fills.
+    #[inline]
     pub fn free_mut(&mut self) -> &mut [u8] {
         &mut self.bytes[self.end..]
     }
 
     /// Records `n` bytes just read into [`InputBuf::free_mut`].
+    #[inline]
     pub fn filled(&mut self, n: usize) {
         assert!(n <= self.bytes.len() - self.end, "filled past the buffer");
         self.end += n;
@@ -202,6 +211,7 @@ impl InputBuf {
     }
 
     /// Gives the warm `lent` buffer to `self` if `self` holds none.
+    #[inline]
     pub fn borrow_from(&mut self, lent: &mut InputBuf) {
         if self.capacity_bytes() == 0 {
             std::mem::swap(self, lent);
@@ -210,6 +220,7 @@ impl InputBuf {
 
     /// Hands a lent buffer back, keeping only the leftover bytes (a partial
     /// frame); frees a buffer of its own once it is empty.
+    #[inline]
     pub fn give_back(&mut self, lent: &mut InputBuf) {
         if lent.capacity_bytes() == 0 {
             let leftover = InputBuf::from_slice(self.unprocessed());
@@ -248,16 +259,19 @@ impl OutputBuf {
     }
 
     /// Reply bytes encoded but not yet written.
+    #[inline]
     pub fn pending_bytes(&self) -> usize {
         self.bytes.len() - self.sent
     }
 
     /// The bytes the next write sends.
+    #[inline]
     pub fn pending(&self) -> &[u8] {
         &self.bytes[self.sent..]
     }
 
     /// Records `n` bytes written; forgets everything once all is written.
+    #[inline]
     pub fn sent(&mut self, n: usize) {
         assert!(n <= self.pending_bytes(), "sent more than was pending");
         self.sent += n;
@@ -269,11 +283,13 @@ impl OutputBuf {
 
     /// Memory the budget charges for it: the unsent bytes (what it keeps
     /// between turns is exactly those).
+    #[inline]
     pub fn held_bytes(&self) -> usize {
         self.pending_bytes()
     }
 
     /// Gives the warm `lent` buffer to `self` if `self` holds none.
+    #[inline]
     pub fn borrow_from(&mut self, lent: &mut OutputBuf) {
         if self.bytes.capacity() == 0 {
             std::mem::swap(self, lent);
@@ -282,6 +298,7 @@ impl OutputBuf {
 
     /// Hands a lent buffer back, keeping only unsent bytes; frees a buffer of
     /// its own once everything is written.
+    #[inline]
     pub fn give_back(&mut self, lent: &mut OutputBuf) {
         if lent.bytes.capacity() == 0 {
             let leftover = OutputBuf {

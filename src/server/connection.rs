@@ -263,7 +263,9 @@ impl Connection {
             CloseReason::SlowReader => (Status::Busy, "replies not read in time"),
             CloseReason::BufferBudget => (Status::Busy, "server buffer budget exhausted"),
             CloseReason::TooManyConnections => (Status::TooManyConnections, "too many connections"),
-            _ => (Status::ShuttingDown, "server shutting down"),
+            CloseReason::Shutdown => (Status::ShuttingDown, "server shutting down"),
+            // The peer is gone, or was told already (a fatal frame's own error).
+            CloseReason::Peer | CloseReason::Protocol | CloseReason::IoError => return,
         };
         command::error(ctx, status, message, &mut self.output.bytes);
         self.phase = Phase::Closing(reason);
@@ -281,7 +283,11 @@ impl Connection {
         let mut read_bytes = 0;
         let mut socket_drained = false;
         loop {
-            let answered = self.answer(ctx, policy, &mut served, now_ms, key);
+            let answered = if self.input.is_empty() {
+                AnswerEnd::NeedMore
+            } else {
+                self.answer(ctx, policy, &mut served, now_ms, key)
+            };
             match answered {
                 AnswerEnd::NeedMore => {}
                 AnswerEnd::RequestsSpent => {
