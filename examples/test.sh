@@ -18,8 +18,7 @@ set -uo pipefail
 EXAMPLES=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$EXAMPLES")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/blink-examples.XXXXXX")
-APPS=("${@:-py js go rust}")
-read -r -a APPS <<<"${APPS[*]}"
+ALL_APPS=(py js go rust)
 
 # The test's settings, chosen so every effect is visible and every wait short.
 ORIGIN_DELAY_MS=150   # long enough for 50 concurrent GETs to meet in one flight
@@ -142,13 +141,14 @@ start_blink() {
   BLINK_PORT=$(sed -n 's/^ready tcp [^ ,]*:\([0-9]*\).*/\1/p' "$out")
 }
 
-# start_app APP PORT BLINK_PORT DB: starts the app; sets APP_PID; waits for /healthz.
+# start_app APP PORT BLINK_PORT DB [VAR=VALUE...]: starts the app (the VARs override this
+# test's settings); sets APP_PID; waits for /healthz.
 start_app() {
   local app=$1 port=$2
   # shellcheck disable=SC2046 # the command is words on purpose
   env PORT="$port" BLINK_TCP="127.0.0.1:$3" BLINK_AUTH_TOKEN_FILE="$WORK/token" ORIGIN_PATH="$4" \
     ORIGIN_DELAY_MS=$ORIGIN_DELAY_MS CACHE_TIMEOUT_MS=$CACHE_TIMEOUT_MS BREAKER_FAILURES=$BREAKER_FAILURES \
-    BREAKER_COOLDOWN_MS=$BREAKER_COOLDOWN_MS $(app_command "$app") >>"$WORK/$app.log" 2>&1 &
+    BREAKER_COOLDOWN_MS=$BREAKER_COOLDOWN_MS "${@:5}" $(app_command "$app") >>"$WORK/$app.log" 2>&1 &
   APP_PID=$!
   PIDS+=("$APP_PID")
   await "$DEADLINE_S" curl -sf -o /dev/null "http://127.0.0.1:$port/healthz"
@@ -286,6 +286,7 @@ test_shared() {
 }
 
 main() {
+  APPS=("${@:-${ALL_APPS[@]}}")
   command -v jq >/dev/null || { log "jq is needed (apt-get install -y jq)"; exit 1; }
   check "setup: blink-store" setup_blink || { echo "examples: $passed passed, $failed failed"; exit 1; }
   local app ready=()
@@ -302,4 +303,5 @@ main() {
   ((failed == 0))
 }
 
-main
+# bench.sh sources this file for its setup and process helpers.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then main "$@"; fi
