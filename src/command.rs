@@ -12,7 +12,7 @@ use std::io;
 use std::num::NonZeroU64;
 
 use crate::config::{Config, Secret};
-use crate::logging::DroppedLines;
+use crate::logging::LogCounters;
 use crate::protocol::{self, ReplyWriter, Request, Status};
 use crate::server::buffers::BufferBudget;
 use crate::session::SessionLimits;
@@ -33,8 +33,8 @@ pub struct Context {
     pub auth_token: Option<Secret>,
     /// Open connections, kept by the loop as it accepts and closes them.
     pub connections_current: usize,
-    /// Log lines the non-blocking writer dropped.
-    pub dropped_lines: DroppedLines,
+    /// The file logger's failure counts.
+    pub log_counters: LogCounters,
 }
 
 /// What the session does after a request's reply.
@@ -50,7 +50,7 @@ pub enum Outcome {
 
 impl Context {
     /// The shared state for a server with `config`.
-    pub fn new(config: &Config, dropped_lines: DroppedLines) -> io::Result<Context> {
+    pub fn new(config: &Config, log_counters: LogCounters) -> io::Result<Context> {
         Ok(Context {
             store: Store::try_new(config.memory_limit_bytes)?,
             counters: ServerCounters::default(),
@@ -58,7 +58,7 @@ impl Context {
             limits: SessionLimits::new(config.limits),
             auth_token: config.auth_token.clone(),
             connections_current: 0,
-            dropped_lines,
+            log_counters,
         })
     }
 
@@ -75,7 +75,7 @@ impl Context {
             limits: SessionLimits::new(limits),
             auth_token,
             connections_current: 0,
-            dropped_lines: DroppedLines::default(),
+            log_counters: LogCounters::default(),
         }
     }
 
@@ -86,7 +86,8 @@ impl Context {
             rss_bytes: stats::rss_bytes(),
             connections_current: self.connections_current as u64,
             buffer_bytes: self.budget.used_bytes() as u64,
-            log_lines_dropped: self.dropped_lines.get(),
+            log_lines_dropped: self.log_counters.dropped_lines(),
+            log_write_errors: self.log_counters.write_errors(),
             counters: self.counters,
             store: self.store.stats(),
         }

@@ -2,8 +2,10 @@
 //! of client bytes.
 //!
 //! Lines go through tracing-appender's non-blocking writer so the event loop
-//! never waits on the disk. That writer drops lines when its queue is full;
-//! [`Logging::dropped_lines`] exposes the count for STATS. The [`Logging`]
+//! never waits on the disk. That writer drops lines when its queue is full,
+//! and its worker drops a line whose write fails (a full disk) without a
+//! word; [`LogCounters`] counts both for STATS (`log_lines_dropped`,
+//! `log_write_errors`), and logging resumes by itself once writes succeed. The [`Logging`]
 //! value holds the writer's guard and must live until `main` returns, so the
 //! last lines ("shutdown complete") reach the file.
 //!
@@ -18,8 +20,10 @@
 
 use std::fmt;
 use std::fs;
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime};
@@ -42,22 +46,50 @@ const LOGGED_CLIENT_BYTES_MAX: usize = 32;
 /// How often the stats summary line is written.
 const SUMMARY_INTERVAL: Duration = Duration::from_secs(60);
 
-/// A handle on the count of log lines the non-blocking writer dropped.
+/// Handles on the file logger's failure counts, readable from the event loop.
 #[derive(Clone, Default)]
-pub struct DroppedLines(Option<ErrorCounter>);
+pub struct LogCounters {
+    dropped: Option<ErrorCounter>,
+    write_errors: Arc<AtomicU64>,
+}
 
-impl DroppedLines {
-    /// Lines dropped since start (0 without a log file).
-    pub fn get(&self) -> u64 {
-        self.0
+impl LogCounters {
+    /// Lines the non-blocking writer dropped because its queue was full
+    /// (0 without a log file).
+    pub fn dropped_lines(&self) -> u64 {
+        self.dropped
             .as_ref()
             .map_or(0, |counter| counter.dropped_lines() as u64)
+    }
+
+    /// Writes to the log file that failed (a full or unwritable disk); each
+    /// is a lost line.
+    pub fn write_errors(&self) -> u64 {
+        self.write_errors.load(Ordering::Relaxed)
+    }
+}
+
+/// The log file appender, counting the writes that fail.
+struct CountingWriter<W> {
+    inner: W,
+    write_errors: Arc<AtomicU64>,
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).inspect_err(|_| {
+            self.write_errors.fetch_add(1, Ordering::Relaxed);
+        })
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 
 /// The running logging system; drop it last.
 pub struct Logging {
-    dropped: DroppedLines,
+    counters: LogCounters,
     housekeeper: Option<Housekeeper>,
     _guard: Option<WorkerGuard>,
 }
@@ -75,7 +107,7 @@ impl Logging {
         });
         let mut file_layer = None;
         let mut guard = None;
-        let mut dropped = DroppedLines::default();
+        let mut counters = LogCounters::default();
         if let Some(dir) = &config.log_dir {
             let appender = RollingFileAppender::builder()
                 .rotation(rotation(config.log_rotation))
@@ -83,8 +115,12 @@ impl Logging {
                 .filename_suffix(LOG_FILE_SUFFIX)
                 .build(dir)
                 .map_err(|e| io::Error::other(format!("log directory {}: {e}", dir.display())))?;
+            let appender = CountingWriter {
+                inner: appender,
+                write_errors: counters.write_errors.clone(),
+            };
             let (writer, worker_guard) = tracing_appender::non_blocking(appender);
-            dropped = DroppedLines(Some(writer.error_counter()));
+            counters.dropped = Some(writer.error_counter());
             guard = Some(worker_guard);
             file_layer = Some(
                 tracing_subscriber::fmt::layer()
@@ -103,15 +139,15 @@ impl Logging {
             .clone()
             .map(|dir| (dir, Duration::from_secs(config.retention_minutes * 60)));
         Ok(Logging {
-            dropped,
+            counters,
             housekeeper: Some(Housekeeper::spawn(retention, snapshot)?),
             _guard: guard,
         })
     }
 
-    /// A handle on the dropped-lines count, for STATS.
-    pub fn dropped_lines(&self) -> DroppedLines {
-        self.dropped.clone()
+    /// Handles on the logger's failure counts, for STATS.
+    pub fn counters(&self) -> LogCounters {
+        self.counters.clone()
     }
 }
 

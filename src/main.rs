@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         auth = config.auth_token.is_some(),
         "starting"
     );
-    let server = match Server::bind(config, snapshot, logging.dropped_lines()) {
+    let server = match Server::bind(config, snapshot, logging.counters()) {
         Ok(server) => server,
         Err(error) => {
             tracing::error!(%error, "cannot start");

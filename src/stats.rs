@@ -145,6 +145,8 @@ pub struct Snapshot {
     pub buffer_bytes: u64,
     /// Log lines the non-blocking log writer dropped because its queue was full.
     pub log_lines_dropped: u64,
+    /// Log file writes that failed (each a lost line), e.g. on a full disk.
+    pub log_write_errors: u64,
     /// Loop counters.
     pub counters: ServerCounters,
     /// The store's own figures.
@@ -156,7 +158,7 @@ impl Snapshot {
     pub fn render(&self, out: &mut impl Write) -> io::Result<()> {
         let c = &self.counters;
         let s = &self.store;
-        let lines: [(&str, u64); 31] = [
+        let lines: [(&str, u64); 32] = [
             ("protocol_version", u64::from(PROTOCOL_VERSION)),
             ("pid", u64::from(std::process::id())),
             ("uptime_ms", self.uptime_ms),
@@ -185,6 +187,7 @@ impl Snapshot {
             ("expiry_lag_max_ms", s.expiry_lag_max_ms),
             ("expiry_lag_recent_ms", s.expiry_lag_recent_ms),
             ("log_lines_dropped", self.log_lines_dropped),
+            ("log_write_errors", self.log_write_errors),
             ("commands_total", c.commands.iter().sum()),
             ("errors_total", c.errors.iter().sum()),
             ("closed_total", self.closed_total()),

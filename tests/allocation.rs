@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use blink_store::config::{Cli, Config};
-use blink_store::logging::DroppedLines;
+use blink_store::logging::LogCounters;
 use blink_store::server::buffers::LENT_BUFFER_BYTES;
 use blink_store::server::{Exit, Server};
 use blink_store::stats;
@@ -63,7 +63,7 @@ fn hostile_headers_never_size_an_allocation() {
     ])
     .unwrap();
     let config = Config::validate(cli, None).unwrap();
-    let server = Server::bind(config, stats::shared_snapshot(), DroppedLines::default()).unwrap();
+    let server = Server::bind(config, stats::shared_snapshot(), LogCounters::default()).unwrap();
     let ready = server.ready_line();
     let addr = ready.trim_start_matches("ready tcp ").to_owned();
     let loop_thread = std::thread::spawn(move || server.run());

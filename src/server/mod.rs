@@ -36,7 +36,7 @@ use slab::Slab;
 use crate::clock::Clock;
 use crate::command::Context;
 use crate::config::Config;
-use crate::logging::DroppedLines;
+use crate::logging::LogCounters;
 use crate::stats::{CloseReason, SharedSnapshot};
 use connection::{Connection, LentBuffers, Timeouts, TurnEnd, TurnPolicy};
 use listener::Listener;
@@ -96,7 +96,7 @@ impl Server {
     pub fn bind(
         config: Config,
         snapshot: SharedSnapshot,
-        dropped_lines: DroppedLines,
+        log_counters: LogCounters,
     ) -> io::Result<Server> {
         let poll = Poll::new()?;
         let mut listeners = Vec::new();
@@ -121,7 +121,7 @@ impl Server {
             listeners,
             signals,
             conns: Slab::with_capacity(config.max_connections.min(1024)),
-            ctx: Context::new(&config, dropped_lines)?,
+            ctx: Context::new(&config, log_counters)?,
             lent: LentBuffers::default(),
             policy: TurnPolicy {
                 requests_per_turn: config.requests_per_turn,
