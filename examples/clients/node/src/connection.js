@@ -134,7 +134,12 @@ export class Connection {
     const hello = new Call(Command.HELLO, undefined, undefined, undefined, PROTOCOL_VERSION);
     this.send(hello);
     const auth = token === undefined ? null : new Call(Command.AUTH, undefined, undefined, undefined, token);
-    if (auth !== null) this.send(auth);
+    if (auth !== null) {
+      this.send(auth);
+      // When HELLO fails first, AUTH is never awaited; its rejection must not
+      // surface as an unhandled one (Node's default ends the process).
+      auth.promise.catch(noop);
+    }
     try {
       const info = await hello.promise;
       if (info.version !== PROTOCOL_VERSION) {

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import {
   AuthRequiredError,
@@ -279,6 +280,28 @@ describe("timeouts and aborts", () => {
 });
 
 describe("authentication", () => {
+  test("a refused connect with a token fails the connect and leaves no unhandled rejection", async () => {
+    const closed = net.createServer();
+    closed.listen(0, "127.0.0.1");
+    await once(closed, "listening");
+    const { port } = closed.address();
+    closed.close();
+    await once(closed, "close");
+    const unhandled = [];
+    const onUnhandled = (reason) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const err = await connect({ host: "127.0.0.1", port, token: "s3cret" }).catch((e) => e);
+      assert.ok(err instanceof ConnectionError, `${err}`);
+      // Unhandled rejections are reported once the microtask queue drains.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(unhandled, [], "the AUTH call's rejection is handled");
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
   test("HELLO and AUTH are pipelined at connect; the full frame limit applies after AUTH", async (t) => {
     const own = await startServer({ token: "s3cret" });
     try {
