@@ -246,7 +246,7 @@ namespace BlinkStore.Client
             {
                 if (closeCause != null)
                 {
-                    slot.Fail(Orphaned(closeCause));
+                    slot.Fail(StatusErrors.Orphaned(closeCause));
                     return slot;
                 }
                 pending.Enqueue(slot);
@@ -334,13 +334,8 @@ namespace BlinkStore.Client
             ResponseWatchdog.Unregister(this);
             SocketFactory.Close(socket);
             foreach (var slot in orphans)
-                slot.Fail(Orphaned(cause));
+                slot.Fail(StatusErrors.Orphaned(cause));
         }
 
-        /// <summary>The error of a call that was waiting when the connection closed: its outcome is unknown.</summary>
-        static BlinkException Orphaned(BlinkException cause) =>
-            cause is BlinkTimeoutException
-                ? new BlinkTimeoutException(cause.Message)
-                : new BlinkConnectionException($"connection closed, outcome unknown: {cause.Message}", cause.Status, cause);
     }
 }

@@ -186,6 +186,25 @@ namespace BlinkStore.Client
             }
         }
 
+        /// <summary>
+        /// The error of a call that was waiting (or arrived) when the connection closed with
+        /// <paramref name="cause"/>: "connection closed, outcome unknown" (SPEC §8), of the cause's class
+        /// so that a timeout stays a timeout and a push-back stays a push-back.
+        /// </summary>
+        public static BlinkException Orphaned(BlinkException cause)
+        {
+            string text = $"connection closed, outcome unknown: {cause.Message}";
+            if (cause is BlinkTimeoutException)
+                return new BlinkTimeoutException(text);
+            if (cause is BlinkProtocolException)
+                return new BlinkProtocolException(text, cause.Status);
+            if (cause is BlinkTooManyConnectionsException)
+                return new BlinkTooManyConnectionsException(text);
+            if (cause is BlinkServerBusyException)
+                return new BlinkServerBusyException(text, cause.Status.Value);
+            return new BlinkConnectionException(text, cause.Status, cause);
+        }
+
         static string Name(byte status) =>
             Enum.IsDefined(typeof(BlinkStatus), status) ? ((BlinkStatus)status).ToString() : $"0x{status:x2}";
     }

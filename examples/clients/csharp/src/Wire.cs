@@ -169,6 +169,11 @@ namespace BlinkStore.Client
         /// Decodes the reply frame at the front of <c>buffer[offset .. offset + count)</c>, refusing
         /// from the header alone a frame longer than <paramref name="maxFrameBytes"/> (SPEC §13).
         /// </summary>
+        /// <param name="buffer">The received bytes.</param>
+        /// <param name="offset">Where the first unread byte is.</param>
+        /// <param name="count">How many bytes from <paramref name="offset"/> were received.</param>
+        /// <param name="maxFrameBytes">The longest reply length accepted.</param>
+        /// <param name="reply">The reply, when one was decoded (its body is a copy).</param>
         /// <param name="frameBytes">The bytes the frame occupies, header included, when a reply was decoded.</param>
         public static DecodeOutcome TryDecodeReply(byte[] buffer, int offset, int count, uint maxFrameBytes,
             out Reply reply, out int frameBytes)

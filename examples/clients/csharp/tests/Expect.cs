@@ -26,6 +26,18 @@ namespace BlinkStore.Client.Tests
             return null;
         }
 
+        /// <summary>Fails unless the arrays are equal (NUnit's collection compare boxes every byte: too slow for MiBs).</summary>
+        public static void SameBytes(byte[] want, byte[] got, string what)
+        {
+            Assert.IsNotNull(got, what);
+            Assert.AreEqual(want.Length, got.Length, what);
+            for (int i = 0; i < want.Length; i++)
+            {
+                if (want[i] != got[i])
+                    Assert.Fail($"{what}: byte {i} differs");
+            }
+        }
+
         /// <summary>The blocking form of <see cref="Throws{T}(Func{Task}, string)"/>.</summary>
         public static T Throws<T>(Action call, string what = null) where T : Exception =>
             Throws<T>(() => { call(); return Task.CompletedTask; }, what).GetAwaiter().GetResult();
