@@ -5,11 +5,7 @@
 // Configuration is by environment variable (examples/README.md lists them).
 // The modules are in backend_js/, beside their package.json and node_modules.
 
-import {
-  Breaker,
-  BlinkCache,
-  guardClientRejections,
-} from "./backend_js/cache.js";
+import { Breaker, BlinkCache } from "./backend_js/cache.js";
 import { ConfigError, createLogger, loadConfig } from "./backend_js/config.js";
 import { createApp } from "./backend_js/api.js";
 import { Origin } from "./backend_js/origin.js";
@@ -28,7 +24,6 @@ function main() {
     process.exit(2);
   }
   const log = createLogger(config.logLevel);
-  guardClientRejections(log);
   const origin = new Origin(config.originPath, config.originDelayMs);
   const cache = config.cacheEnabled
     ? new BlinkCache(

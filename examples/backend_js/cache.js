@@ -8,20 +8,7 @@
 // Reconnecting is blink-client's job (in the background, with backoff); the
 // breaker's is to stop every request from paying a timeout meanwhile.
 
-import { BlinkClient, ConnectionError, StatusError } from "blink-client";
-
-/**
- * blink-client 0.1.0 leaves the AUTH call of a failed handshake unawaited: with a token set,
- * every refused reconnect rejects a promise nobody holds, and Node's default for that is to
- * exit. A cache that cannot connect must never stop the app, so such rejections (blink-client
- * connection errors only) are logged; any other unhandled rejection still crashes the process.
- */
-export function guardClientRejections(log) {
-  process.on("unhandledRejection", (reason) => {
-    if (!(reason instanceof ConnectionError)) throw reason;
-    log.debug("unawaited blink-client rejection", { error: reason.message });
-  });
-}
+import { BlinkClient, StatusError } from "blink-client";
 
 export const SKIPPED = Symbol("skipped: breaker open");
 export const FAILED = Symbol("failed");
