@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite: the server's (unit, property, wire-level and doc
-# tests of the workspace), then every client's examples/clients/*/test.sh
-# against the release server, then the conformance kit's coverage check.
+# tests of the workspace, but for the crates whose own test.sh runs them), then every client's examples/clients/*/test.sh
+# and the HTTP backend examples (examples/test.sh) against the release
+# server, then the conformance kit's coverage check.
 # Builds and installs what it needs (cargo must exist; each client installs
 # its own toolchain). Ends with one line per suite and a total; exits
 # non-zero if any suite failed.
@@ -33,35 +34,50 @@ record() {
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-echo "== server: cargo test"
-cargo test --workspace --exclude blink-client --locked "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-passed=$(awk '/^test result:/ { sum += $4 } END { print sum + 0 }' "$log")
-failed=$(awk '/^test result:/ { sum += $6 } END { print sum + 0 }' "$log")
-record server "$passed" "$failed" "$status"
-
-echo "== release server for the clients"
-if [ -z "${BLINK_STORE_BIN:-}" ]; then
-    cargo build --release --locked -p blink-store -p blink-client --bins || exit 1
-    export BLINK_STORE_BIN="$root/target/release/blink-store"
-    export BLINK_CLI_BIN="$root/target/release/blink-cli"
-fi
-export BLINK_REQUIRE_CLI=1
-
-for suite in examples/clients/*/test.sh; do
-    name=$(basename "$(dirname "$suite")")
-    echo "== client: $name"
-    "$suite" 2>&1 | tee "$log"
+# run_suite NAME COMMAND...: runs a suite whose output ends with the line
+# "NAME: N passed, M failed" (every client's test.sh and examples/test.sh).
+run_suite() {
+    local name=$1 status line passed failed
+    shift
+    "$@" 2>&1 | tee "$log"
     status=${PIPESTATUS[0]}
     line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed$" "$log" | tail -n 1)
     if [ -z "$line" ]; then
         record "$name" 0 1 "$status"
         summaries[-1]+=" (no summary line)"
-    else
-        read -r _ passed _ failed _ <<<"$line"
-        record "$name" "$passed" "$failed" "$status"
+        return
     fi
+    read -r _ passed _ failed _ <<<"$line"
+    record "$name" "$passed" "$failed" "$status"
+}
+
+echo "== server: cargo test"
+cargo test --workspace --exclude blink-client --exclude backend-http --locked "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+passed=$(awk '/^test result:/ { sum += $4 } END { print sum + 0 }' "$log")
+failed=$(awk '/^test result:/ { sum += $6 } END { print sum + 0 }' "$log")
+record server "$passed" "$failed" "$status"
+
+echo "== release server and blink-cli for the clients"
+if [ -z "${BLINK_STORE_BIN:-}" ]; then
+    cargo build --release --locked -p blink-store || exit 1
+    export BLINK_STORE_BIN="$root/target/release/blink-store"
+fi
+if [ -z "${BLINK_CLI_BIN:-}" ]; then
+    cargo build --release --locked -p blink-client --bin blink-cli || exit 1
+    export BLINK_CLI_BIN="$root/target/release/blink-cli"
+fi
+# The shell examples of blink-cli run, never skip.
+export BLINK_REQUIRE_CLI=1
+
+for suite in examples/clients/*/test.sh; do
+    name=$(basename "$(dirname "$suite")")
+    echo "== client: $name"
+    run_suite "$name" "$suite"
 done
+
+echo "== HTTP backend examples"
+run_suite examples examples/test.sh
 
 echo "== conformance kit"
 python3 examples/clients/conformance/check.py 2>&1 | tee "$log"
