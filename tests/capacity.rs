@@ -28,11 +28,17 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_millis(ticks * 1000 / ticks_per_second)
 }
 
-/// CPU the server burns over one second of wall time.
-fn cpu_over_one_second(pid: u32) -> Duration {
-    let before = cpu_time(pid);
+/// The share of one core (0.0 to 1.0) the server's CPU time took over
+/// about a second of wall time, measured against the wall time that really
+/// passed. An idle process burns no CPU however loaded the machine is,
+/// while a busy loop takes a whole core, or half of one when it shares a
+/// loaded 2-core machine: bounds of 5% and 10% keep both cases far apart.
+fn cpu_share_over_a_second(pid: u32) -> f64 {
+    let (cpu_before, started) = (cpu_time(pid), Instant::now());
+    // A measuring window, not a wait for a condition: nothing to await.
     std::thread::sleep(Duration::from_secs(1));
-    cpu_time(pid) - before
+    let cpu = cpu_time(pid) - cpu_before;
+    cpu.as_secs_f64() / started.elapsed().as_secs_f64()
 }
 
 fn raise_own_fd_limit() {
@@ -69,11 +75,8 @@ fn thousands_of_idle_connections_cost_little_memory_and_no_cpu() {
         per_connection <= 4096,
         "{per_connection} bytes of RSS per idle connection"
     );
-    let cpu = cpu_over_one_second(server.pid());
-    assert!(
-        cpu <= Duration::from_millis(50),
-        "idle server burned {cpu:?} per second"
-    );
+    let share = cpu_share_over_a_second(server.pid());
+    assert!(share <= 0.05, "idle server took {share:.3} of a core");
     let mut bystander = server.tcp();
     assert_eq!(bystander.call(&Request::Ping).0, OK);
 }
@@ -96,10 +99,10 @@ fn running_out_of_descriptors_neither_spins_nor_stops_accepting() {
     wait_until("accept hits the descriptor limit", || {
         common::stat(&control.stats(), "accept_errors") > 0
     });
-    let cpu = cpu_over_one_second(server.pid());
+    let share = cpu_share_over_a_second(server.pid());
     assert!(
-        cpu <= Duration::from_millis(100),
-        "server spun at {cpu:?} CPU per second while out of fds"
+        share <= 0.10,
+        "server took {share:.3} of a core while out of fds"
     );
     let waiting = clients.split_off(40);
     drop(clients);

@@ -8,7 +8,10 @@
 //! reaches anything from constant eviction (a cap of a few entries) to
 //! several hundred live entries over [`KEYS`] keys: the index grows
 //! 20 -> 40 -> ... -> 640 entries and then holds its peak under deletes and
-//! evictions, with entries moving between its tables meanwhile.
+//! evictions, with entries moving between its tables meanwhile. Besides
+//! single ops, a few input bytes can stand for a run of up to 255 sets or
+//! deletes of consecutive keys: libFuzzer starts with inputs of a few dozen
+//! bytes, which would otherwise never hold enough sets to grow the index.
 //!
 //! Run: `cargo +nightly fuzz run store_ops -- -max_total_time=30`.
 
@@ -50,6 +53,31 @@ fn value_len(u: &mut Unstructured<'_>) -> Result<usize> {
     u.int_in_range(0..=max)
 }
 
+/// Key number `first + offset`, within the key space.
+fn key_after(first: u16, offset: u16) -> u16 {
+    ((u32::from(first) + u32::from(offset)) % u32::from(KEYS)) as u16
+}
+
+/// Appends the ops the next input bytes stand for: one op, or a run of
+/// sets or deletes of consecutive keys.
+fn push_ops(u: &mut Unstructured<'_>, ops: &mut Vec<Op>) -> Result<()> {
+    let first = u.int_in_range(0..=KEYS - 1)?;
+    let keys = (0..u16::from(u.arbitrary::<u8>()?)).map(|offset| key_after(first, offset));
+    match u.int_in_range(0..=7u8)? {
+        0 => {
+            let (value_len, ttl_ms) = (value_len(u)?, ttl_ms(u)?);
+            ops.extend(keys.map(|key| Op::Set {
+                key,
+                value_len,
+                ttl_ms,
+            }));
+        }
+        1 => ops.extend(keys.map(|key| Op::Delete { key })),
+        _ => ops.push(op(u)?),
+    }
+    Ok(())
+}
+
 /// One operation; sets are the most frequent, so entries accumulate.
 fn op(u: &mut Unstructured<'_>) -> Result<Op> {
     let key = |u: &mut Unstructured<'_>| u.int_in_range(0..=KEYS - 1);
@@ -86,11 +114,6 @@ fuzz_target!(|data: &[u8]| {
         _ => 0,
     };
     let mut ops = Vec::new();
-    while !u.is_empty() {
-        match op(&mut u) {
-            Ok(op) => ops.push(op),
-            Err(_) => break,
-        }
-    }
+    while !u.is_empty() && push_ops(&mut u, &mut ops).is_ok() {}
     model::run(Store::new(u64::from(cap_bytes)), start_ms, &ops);
 });

@@ -226,7 +226,9 @@ mod tests {
 
     #[test]
     fn growing_moves_entries_a_few_at_a_time_and_finds_them_throughout() {
-        let keys: Vec<[u8; 8]> = (0..5_000u64).map(u64::to_le_bytes).collect();
+        // Under Miri, 400 keys: still five growths, in seconds, not hours.
+        let key_count: u64 = if cfg!(miri) { 400 } else { 5_000 };
+        let keys: Vec<[u8; 8]> = (0..key_count).map(u64::to_le_bytes).collect();
         let key_of = |loc: Loc| &keys[loc as usize][..];
         let mut index = Index::default();
         let mut moves_seen = 0;
@@ -244,7 +246,7 @@ mod tests {
                 }
             }
         }
-        assert!(moves_seen > 100, "the index grew incrementally");
+        assert!(moves_seen > key_count / 50, "the index grew incrementally");
         assert_eq!(index.len(), keys.len());
         assert_eq!(index.locs().count(), keys.len());
     }

@@ -14,6 +14,27 @@
 //! page or a large freed chunk at once; the range stays mapped and reads as
 //! zeros until written again.
 //!
+//! # Discarding, and why it is sound
+//!
+//! The store reads possibly stale record headers on purpose (`is_live` on
+//! a location an old expiry-heap pair names), so discarded bytes must be
+//! ordinary memory afterwards, and they must change only while nothing
+//! borrows them. Each system gets the one strategy that guarantees both:
+//!
+//! - Linux: `madvise(MADV_DONTNEED)`. On a private anonymous mapping it
+//!   frees the pages before it returns, and they read as zeros from then
+//!   on (madvise(2)).
+//! - Elsewhere: `mmap(MAP_FIXED)` of fresh anonymous memory over the pages,
+//!   which replaces them (and frees the old ones) before it returns; they
+//!   read as zeros too. `MADV_FREE` is not used: it frees lazily, so the
+//!   kernel may zero a page at any later moment, while a shared borrow of
+//!   the range is alive, and a read would see bytes change under it.
+//!
+//! Either way the bytes change inside [`Region::discard`], which holds
+//! `&mut self`, so no reference into the range is alive; after it they are
+//! zeros, and a stale header read later sees zeros (not live) or whatever
+//! was written since: defined bytes every time.
+//!
 //! The range never uses transparent huge pages, even where the system
 //! turns them on for everything: a 2 MiB page would keep up to eight
 //! released pages resident, and the kernel's background collapsing would
@@ -34,9 +55,8 @@ pub(super) struct Region<const BYTES: usize> {
 
 // SAFETY: a `Region` owns its mapping exclusively, as a `Box<[u8]>` owns
 // its allocation; the mapping is plain memory, usable from any thread.
+// (Not `Sync`: nothing shares a store between threads.)
 unsafe impl<const BYTES: usize> Send for Region<BYTES> {}
-// SAFETY: shared access only reads, through `&[u8]`.
-unsafe impl<const BYTES: usize> Sync for Region<BYTES> {}
 
 impl<const BYTES: usize> Region<BYTES> {
     /// Maps the range.
@@ -90,8 +110,7 @@ impl<const BYTES: usize> Region<BYTES> {
 
     /// Gives back to the system the memory of every whole system page
     /// inside `start..start + len_bytes`; those bytes read as zeros
-    /// afterwards on Linux and keep unspecified values elsewhere, so
-    /// nothing may read them before writing them again.
+    /// afterwards (see "Discarding" in the module docs).
     pub(super) fn discard(&mut self, start: usize, len_bytes: usize) {
         let page_bytes = system_page_bytes();
         let from = start.next_multiple_of(page_bytes);
@@ -102,9 +121,53 @@ impl<const BYTES: usize> Region<BYTES> {
         let range = &mut self.bytes_mut()[from..to];
         // SAFETY: the range is whole system pages inside the mapping (the
         // slice checked it; the mapping starts at a page) and is borrowed
-        // mutably, so no reference into it is alive while its bytes change;
-        // the advice keeps the range mapped.
-        unsafe { advise_range(range.as_mut_ptr() as usize, range.len(), DISCARD) };
+        // mutably, so no reference into it is alive while its bytes change.
+        unsafe { discard_pages(range.as_mut_ptr(), range.len()) };
+    }
+}
+
+/// Frees the memory of whole pages of a private anonymous mapping, which
+/// then read as zeros: `MADV_DONTNEED` does exactly that on Linux, before
+/// it returns.
+///
+/// # Safety
+/// `start..start + len_bytes` is whole pages of such a mapping, owned by
+/// the caller, and nothing borrows it.
+#[cfg(target_os = "linux")]
+unsafe fn discard_pages(start: *mut u8, len_bytes: usize) {
+    // SAFETY: as the caller promised; the advice keeps the range mapped.
+    unsafe { advise_range(start as usize, len_bytes, libc::MADV_DONTNEED) };
+}
+
+/// Frees the memory of whole pages of a private anonymous mapping, which
+/// then read as zeros: fresh anonymous pages mapped over them (`MAP_FIXED`)
+/// replace them before the call returns, wherever `MADV_DONTNEED` lacks
+/// Linux's guarantee of zeros.
+///
+/// # Safety
+/// As for the Linux version.
+#[cfg(not(target_os = "linux"))]
+unsafe fn discard_pages(start: *mut u8, len_bytes: usize) {
+    // SAFETY: the range is ours and unborrowed (the caller's promise), so
+    // replacing its pages changes nothing anyone holds.
+    let ptr = unsafe {
+        libc::mmap(
+            start.cast(),
+            len_bytes,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_FIXED | libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if ptr != start.cast() {
+        // A failed MAP_FIXED may leave a hole where the pages were, and the
+        // store would fault on its next touch there: stop now, with a cause.
+        eprintln!(
+            "remapping {len_bytes} bytes of the store's pages failed: {}",
+            std::io::Error::last_os_error()
+        );
+        std::process::abort();
     }
 }
 
@@ -123,7 +186,7 @@ fn system_page_bytes() -> usize {
 ///
 /// # Safety
 /// The range starts at a page and is mapped memory the caller owns; if
-/// `advice` can change its bytes ([`DISCARD`]), nothing may borrow it.
+/// `advice` can change its bytes (`MADV_DONTNEED`), nothing may borrow it.
 unsafe fn advise_range(start: usize, len_bytes: usize, advice: libc::c_int) {
     // SAFETY: as the caller promised.
     let result = unsafe { libc::madvise(start as *mut libc::c_void, len_bytes, advice) };
@@ -135,13 +198,6 @@ unsafe fn advise_range(start: usize, len_bytes: usize, advice: libc::c_int) {
 const NO_HUGE: libc::c_int = libc::MADV_NOHUGEPAGE;
 #[cfg(not(target_os = "linux"))]
 const NO_HUGE: libc::c_int = libc::MADV_NORMAL;
-
-/// The advice that frees a range's memory: immediately on Linux, where
-/// the range then reads as zeros; lazily, under memory pressure, elsewhere.
-#[cfg(target_os = "linux")]
-const DISCARD: libc::c_int = libc::MADV_DONTNEED;
-#[cfg(not(target_os = "linux"))]
-const DISCARD: libc::c_int = libc::MADV_FREE;
 
 impl<const BYTES: usize> Drop for Region<BYTES> {
     fn drop(&mut self) {
@@ -165,7 +221,6 @@ mod tests {
         assert_eq!(region.bytes()[UNIT + 7], 42);
     }
 
-    #[cfg(target_os = "linux")]
     #[test]
     fn a_discarded_range_reads_zeros_and_the_rest_is_kept() {
         let mut region = Region::<{ 2 * UNIT }>::reserve().expect("address space");
