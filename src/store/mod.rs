@@ -117,11 +117,6 @@
 //! store.check_invariants();
 //! ```
 
-// `fuzzing` (set by cargo-fuzz) gates `model`; until the manifest declares
-// it (`check-cfg = ['cfg(fuzzing)']` under `[lints.rust] unexpected_cfgs`),
-// the lint would flag it, and an allow on the item itself does not reach it.
-#![allow(unexpected_cfgs)]
-
 mod arena;
 mod expiry;
 mod index;
