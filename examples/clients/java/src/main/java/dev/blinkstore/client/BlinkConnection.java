@@ -105,13 +105,16 @@ public final class BlinkConnection implements BlinkCommands, AutoCloseable {
     @Override
     public void execute(Pipeline pipeline) {
         List<Pipeline.Entry<?>> entries = pipeline.take();
+        if (closedBy != null) {
+            BlinkException notSent = new ConnectionClosedException("the connection is closed; the request was not sent", closedBy);
+            entries.forEach(entry -> entry.fail(notSent));
+            return;
+        }
         List<Pipeline.Entry<?>> sent = new ArrayList<>(entries.size());
         List<Wire.Request> requests = new ArrayList<>(entries.size());
         for (Pipeline.Entry<?> entry : entries) {
-            RequestRefusedException refusal = closedBy == null ? refusal(entry.command().request()) : null;
-            if (closedBy != null) {
-                entry.fail(new ConnectionClosedException("the connection is closed; the request was not sent", closedBy));
-            } else if (refusal != null) {
+            RequestRefusedException refusal = refusal(entry.command().request());
+            if (refusal != null) {
                 entry.fail(refusal);
             } else {
                 sent.add(entry);

@@ -40,9 +40,6 @@ final class Wire {
     static final byte TTL = 0x14;
     static final byte STATS = 0x20;
 
-    /** Bytes of a SET payload besides its key and value: opcode, ttl_ms, key_len. */
-    static final int SET_OVERHEAD_BYTES = 1 + 8 + 2;
-
     private Wire() {}
 
     /**

@@ -206,7 +206,7 @@ class PoolTest {
 
     @Test
     void warmConnectionsAreKeptAliveAndSurplusIsRetired() throws Exception {
-        try (BlinkServer server = BlinkServer.start("--idle-timeout-ms", "600");
+        try (BlinkServer server = BlinkServer.start("--idle-timeout-ms", "1000");
                 BlinkPool pool = BlinkPool.create(server.tcpConfig().build(), quickPool().minIdle(2).maxConnections(4)
                         .pingAfterIdle(Duration.ofMillis(100)).maxIdleTime(Duration.ofMillis(300)).build())) {
             eventually(Duration.ofSeconds(5), "two warm connections", () -> pool.metrics().idle() == 2);
@@ -215,7 +215,7 @@ class PoolTest {
             assertEquals(4, pool.metrics().idle());
             eventually(Duration.ofSeconds(5), "the surplus retired", () -> pool.metrics().idle() == 2);
             long created = pool.metrics().created();
-            Thread.sleep(1_500); // past the server's idle timeout: only the keepalive PINGs save them
+            Thread.sleep(2_000); // past the server's idle timeout: only the keepalive PINGs save them
             assertEquals(0, server.stat("closed_idle"), "warm connections were kept alive");
             assertEquals(created, pool.metrics().created());
             pool.ping();
