@@ -6,7 +6,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$here"
 mkdir -p bin
 nunit=/usr/lib/cli/nunit.framework-2.6.3/nunit.framework.dll
-mcs -nologo -warnaserror -target:library -doc:bin/BlinkStore.Client.xml -out:bin/BlinkStore.Client.dll src/*.cs
+mcs -nologo -warnaserror -define:TRACE -target:library -doc:bin/BlinkStore.Client.xml -out:bin/BlinkStore.Client.dll src/*.cs
 mcs -nologo -warnaserror -target:library -out:bin/BlinkStore.Client.Tests.dll -r:bin/BlinkStore.Client.dll \
 	-r:"$nunit" -r:Mono.Posix.dll -r:System.Web.Extensions.dll tests/*.cs
 [ -f examples/Quickstart/Quickstart.cs ] && mcs -nologo -warnaserror -out:bin/Quickstart.exe -r:bin/BlinkStore.Client.dll examples/Quickstart/Quickstart.cs

@@ -160,7 +160,7 @@ namespace BlinkStore.Client
             }
             try
             {
-                return socket.Poll(0, SelectMode.SelectRead) || socket.Poll(0, SelectMode.SelectError);
+                return socket.Poll(0, SelectMode.SelectRead);
             }
             catch (Exception e) when (e is SocketException || e is ObjectDisposedException)
             {

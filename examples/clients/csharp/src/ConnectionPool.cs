@@ -29,11 +29,15 @@ namespace BlinkStore.Client
 
     /// <summary>
     /// Owns every pooled connection. A semaphore of <see cref="BlinkPoolOptions.MaxSize"/> permits
-    /// bounds the connections lent or being opened; a connection is opened only when none is idle, so
-    /// open connections never exceed the maximum. A maintenance timer evicts, refills and reports leaks.
+    /// bounds the callers holding or opening a connection (the warm-up takes one too); a caller opens a
+    /// connection only when none is idle, and every open reserves a place under the maximum first, so
+    /// open connections never exceed it. A maintenance timer evicts, refills and reports leaks.
     /// </summary>
     sealed class ConnectionPool : IDisposable
     {
+        /// <summary>An idle connection returned more recently than this is lent without the socket check.</summary>
+        static readonly TimeSpan LivenessCheckAfterIdle = TimeSpan.FromMilliseconds(100);
+
         readonly BlinkOptions options;
         readonly BlinkPoolOptions settings;
         readonly SemaphoreSlim permits;
@@ -42,8 +46,11 @@ namespace BlinkStore.Client
         readonly Random random = new Random();
         readonly object gate = new object();
         readonly Stack<PoolEntry> idle = new Stack<PoolEntry>();
-        readonly HashSet<BlinkLease> lent = new HashSet<BlinkLease>();
+        readonly HashSet<BlinkLease> lent = new HashSet<BlinkLease>(); // tracked only for leak detection
+        readonly bool trackLeases;
         bool disposed;
+        int open; // connections open or being opened: never above MaxSize
+        int active;
         int maintaining;
         int waiting;
         long created, destroyed, connectAttempts, connectFailures, borrows, borrowTimeouts, borrowWaitTicks, borrowWaitMaxTicks;
@@ -53,6 +60,7 @@ namespace BlinkStore.Client
             this.options = options;
             settings = options.Pool;
             permits = new SemaphoreSlim(settings.MaxSize, settings.MaxSize);
+            trackLeases = settings.LeakDetectionThreshold > TimeSpan.Zero;
             backoff = new ReconnectBackoff(settings);
             maintenance = new Timer(_ => Maintain(), null, TimeSpan.Zero, settings.MaintenanceInterval);
         }
@@ -70,7 +78,7 @@ namespace BlinkStore.Client
                         return Lend(entry, start);
                     Destroy(entry);
                 }
-                return Lend(OpenAsync(CancellationToken.None).GetAwaiter().GetResult(), start);
+                return Lend(OpenReservedAsync(CancellationToken.None).GetAwaiter().GetResult(), start);
             }
             catch
             {
@@ -92,7 +100,7 @@ namespace BlinkStore.Client
                         return Lend(entry, start);
                     Destroy(entry);
                 }
-                return Lend(await OpenAsync(cancel).ConfigureAwait(false), start);
+                return Lend(await OpenReservedAsync(cancel).ConfigureAwait(false), start);
             }
             catch
             {
@@ -108,7 +116,9 @@ namespace BlinkStore.Client
             bool keep;
             lock (gate)
             {
-                lent.Remove(lease);
+                active--;
+                if (trackLeases)
+                    lent.Remove(lease);
                 keep = !disposed && entry.Connection.IsConnected;
                 if (keep)
                 {
@@ -127,7 +137,7 @@ namespace BlinkStore.Client
             {
                 return new PoolMetrics
                 {
-                    Active = lent.Count,
+                    Active = active,
                     Idle = idle.Count,
                     Waiting = Volatile.Read(ref waiting),
                     Created = Interlocked.Read(ref created),
@@ -200,7 +210,8 @@ namespace BlinkStore.Client
         /// <summary>
         /// Pops an idle connection that passes the cheap checks (open, not readable while idle, within its
         /// lifetime and idle time), closing those that fail; <paramref name="ping"/> says it idled long
-        /// enough to be PINGed first.
+        /// enough to be PINGed first. With none idle it returns null, having reserved a place to open one
+        /// (the caller holds a permit, so there is always room).
         /// </summary>
         PoolEntry TakeIdle(out bool ping)
         {
@@ -212,6 +223,8 @@ namespace BlinkStore.Client
                     ThrowIfDisposed();
                     if (idle.Count == 0)
                     {
+                        Debug.Assert(open < settings.MaxSize, "a permit holder always finds room");
+                        open++;
                         ping = false;
                         return null;
                     }
@@ -228,10 +241,16 @@ namespace BlinkStore.Client
             }
         }
 
+        /// <summary>
+        /// Too old, idle too long, closed, or (idle past <see cref="LivenessCheckAfterIdle"/>) readable
+        /// while no call waits. The reader thread sees a close at once; the socket check covers the
+        /// moment before it runs, and is skipped for a connection returned just now (HikariCP's bypass).
+        /// </summary>
         bool IsStale(PoolEntry entry, long idleTicks, bool enforceIdleTime) =>
             Stopwatch.GetTimestamp() >= entry.ExpiresAt
             || (enforceIdleTime && idleTicks >= ToTicks(settings.MaxIdleTime))
-            || entry.Connection.LooksDeadWhileIdle();
+            || !entry.Connection.IsConnected
+            || (idleTicks >= ToTicks(LivenessCheckAfterIdle) && entry.Connection.LooksDeadWhileIdle());
 
         static bool Validate(Action ping)
         {
@@ -259,20 +278,35 @@ namespace BlinkStore.Client
             }
         }
 
-        /// <summary>Opens a connection, unless the backoff after a failure still runs (then it fails fast).</summary>
-        async Task<PoolEntry> OpenAsync(CancellationToken cancel)
+        /// <summary>
+        /// Opens a connection in a place already reserved, unless the backoff after a failure still runs
+        /// (then it fails fast); a failure gives the place back.
+        /// </summary>
+        async Task<PoolEntry> OpenReservedAsync(CancellationToken cancel)
         {
-            backoff.ThrowIfWaiting(options.Endpoint.ToString());
-            Interlocked.Increment(ref connectAttempts);
             BlinkConnection connection;
+            try
+            {
+                backoff.ThrowIfWaiting(options.Endpoint.ToString());
+            }
+            catch
+            {
+                ReleaseReservation();
+                throw;
+            }
+            Interlocked.Increment(ref connectAttempts);
             try
             {
                 connection = await BlinkConnection.ConnectAsync(options, cancel).ConfigureAwait(false);
             }
-            catch (BlinkException e)
+            catch (Exception e)
             {
-                Interlocked.Increment(ref connectFailures);
-                backoff.Failed(e);
+                ReleaseReservation();
+                if (e is BlinkException failure)
+                {
+                    Interlocked.Increment(ref connectFailures);
+                    backoff.Failed(failure);
+                }
                 throw;
             }
             backoff.Succeeded();
@@ -282,7 +316,7 @@ namespace BlinkStore.Client
 
         BlinkLease Lend(PoolEntry entry, long start)
         {
-            string stack = settings.LeakDetectionThreshold > TimeSpan.Zero ? new StackTrace(2, true).ToString() : null;
+            string stack = trackLeases ? new StackTrace(2, true).ToString() : null;
             var lease = new BlinkLease(this, entry, stack);
             lock (gate)
             {
@@ -291,7 +325,9 @@ namespace BlinkStore.Client
                     Destroy(entry);
                     throw new ObjectDisposedException(nameof(BlinkClient));
                 }
-                lent.Add(lease);
+                active++;
+                if (trackLeases)
+                    lent.Add(lease);
             }
             long waited = Stopwatch.GetTimestamp() - start;
             Interlocked.Increment(ref borrows);
@@ -306,6 +342,7 @@ namespace BlinkStore.Client
         {
             BlinkException cause = entry.Connection.CloseCause;
             entry.Connection.Dispose();
+            ReleaseReservation();
             Interlocked.Increment(ref destroyed);
             if (cause is BlinkServerBusyException && cause.Status != BlinkStatus.ErrTimeout)
                 backoff.Failed(cause);
@@ -361,11 +398,13 @@ namespace BlinkStore.Client
         /// <summary>Opens connections until <see cref="BlinkPoolOptions.MinIdle"/> are idle, stopping at the first failure.</summary>
         void Fill()
         {
-            while (NeedsFill() && permits.Wait(0))
+            while (permits.Wait(0))
             {
                 try
                 {
-                    PoolEntry entry = OpenAsync(CancellationToken.None).GetAwaiter().GetResult();
+                    if (!ReserveForFill())
+                        return;
+                    PoolEntry entry = OpenReservedAsync(CancellationToken.None).GetAwaiter().GetResult();
                     entry.IdleSince = Stopwatch.GetTimestamp();
                     bool keep;
                     lock (gate)
@@ -389,15 +428,27 @@ namespace BlinkStore.Client
             }
         }
 
-        bool NeedsFill()
+        void ReleaseReservation()
         {
             lock (gate)
-                return !disposed && idle.Count < settings.MinIdle && backoff.AllowsBackgroundConnect;
+                open--;
+        }
+
+        /// <summary>Reserves a place to open a warm connection, when fewer than MinIdle are idle and there is room.</summary>
+        bool ReserveForFill()
+        {
+            lock (gate)
+            {
+                if (disposed || idle.Count >= settings.MinIdle || open >= settings.MaxSize || !backoff.AllowsBackgroundConnect)
+                    return false;
+                open++;
+                return true;
+            }
         }
 
         void ReportLeaks()
         {
-            if (settings.LeakDetectionThreshold <= TimeSpan.Zero)
+            if (!trackLeases)
                 return;
             long threshold = ToTicks(settings.LeakDetectionThreshold);
             List<BlinkLease> leaks;
