@@ -269,4 +269,35 @@ class PoolTest {
             assertEquals(1, metrics.connectAttempts());
         }
     }
+
+    @Test
+    void aConnectionIdlePastPingAfterIdleAnswersPingBeforeReuse() throws Exception {
+        try (BlinkServer server = BlinkServer.start();
+                BlinkPool pool = BlinkPool.create(server.tcpConfig().build(), quickPool()
+                        .pingAfterIdle(Duration.ofMillis(100)).housekeepingInterval(Duration.ofMinutes(1)).build())) {
+            pool.set("k", "v");
+            long pingsBefore = server.stat("cmd_ping");
+            pool.get("k");
+            assertEquals(pingsBefore, server.stat("cmd_ping"), "no PING for a connection just used");
+            Thread.sleep(200); // idle past pingAfterIdle
+            assertEquals(Optional.of("v"), pool.get("k"));
+            assertEquals(pingsBefore + 1, server.stat("cmd_ping"), "validated with one PING");
+            assertEquals(1, pool.metrics().created());
+        }
+    }
+
+    @Test
+    void aServerThatPushesBackDelaysTheNextConnect() throws Exception {
+        try (BlinkServer server = BlinkServer.start("--max-connections", "1");
+                BlinkPool pool = BlinkPool.create(server.tcpConfig().build(), quickPool()
+                        .reconnectBackoff(Duration.ofSeconds(1), Duration.ofSeconds(2)).build())) {
+            BlinkConnection holder = BlinkConnection.open(server.tcpConfig().build()); // takes the only slot
+            assertThrows(ServerUnavailableException.class, pool::ping);
+            ConnectFailedException backingOff = assertThrows(ConnectFailedException.class, pool::ping);
+            assertTrue(backingOff.getCause() instanceof ServerUnavailableException, backingOff.toString());
+            assertEquals(1, pool.metrics().connectAttempts(), "the second call did not connect");
+            holder.close();
+            eventually(Duration.ofSeconds(10), "a connect once the backoff is over", () -> FaultsTest.succeeds(pool::ping));
+        }
+    }
 }
