@@ -35,7 +35,10 @@ export interface ClientOptions {
   maxInFlight?: number;
   /** Most calls (or batches) waiting for a connection or a slot; beyond, QueueFullError. Default 1024. */
   maxQueued?: number;
-  /** Queue calls while disconnected (true), or fail them at once with ConnectionError. Default true. */
+  /**
+   * Queue calls while disconnected (true), or fail them at once with ConnectionError. Default true.
+   * With false, a call on a never-connected client starts the connection attempt (and fails at once).
+   */
   offlineQueue?: boolean;
   /** PING a connection idle this long; 0 disables. Default 30000. */
   healthCheckIdleMs?: number;

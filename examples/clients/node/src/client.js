@@ -213,11 +213,19 @@ export class BlinkClient extends EventEmitter {
       return sendUnit(connection, unit);
     }
     if (connection === null && !this.#options.offlineQueue) {
+      // Fail fast, but never stay offline for want of a call: a client that has
+      // never connected starts an attempt now (a reconnect after a disconnect is
+      // already scheduled by its backoff). Calls fail at once only while an
+      // attempt is in progress or during the backoff.
+      const started = this.#state === "idle";
+      if (started) this.#connectNow();
+      const reason = started ? "connecting (attempt started by this call)" : this.#state;
       return failUnit(
         unit,
-        new ConnectionError(`not connected (${this.#state})${this.#lastError ? `: ${this.#lastError.message}` : ""}`, {
-          cause: this.#lastError ?? undefined,
-        }),
+        new ConnectionError(
+          `not connected: ${reason}; nothing was sent${this.#lastError ? `; last error: ${this.#lastError.message}` : ""}`,
+          { cause: this.#lastError ?? undefined },
+        ),
       );
     }
     if (this.#queue.length >= this.#options.maxQueued) {

@@ -445,6 +445,76 @@ describe("closing statuses and reconnects", () => {
   });
 });
 
+describe("fail-fast mode (offlineQueue: false)", () => {
+  test("a client never connected starts connecting on its first call and succeeds once ready", async () => {
+    const client = new BlinkClient({ ...server.tcpOptions, offlineQueue: false });
+    try {
+      assert.equal(client.state, "idle");
+      const started = performance.now();
+      const first = await client.set("failfast:k", "v").then(
+        () => "ok",
+        (err) => err,
+      );
+      assert.ok(performance.now() - started < 500, "the first call waited instead of failing fast");
+      if (first !== "ok") {
+        assert.ok(first instanceof ConnectionError, `first call: ${first}`);
+        assert.match(first.message, /attempt started by this call/);
+        assert.ok(["connecting", "ready"].includes(client.state), client.state);
+        await waitFor(() => client.state === "ready", { what: "the attempt the call started" });
+        await client.set("failfast:k", "v");
+      }
+      assert.equal(await client.getString("failfast:k"), "v");
+      assert.equal(client.metrics.connectAttempts, 1, "one attempt, not one per call");
+      assert.equal(client.metrics.connectionsCreated, 1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("calls made while that attempt is in progress fail fast and do not start another", async () => {
+    const client = new BlinkClient({ path: server.path, offlineQueue: false });
+    try {
+      const results = await Promise.allSettled([client.ping(), client.ping(), client.ping()]);
+      for (const result of results) {
+        if (result.status === "rejected") assert.ok(result.reason instanceof ConnectionError, `${result.reason}`);
+      }
+      await waitFor(() => client.state === "ready", { what: "the connection" });
+      assert.equal(await client.ping(), undefined);
+      assert.equal(client.metrics.connectAttempts, 1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("against a dead port every call fails fast, the attempts back off and nothing hangs", async () => {
+    const peer = await startFakePeer();
+    const { port } = peer;
+    await peer.close();
+    const client = new BlinkClient({
+      port,
+      offlineQueue: false,
+      reconnect: { baseDelayMs: 200, maxDelayMs: 200, jitterMs: 0 },
+    });
+    try {
+      const started = performance.now();
+      await assert.rejects(client.get("k"), ConnectionError);
+      await waitFor(() => client.metrics.connectFailures >= 1, { what: "the refused attempt" });
+      assert.equal(client.state, "reconnecting");
+      await assert.rejects(client.get("k"), (err) => {
+        assert.ok(err instanceof ConnectionError, `${err}`);
+        assert.match(err.message, /reconnecting/);
+        assert.ok(err.cause instanceof ConnectionError, "the last connect error is the cause");
+        return true;
+      });
+      assert.ok(performance.now() - started < 500, "fail-fast calls took too long");
+      assert.ok(client.metrics.connectAttempts <= 2, `${client.metrics.connectAttempts} attempts`);
+      assert.equal(client.metrics.callsQueued, 0, "nothing queued in fail-fast mode");
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe("health checks", () => {
   test("an idle connection is kept alive by PING past the server's idle timeout", async (t) => {
     const own = await startServer({ args: ["--idle-timeout-ms", "300"] });
