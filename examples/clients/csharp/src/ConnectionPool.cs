@@ -28,7 +28,7 @@ namespace BlinkStore.Client
     }
 
     /// <summary>
-    /// Owns every pooled connection. A semaphore of <see cref="BlinkPoolOptions.MaxSize"/> permits
+    /// Owns every pooled connection. A first-come, first-served gate of <see cref="BlinkPoolOptions.MaxSize"/> permits
     /// bounds the callers holding or opening a connection (the warm-up takes one too); a caller opens a
     /// connection only when none is idle, and every open reserves a place under the maximum first, so
     /// open connections never exceed it. A maintenance timer evicts, refills and reports leaks.
@@ -40,7 +40,7 @@ namespace BlinkStore.Client
 
         readonly BlinkOptions options;
         readonly BlinkPoolOptions settings;
-        readonly SemaphoreSlim permits;
+        readonly PermitGate permits;
         readonly ReconnectBackoff backoff;
         readonly Timer maintenance;
         readonly Random random = new Random();
@@ -52,14 +52,13 @@ namespace BlinkStore.Client
         int open; // connections open or being opened: never above MaxSize
         int active;
         int maintaining;
-        int waiting;
         long created, destroyed, connectAttempts, connectFailures, borrows, borrowTimeouts, borrowWaitTicks, borrowWaitMaxTicks;
 
         public ConnectionPool(BlinkOptions options)
         {
             this.options = options;
             settings = options.Pool;
-            permits = new SemaphoreSlim(settings.MaxSize, settings.MaxSize);
+            permits = new PermitGate(settings.MaxSize);
             trackLeases = settings.LeakDetectionThreshold > TimeSpan.Zero;
             backoff = new ReconnectBackoff(settings);
             maintenance = new Timer(_ => Maintain(), null, TimeSpan.Zero, settings.MaintenanceInterval);
@@ -68,8 +67,8 @@ namespace BlinkStore.Client
         public BlinkLease Rent()
         {
             long start = Stopwatch.GetTimestamp();
-            if (!permits.Wait(0))
-                ThrowUnlessAcquired(WaitCounted(() => permits.Wait(settings.BorrowTimeout)));
+            if (!permits.TryTake())
+                ThrowUnlessAcquired(permits.Take(settings.BorrowTimeout));
             try
             {
                 for (PoolEntry entry = TakeIdle(out bool ping); entry != null; entry = TakeIdle(out ping))
@@ -90,8 +89,8 @@ namespace BlinkStore.Client
         public async Task<BlinkLease> RentAsync(CancellationToken cancel)
         {
             long start = Stopwatch.GetTimestamp();
-            if (!permits.Wait(0))
-                ThrowUnlessAcquired(await WaitCounted(permits.WaitAsync(settings.BorrowTimeout, cancel)).ConfigureAwait(false));
+            if (!permits.TryTake())
+                ThrowUnlessAcquired(await permits.TakeAsync(settings.BorrowTimeout, cancel).ConfigureAwait(false));
             try
             {
                 for (PoolEntry entry = TakeIdle(out bool ping); entry != null; entry = TakeIdle(out ping))
@@ -139,7 +138,7 @@ namespace BlinkStore.Client
                 {
                     Active = active,
                     Idle = idle.Count,
-                    Waiting = Volatile.Read(ref waiting),
+                    Waiting = permits.Waiting,
                     Created = Interlocked.Read(ref created),
                     Destroyed = Interlocked.Read(ref destroyed),
                     ConnectAttempts = Interlocked.Read(ref connectAttempts),
@@ -167,34 +166,6 @@ namespace BlinkStore.Client
             maintenance.Dispose();
             foreach (var entry in closing)
                 Destroy(entry);
-        }
-
-        /// <summary>Waits for a permit, counted in <see cref="PoolMetrics.Waiting"/>.</summary>
-        bool WaitCounted(Func<bool> wait)
-        {
-            Interlocked.Increment(ref waiting);
-            try
-            {
-                return wait();
-            }
-            finally
-            {
-                Interlocked.Decrement(ref waiting);
-            }
-        }
-
-        /// <summary>Waits for a permit, counted in <see cref="PoolMetrics.Waiting"/>.</summary>
-        async Task<bool> WaitCounted(Task<bool> wait)
-        {
-            Interlocked.Increment(ref waiting);
-            try
-            {
-                return await wait.ConfigureAwait(false);
-            }
-            finally
-            {
-                Interlocked.Decrement(ref waiting);
-            }
         }
 
         void ThrowUnlessAcquired(bool acquired)
@@ -398,7 +369,7 @@ namespace BlinkStore.Client
         /// <summary>Opens connections until <see cref="BlinkPoolOptions.MinIdle"/> are idle, stopping at the first failure.</summary>
         void Fill()
         {
-            while (permits.Wait(0))
+            while (permits.TryTake())
             {
                 try
                 {
