@@ -41,7 +41,9 @@ static class Bench
                 Row($"one connection, pipelined GETs (batches of {BatchSize})", 1,
                     Run(1, seconds, (random, i) => Pipelined(connection, keys, random)), BatchSize);
             }
-            BorrowReturn(client, threads: 8, seconds: seconds);
+            Console.WriteLine();
+            foreach (int threads in new[] { 1, 8 })
+                BorrowReturn(client, threads, seconds);
         }
         return 0;
     }
@@ -97,7 +99,7 @@ static class Bench
         Console.WriteLine($"| {workload} | {threads} | {opsPerSecond:N0} | {p99} |");
     }
 
-    /// <summary>The pool's own cost: borrow and return with no command, 8 threads over 8 connections.</summary>
+    /// <summary>The pool's own cost: borrow and return with no command, <paramref name="threads"/> threads over 8 connections.</summary>
     static void BorrowReturn(BlinkClient client, int threads, double seconds)
     {
         long total = 0;
@@ -117,7 +119,6 @@ static class Bench
         workers.ForEach(w => w.Start());
         workers.ForEach(w => w.Join());
         double perPairUs = clock.Elapsed.TotalSeconds * threads * 1e6 / total;
-        Console.WriteLine();
-        Console.WriteLine($"pool borrow + return, {threads} threads over 8 connections: {perPairUs:N2} µs per pair per thread ({total / clock.Elapsed.TotalSeconds:N0} pairs/s)");
+        Console.WriteLine($"pool borrow + return, {threads} thread(s) over 8 connections: {perPairUs:N2} µs per pair in each thread ({total / clock.Elapsed.TotalSeconds:N0} pairs/s)");
     }
 }

@@ -27,7 +27,7 @@ namespace BlinkStore.Client
         readonly object pendingLock = new object();
         readonly Queue<PendingReply> pending = new Queue<PendingReply>();
         readonly long readTimeoutTicks;
-        BlinkException closeCause;
+        volatile BlinkException closeCause; // written under pendingLock, read without it
         volatile BlinkLimits limits = BlinkLimits.Ceilings;
         volatile bool preAuth = true;
 
@@ -76,19 +76,13 @@ namespace BlinkStore.Client
         public BlinkLimits Limits => limits;
 
         /// <summary>Whether the connection is still open (false once closed, by either side).</summary>
-        public bool IsConnected
-        {
-            get { lock (pendingLock) return closeCause == null; }
-        }
+        public bool IsConnected => closeCause == null;
 
         /// <summary>When the connection was opened (a <see cref="Stopwatch"/> timestamp).</summary>
         internal long CreatedAt { get; }
 
         /// <summary>Why the connection closed; null while it is open.</summary>
-        internal BlinkException CloseCause
-        {
-            get { lock (pendingLock) return closeCause; }
-        }
+        internal BlinkException CloseCause => closeCause;
 
         /// <summary>HELLO: the version and limits; they replace this connection's limits.</summary>
         public async Task<HelloInfo> HelloAsync(CancellationToken cancel = default(CancellationToken)) =>

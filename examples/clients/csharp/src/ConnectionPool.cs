@@ -95,7 +95,7 @@ namespace BlinkStore.Client
             {
                 for (PoolEntry entry = TakeIdle(out bool ping); entry != null; entry = TakeIdle(out ping))
                 {
-                    if (!ping || await ValidateAsync(entry.Connection.PingAsync(cancel)).ConfigureAwait(false))
+                    if (!ping || await ValidateAsync(entry.Connection.PingAsync(CancellationToken.None)).ConfigureAwait(false))
                         return Lend(entry, start);
                     Destroy(entry);
                 }
@@ -236,6 +236,7 @@ namespace BlinkStore.Client
             }
         }
 
+        /// <summary>The PING of an idle connection; bounded by the read timeout, not the caller's token, so the connection is never lost mid-check.</summary>
         static async Task<bool> ValidateAsync(Task ping)
         {
             try
