@@ -458,7 +458,7 @@ fn a_desync_flood_after_a_bad_header_is_closed_without_buffering_it() {
         "still writing after {writing:?} (a bare bad header closed in {baseline:?})"
     );
     assert!(
-        buffered_bytes_max <= blink_store::connection::LENT_BUFFER_BYTES as u64,
+        buffered_bytes_max <= blink_store::server::buffers::LENT_BUFFER_BYTES as u64,
         "{buffered_bytes_max} bytes buffered for one desynced client"
     );
     assert_eq!(server.stat("buffer_bytes"), 0);
