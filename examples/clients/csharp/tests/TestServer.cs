@@ -17,10 +17,12 @@ namespace BlinkStore.Client.Tests
     sealed class TestServer : IDisposable
     {
         readonly Process process;
+        readonly bool ownsDirectory;
 
-        TestServer(Process process, string tcp, string unixSocket, string directory)
+        TestServer(Process process, string tcp, string unixSocket, string directory, bool ownsDirectory)
         {
             this.process = process;
+            this.ownsDirectory = ownsDirectory;
             TcpAddress = tcp;
             UnixSocket = unixSocket;
             Directory = directory;
@@ -30,9 +32,13 @@ namespace BlinkStore.Client.Tests
         public string UnixSocket { get; }
         public string Directory { get; }
 
-        /// <summary>Starts a server with <paramref name="args"/>; a token goes in BLINK_AUTH_TOKEN.</summary>
+        /// <summary>
+        /// Starts a server with <paramref name="args"/>; a token goes in BLINK_AUTH_TOKEN. A server given
+        /// another's <paramref name="directory"/> (a restart) reuses its socket path; the first one removes it.
+        /// </summary>
         public static TestServer Start(string token = null, string tcp = "127.0.0.1:0", string directory = null, params string[] args)
         {
+            bool ownsDirectory = directory == null;
             directory = directory ?? Path.Combine(Path.GetTempPath(), "blink-cs-" + Guid.NewGuid().ToString("N").Substring(0, 12));
             System.IO.Directory.CreateDirectory(directory);
             string socket = Path.Combine(directory, "blink.sock");
@@ -57,7 +63,7 @@ namespace BlinkStore.Client.Tests
             }
             // "ready tcp 127.0.0.1:41234, unix /tmp/x/blink.sock"
             string[] parts = ready.Result.Substring("ready tcp ".Length).Split(new[] { ", unix " }, StringSplitOptions.None);
-            return new TestServer(process, parts[0], parts[1], directory);
+            return new TestServer(process, parts[0], parts[1], directory, ownsDirectory);
         }
 
         /// <summary>The binary: $BLINK_STORE_BIN, else target/release/blink-store at the repository root.</summary>
@@ -79,6 +85,7 @@ namespace BlinkStore.Client.Tests
                 return connection.Stats()[name];
         }
 
+        /// <summary>SIGKILL, then waits for the exit (the socket file stays, as after a crash).</summary>
         public void Kill()
         {
             if (!process.HasExited)
@@ -101,6 +108,8 @@ namespace BlinkStore.Client.Tests
                     process.Kill();
             }
             process.WaitForExit();
+            if (ownsDirectory && System.IO.Directory.Exists(Directory))
+                System.IO.Directory.Delete(Directory, recursive: true);
         }
 
         void Signal(Signum signal)
