@@ -61,6 +61,10 @@ namespace BlinkStore.Client
         {
             if (Endpoint == null)
                 throw new ArgumentException("BlinkOptions.Endpoint is required");
+            if (ConnectTimeout <= TimeSpan.Zero)
+                throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "a connect is always bounded");
+            if (ReadTimeout <= TimeSpan.Zero && ReadTimeout != System.Threading.Timeout.InfiniteTimeSpan)
+                throw new ArgumentOutOfRangeException(nameof(ReadTimeout), ReadTimeout, "positive, or Timeout.InfiniteTimeSpan to turn it off");
             var copy = (BlinkOptions)MemberwiseClone();
             copy.Pool = (Pool ?? new BlinkPoolOptions()).Validated();
             return copy;
@@ -112,8 +116,10 @@ namespace BlinkStore.Client
                 throw new ArgumentOutOfRangeException(nameof(MaxSize), MaxSize, "at least 1");
             if (MinIdle < 0 || MinIdle > MaxSize)
                 throw new ArgumentOutOfRangeException(nameof(MinIdle), MinIdle, "between 0 and MaxSize");
-            if (BorrowTimeout < TimeSpan.Zero || MaintenanceInterval <= TimeSpan.Zero)
-                throw new ArgumentOutOfRangeException(nameof(BorrowTimeout), "BorrowTimeout >= 0 and MaintenanceInterval > 0");
+            if (BorrowTimeout < TimeSpan.Zero)
+                throw new ArgumentOutOfRangeException(nameof(BorrowTimeout), BorrowTimeout, "a borrow is always bounded (zero: fail at once when all are lent)");
+            if (MaintenanceInterval <= TimeSpan.Zero)
+                throw new ArgumentOutOfRangeException(nameof(MaintenanceInterval), MaintenanceInterval, "positive");
             return (BlinkPoolOptions)MemberwiseClone();
         }
     }

@@ -164,6 +164,17 @@ namespace BlinkStore.Client.Tests
         }
 
         [Test]
+        public void OptionsOutOfRangeAreRefused()
+        {
+            var options = new BlinkOptions { ReadTimeout = TimeSpan.Zero };
+            Assert.Throws<ArgumentOutOfRangeException>(() => new BlinkClient(options).Dispose());
+            options = new BlinkOptions { Pool = new BlinkPoolOptions { BorrowTimeout = System.Threading.Timeout.InfiniteTimeSpan } };
+            Assert.Throws<ArgumentOutOfRangeException>(() => new BlinkClient(options).Dispose(), "a borrow that may wait forever");
+            options = new BlinkOptions { Pool = new BlinkPoolOptions { MaxSize = 2, MinIdle = 3 } };
+            Assert.Throws<ArgumentOutOfRangeException>(() => new BlinkClient(options).Dispose());
+        }
+
+        [Test]
         public void EndpointsParse()
         {
             Assert.AreEqual("127.0.0.1:7", BlinkOptions.ParseEndpoint("127.0.0.1:7").ToString());
