@@ -5,28 +5,41 @@ as ioredis does), and one reader task matches replies to calls in FIFO order.
 A call whose task is cancelled keeps its slot in that FIFO and its reply is
 read and dropped, so no other call ever receives it. A call that gets no
 reply within `read_timeout_s` closes the connection: every pending call then
-fails with BlinkTimeoutError, and later calls with ConnectionClosedError.
+fails with BlinkTimeoutError.
+
+A lost connection is replaced lazily: the next call reconnects (HELLO and AUTH
+again) and concurrent calls share that one attempt. A failed attempt, or a
+connection the server turned away (ERR_TOO_MANY_CONNECTIONS, ERR_BUSY,
+ERR_SHUTTING_DOWN), starts a backoff window (the pool's Backoff: exponential,
+capped, with jitter) during which calls fail at once with ConnectError rather
+than wait. ERR_AUTH_FAILED is a configuration error: the client never
+reconnects after it, and every later call fails with AuthFailedError.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import socket
 from collections import deque
+from collections.abc import Callable
 from types import TracebackType
 from typing import Final, TypeVar, Unpack, cast
 
 from . import commands
+from .backoff import Backoff
 from .commands import Bytes, Request, TtlResult
 from .config import AddressLike, ConnectionConfig, ConnectionOptions, TcpAddress
 from .errors import (
+    AuthFailedError,
     BlinkConnectionError,
     BlinkError,
     BlinkTimeoutError,
     ConnectError,
     ConnectionClosedError,
     ProtocolError,
+    ServerUnavailableError,
 )
 from .protocol import PROTOCOL_VERSION, HelloInfo, Limits
 from .session import Session, closing_error
@@ -36,6 +49,7 @@ T = TypeVar("T")
 _READ_CHUNK_BYTES: Final = 256 * 1024
 #: Above this many unsent bytes a call waits for the socket to drain.
 _WRITE_HIGH_WATER_BYTES: Final = 1 << 20
+DEFAULT_BACKOFF: Final = Backoff()
 
 
 async def _open_streams(config: ConnectionConfig) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -56,33 +70,186 @@ async def _open_streams(config: ConnectionConfig) -> tuple[asyncio.StreamReader,
     return reader, writer
 
 
+class _Link:
+    """One connection: its streams, Session, reply FIFO and reader task. Never reused once failed."""
+
+    def __init__(
+        self,
+        config: ConnectionConfig,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        on_failure: Callable[[_Link, BlinkConnectionError], None],
+    ) -> None:
+        self.config = config
+        self.session = Session(config)
+        self.failure: BlinkConnectionError | None = None
+        self._reader = reader
+        self._writer = writer
+        self._on_failure = on_failure
+        self._loop = asyncio.get_running_loop()
+        self.pending: deque[tuple[Request[object], asyncio.Future[object]]] = deque()
+        self._outbox: list[bytes] = []
+        self._flush_scheduled = False
+        self._reader_task = self._loop.create_task(self._read_replies())
+
+    @classmethod
+    async def open(cls, config: ConnectionConfig, on_failure: Callable[[_Link, BlinkConnectionError], None]) -> _Link:
+        """Connect and handshake (HELLO, pipelined with AUTH when a token is configured)."""
+        link = cls(config, *await _open_streams(config), on_failure)
+        await link.handshake()
+        return link
+
+    async def handshake(self) -> None:
+        try:
+            await asyncio.gather(*(self.call(request) for request in self.session.handshake()))
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        self.fail(ConnectionClosedError("connection closed by the client"))
+        self._reader_task.cancel()
+        with contextlib.suppress(OSError):
+            await self._writer.wait_closed()
+
+    async def call(self, request: Request[T]) -> T:
+        if self.failure is not None:
+            raise ConnectionClosedError(f"connection to {self.config.address} closed: nothing was sent") from (
+                self.failure
+            )
+        self.session.check(request)
+        future: asyncio.Future[object] = self._loop.create_future()
+        self.pending.append((request, future))
+        self._outbox.append(request.frame)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+        try:
+            if self._writer.transport.get_write_buffer_size() > _WRITE_HIGH_WATER_BYTES:
+                await self._drain()
+            async with asyncio.timeout(self.config.read_timeout_s):
+                result = await future
+        except TimeoutError:
+            failure = BlinkTimeoutError(
+                f"no reply within read_timeout_s={self.config.read_timeout_s}; connection closed, outcome unknown"
+            )
+            self.fail(failure)
+            raise failure from None
+        except BaseException:
+            if not future.done():
+                future.cancel()  # the caller gave up: its slot stays, its reply is dropped
+            elif not future.cancelled():
+                future.exception()  # retrieved: the caller sees the error that interrupted it
+            raise
+        if isinstance(result, BlinkError):
+            raise result
+        return cast(T, result)
+
+    async def _drain(self) -> None:
+        try:
+            async with asyncio.timeout(self.config.write_timeout_s):
+                await self._writer.drain()
+        except TimeoutError:
+            failure = BlinkTimeoutError(
+                f"write made no progress within write_timeout_s={self.config.write_timeout_s}; "
+                "connection closed, outcome unknown"
+            )
+            self.fail(failure)
+            raise failure from None
+        except OSError as exc:
+            closed = ConnectionClosedError(f"write failed ({exc}), outcome unknown")
+            self.fail(closed)
+            raise closed from exc
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        frames, self._outbox = self._outbox, []
+        if self.failure is None and frames:
+            self._writer.write(b"".join(frames))
+
+    async def _read_replies(self) -> None:
+        decoder = self.session.decoder
+        pending = self.pending
+        try:
+            while True:
+                data = await self._reader.read(_READ_CHUNK_BYTES)
+                if not data:
+                    raise ConnectionClosedError("connection closed by the server, outcome unknown")
+                decoder.feed(data)
+                while (reply := decoder.next_reply()) is not None:
+                    status, body = reply
+                    if not pending:
+                        if status >= 0x80:
+                            raise closing_error(status, body)
+                        raise ProtocolError(f"a reply (status 0x{status:02x}) arrived with no call pending")
+                    request, future = pending[0]
+                    result = self.session.complete(request, status, body)
+                    pending.popleft()
+                    if not future.done():
+                        future.set_result(result)
+        except BlinkConnectionError as exc:
+            self.fail(exc)
+        except OSError as exc:
+            self.fail(ConnectionClosedError(f"read failed ({exc}), outcome unknown"))
+
+    def fail(self, failure: BlinkConnectionError) -> None:
+        """Close the connection and fail every pending call with `failure`."""
+        first = self.failure is None
+        if first:
+            self.failure = failure
+        pending = list(self.pending)
+        self.pending.clear()
+        self._outbox.clear()
+        for _, future in pending:
+            if not future.done():
+                future.set_exception(failure)
+        self._writer.close()
+        if first:
+            self._on_failure(self, failure)
+
+
 class AsyncClient:
     """Commands over one asyncio connection; safe to share among the tasks of one event loop.
 
     async with await AsyncClient.connect("127.0.0.1:25465") as client:
         await client.set("k", "v")
+
+    After the connection is lost, the next call reconnects (see the module docstring).
     """
 
-    def __init__(self, config: ConnectionConfig, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self,
+        config: ConnectionConfig,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        backoff: Backoff = DEFAULT_BACKOFF,
+    ) -> None:
         """Use `await AsyncClient.connect(...)`, which also handshakes."""
         self._config = config
-        self._session = Session(config)
-        self._reader = reader
-        self._writer = writer
+        self.backoff = backoff
         self._loop = asyncio.get_running_loop()
-        self._pending: deque[tuple[Request[object], asyncio.Future[object]]] = deque()
-        self._outbox: list[bytes] = []
-        self._flush_scheduled = False
-        self._failure: BlinkConnectionError | None = None
-        self._reader_task = self._loop.create_task(self._read_replies())
+        self._closed_by_client = False
+        self._auth_failure: AuthFailedError | None = None
+        self._failures = 0  # consecutive failed connect attempts (and turn-aways)
+        self._next_attempt_at = 0.0  # loop.time() before which calls fail fast
+        self._last_error: BlinkError | None = None
+        self._reconnecting: asyncio.Task[_Link] | None = None
+        self._reconnects = 0
+        self._link = _Link(config, reader, writer, self._link_failed)
 
     @classmethod
-    async def connect(cls, address: AddressLike, **options: Unpack[ConnectionOptions]) -> AsyncClient:
-        """Connect and send HELLO (pipelined with AUTH when a token is given)."""
+    async def connect(
+        cls, address: AddressLike, *, backoff: Backoff = DEFAULT_BACKOFF, **options: Unpack[ConnectionOptions]
+    ) -> AsyncClient:
+        """Connect and send HELLO (pipelined with AUTH when a token is given).
+
+        `backoff` paces reconnects after the connection is lost.
+        """
         config = ConnectionConfig.create(address, **options)
-        client = cls(config, *await _open_streams(config))
+        client = cls(config, *await _open_streams(config), backoff=backoff)
         try:
-            await asyncio.gather(*(client._call(request) for request in client._session.handshake()))
+            await client._link.handshake()
         except BaseException:
             await client.close()
             raise
@@ -97,28 +264,37 @@ class AsyncClient:
         await self.close()
 
     def __repr__(self) -> str:
-        state = "open" if self._failure is None else f"closed ({self._failure})"
+        failure = self._link.failure
+        state = "open" if failure is None else f"closed ({failure})"
         return f"<AsyncClient {self._config.address} {state}>"
 
     @property
     def limits(self) -> Limits:
-        return self._session.limits
+        return self._link.session.limits
 
     @property
     def closed(self) -> bool:
-        return self._failure is not None
+        """True while there is no open connection: after close(), or until the next call reconnects."""
+        return self._link.failure is not None
 
     @property
     def pending_calls(self) -> int:
         """Calls sent (or queued) and not yet answered, including cancelled ones still owed a reply."""
-        return len(self._pending)
+        return len(self._link.pending)
+
+    @property
+    def reconnects(self) -> int:
+        """Connections opened to replace a lost one."""
+        return self._reconnects
 
     async def close(self) -> None:
-        """Fail pending calls, stop the reader and close the socket; idempotent."""
-        self._fail(ConnectionClosedError("connection closed by the client"))
-        self._reader_task.cancel()
-        with contextlib.suppress(OSError):
-            await self._writer.wait_closed()
+        """Fail pending calls, stop the reader and close the socket; idempotent. No reconnect follows."""
+        self._closed_by_client = True
+        reconnecting = self._reconnecting
+        if reconnecting is not None:
+            reconnecting.cancel()
+            await asyncio.wait([reconnecting])
+        await self._link.close()
 
     async def ping(self) -> None:
         await self._call(commands.ping())
@@ -127,7 +303,9 @@ class AsyncClient:
         return await self._call(commands.hello(version))
 
     async def auth(self, token: Bytes) -> None:
+        """AUTH on the current connection; a token that succeeds is also sent on reconnects."""
         await self._call(commands.auth(token))
+        self._config = dataclasses.replace(self._config, token=token.encode() if isinstance(token, str) else token)
 
     async def get(self, key: Bytes) -> bytes | None:
         return await self._call(commands.get(key))
@@ -148,91 +326,71 @@ class AsyncClient:
         return await self._call(commands.stats())
 
     async def _call(self, request: Request[T]) -> T:
-        if self._failure is not None:
-            raise ConnectionClosedError(f"{self!r} cannot send: nothing was sent") from self._failure
-        self._session.check(request)
-        future: asyncio.Future[object] = self._loop.create_future()
-        self._pending.append((request, future))
-        self._outbox.append(request.frame)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
+        link = self._link
+        if link.failure is not None:
+            link = await self._relink()
+        return await link.call(request)
+
+    # Reconnecting
+
+    def _link_failed(self, link: _Link, failure: BlinkConnectionError) -> None:
+        """The connection failed: a turn-away starts a backoff; a wrong token stops reconnects for good."""
+        if link is not self._link:
+            return  # a new connection failing its handshake: _reconnect accounts for it
+        if isinstance(failure, AuthFailedError):
+            self._auth_failure = failure
+        elif isinstance(failure, ServerUnavailableError):
+            self._backing_off(failure)
+
+    def _backing_off(self, error: BlinkError) -> None:
+        self._failures += 1
+        self._last_error = error
+        self._next_attempt_at = self._loop.time() + self.backoff.delay_s(self._failures)
+
+    async def _relink(self) -> _Link:
+        """A new connection for a call, or an error at once (closed, wrong token, in the backoff window)."""
+        if self._closed_by_client:
+            raise ConnectionClosedError(f"{self!r} cannot send: nothing was sent") from self._link.failure
+        if self._auth_failure is not None:
+            raise AuthFailedError(
+                f"not reconnecting to {self._config.address}: the token was refused "
+                f"({self._auth_failure}); fix the configuration and make a new client",
+                status=self._auth_failure.status,
+            ) from self._auth_failure
+        if self._reconnecting is None:
+            wait_s = self._next_attempt_at - self._loop.time()
+            if wait_s > 0:
+                raise ConnectError(
+                    f"not connected to {self._config.address}: next reconnect in {wait_s:.3f} s "
+                    f"after {self._failures} failure(s) (last: {self._last_error}); nothing was sent"
+                ) from self._last_error
+            self._reconnecting = self._loop.create_task(self._reconnect())
+            self._reconnecting.add_done_callback(_retrieve)
+        return await asyncio.shield(self._reconnecting)
+
+    async def _reconnect(self) -> _Link:
         try:
-            if self._writer.transport.get_write_buffer_size() > _WRITE_HIGH_WATER_BYTES:
-                await self._drain()
-            async with asyncio.timeout(self._config.read_timeout_s):
-                result = await future
-        except TimeoutError:
-            failure = BlinkTimeoutError(
-                f"no reply within read_timeout_s={self._config.read_timeout_s}; connection closed, outcome unknown"
-            )
-            self._fail(failure)
-            raise failure from None
-        except BaseException:
-            if not future.done():
-                future.cancel()  # the caller gave up: its slot stays, its reply is dropped
-            elif not future.cancelled():
-                future.exception()  # retrieved: the caller sees the error that interrupted it
+            link = await _Link.open(self._config, self._link_failed)
+        except AuthFailedError as exc:
+            self._auth_failure = exc
             raise
-        if isinstance(result, BlinkError):
-            raise result
-        return cast(T, result)
+        except BlinkError as exc:
+            self._backing_off(exc)
+            raise
+        finally:
+            self._reconnecting = None
+        if self._closed_by_client:
+            await link.close()
+            raise ConnectionClosedError(f"{self!r} cannot send: nothing was sent (closed while reconnecting)")
+        self._failures = 0
+        self._last_error = None
+        self._next_attempt_at = 0.0
+        self._reconnects += 1
+        self._link = link
+        return link
 
-    async def _drain(self) -> None:
-        try:
-            async with asyncio.timeout(self._config.write_timeout_s):
-                await self._writer.drain()
-        except TimeoutError:
-            failure = BlinkTimeoutError(
-                f"write made no progress within write_timeout_s={self._config.write_timeout_s}; "
-                "connection closed, outcome unknown"
-            )
-            self._fail(failure)
-            raise failure from None
-        except OSError as exc:
-            closed = ConnectionClosedError(f"write failed ({exc}), outcome unknown")
-            self._fail(closed)
-            raise closed from exc
 
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        frames, self._outbox = self._outbox, []
-        if self._failure is None and frames:
-            self._writer.write(b"".join(frames))
-
-    async def _read_replies(self) -> None:
-        decoder = self._session.decoder
-        pending = self._pending
-        try:
-            while True:
-                data = await self._reader.read(_READ_CHUNK_BYTES)
-                if not data:
-                    raise ConnectionClosedError("connection closed by the server, outcome unknown")
-                decoder.feed(data)
-                while (reply := decoder.next_reply()) is not None:
-                    status, body = reply
-                    if not pending:
-                        if status >= 0x80:
-                            raise closing_error(status, body)
-                        raise ProtocolError(f"a reply (status 0x{status:02x}) arrived with no call pending")
-                    request, future = pending[0]
-                    result = self._session.complete(request, status, body)
-                    pending.popleft()
-                    if not future.done():
-                        future.set_result(result)
-        except BlinkConnectionError as exc:
-            self._fail(exc)
-        except OSError as exc:
-            self._fail(ConnectionClosedError(f"read failed ({exc}), outcome unknown"))
-
-    def _fail(self, failure: BlinkConnectionError) -> None:
-        """Close the connection and fail every pending call with `failure`."""
-        if self._failure is None:
-            self._failure = failure
-        pending = list(self._pending)
-        self._pending.clear()
-        self._outbox.clear()
-        for _, future in pending:
-            if not future.done():
-                future.set_exception(failure)
-        self._writer.close()
+def _retrieve(task: asyncio.Task[_Link]) -> None:
+    """Mark a reconnect task's exception retrieved: its callers (if any are left) raised it."""
+    if not task.cancelled():
+        task.exception()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import unittest
 from collections.abc import Awaitable, Callable
 
@@ -11,11 +12,14 @@ from blink_client import (
     AsyncClient,
     AuthFailedError,
     AuthRequiredError,
+    Backoff,
+    BlinkConnectionError,
+    ConnectError,
     ConnectionClosedError,
     KeyTooLargeError,
 )
 
-from .support import ServerTestCase
+from .support import BlinkServer, ServerTestCase
 
 
 class AsyncServerTestCase(ServerTestCase):
@@ -113,6 +117,100 @@ class AsyncWithToken(AsyncServerTestCase):
     def test_wrong_token_fails_to_connect(self) -> None:
         with self.assertRaises(AuthFailedError):
             asyncio.run(AsyncClient.connect(self.server.tcp, token="wrong"))
+
+    def test_a_refused_auth_is_never_followed_by_a_reconnect(self) -> None:
+        before = self.server.stats(token="s3cret")["connections_total"]  # counts this STATS connection
+
+        async def body(client: AsyncClient) -> None:
+            with self.assertRaises(AuthFailedError):
+                await client.auth("wrong")  # the server closes the connection
+            for _ in range(20):
+                with self.assertRaises(AuthFailedError):
+                    await client.get("k")
+            self.assertEqual(client.reconnects, 0)
+
+        self.run_with(self.server.tcp, body)
+        self.assertEqual(self.server.stats(token="s3cret")["connections_total"], before + 2)
+
+
+class AsyncReconnect(unittest.TestCase):
+    """A lost connection is replaced on the next call, with backoff, and never after a wrong token."""
+
+    def server(self, **settings: str) -> BlinkServer:
+        server = BlinkServer(**settings)
+        self.addCleanup(server.cleanup)
+        return server
+
+    def test_calls_fail_while_the_server_is_down_then_succeed_on_the_same_client(self) -> None:
+        first = self.server()
+        backoff = Backoff(base_s=0.05, cap_s=0.2, jitter_s=0.05)
+
+        async def run() -> None:
+            async with await AsyncClient.connect(first.tcp, backoff=backoff) as client:
+                await client.set("k", "before")
+                first.kill()
+                with self.assertRaises(BlinkConnectionError):  # the lost connection, or a refused reconnect
+                    await client.get("k")
+                for _ in range(5):  # refused, or failing fast in the backoff window: never a hang
+                    started_s = time.monotonic()
+                    with self.assertRaises(ConnectError):
+                        await client.get("k")
+                    self.assertLess(time.monotonic() - started_s, 0.5)
+                    await asyncio.sleep(0)
+                self.assertTrue(client.closed)
+                restarted = self.server(tcp=first.tcp, unix_path=first.unix_path)
+                deadline_s = time.monotonic() + 5.0
+                while True:  # the condition: a call succeeds once the backoff window has passed
+                    try:
+                        value = await client.get("k")
+                        break
+                    except ConnectError:
+                        self.assertLess(time.monotonic(), deadline_s, "no reconnect after the restart")
+                        await asyncio.sleep(0.01)
+                self.assertIsNone(value, "a new server, on a new connection")
+                await client.set("k", "after")
+                self.assertEqual(await client.get("k"), b"after")
+                self.assertFalse(client.closed)
+                self.assertEqual(client.reconnects, 1)
+                # One reconnect reached the new server, plus the STATS connection itself.
+                self.assertEqual(restarted.stats()["connections_total"], 2)
+
+        asyncio.run(run())
+
+    def test_concurrent_calls_share_one_reconnect(self) -> None:
+        first = self.server()
+
+        async def run() -> None:
+            async with await AsyncClient.connect(first.tcp) as client:
+                await client.set("k", "v")
+                await client._link.close()  # as if the server had closed it
+                results = await asyncio.gather(*(client.get("k") for _ in range(50)))
+                self.assertEqual(results, [b"v"] * 50)
+                self.assertEqual(client.reconnects, 1)
+
+        asyncio.run(run())
+        self.assertEqual(first.stats()["connections_total"], 3)  # the first, its replacement, this one
+
+    def test_a_wrong_token_after_a_restart_does_not_cause_a_reconnect_loop(self) -> None:
+        first = self.server(token="s3cret")
+        no_backoff = Backoff(base_s=0.0, cap_s=0.0, jitter_s=0.0)  # any loop would run unchecked
+
+        async def run() -> BlinkServer:
+            async with await AsyncClient.connect(first.tcp, token="s3cret", backoff=no_backoff) as client:
+                await client.set("k", "v")
+                first.kill()
+                restarted = self.server(tcp=first.tcp, unix_path=first.unix_path, token="rotated")
+                with self.assertRaises(BlinkConnectionError):  # the lost connection, or the refused reconnect
+                    await client.get("k")
+                for _ in range(50):
+                    with self.assertRaises(AuthFailedError):
+                        await client.get("k")
+                self.assertEqual(client.reconnects, 0)
+                return restarted
+
+        restarted = asyncio.run(run())
+        # The one refused reconnect reached the new server, plus the STATS connection itself.
+        self.assertEqual(restarted.stats(token="rotated")["connections_total"], 2)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,11 @@ import blink_client
 from blink_client import (
     AsyncClient,
     AuthFailedError,
+    Backoff,
     BlinkConnectionError,
     BlinkTimeoutError,
     Client,
+    ConnectError,
     ConnectionClosedError,
     ConnectionPool,
     KeyTooLargeError,
@@ -95,13 +97,16 @@ class FaultServerKilledMidPipeline(unittest.TestCase):
 
     def test_fault_server_killed_mid_pipeline_async(self) -> None:
         async def run() -> list[bytes | BaseException | None]:
-            async with await AsyncClient.connect(self.server.unix, read_timeout_s=2.0) as client:
+            backoff = Backoff(base_s=5.0, jitter_s=0.0)
+            async with await AsyncClient.connect(self.server.unix, read_timeout_s=2.0, backoff=backoff) as client:
                 calls = [client.get(f"k{i}") for i in range(self.CALLS)]
                 killer = asyncio.create_task(asyncio.to_thread(self.kill_once_replies_flow))
                 results = await asyncio.gather(*calls, return_exceptions=True)
                 await killer
                 self.assertTrue(client.closed)
-                with self.assertRaises(ConnectionClosedError):
+                with self.assertRaises(ConnectError):  # the next call tries to reconnect: refused
+                    await client.ping()
+                with self.assertRaisesRegex(ConnectError, "next reconnect in"):  # then fails fast while backing off
                     await client.ping()
                 return results
 
@@ -366,8 +371,9 @@ class FaultTimedOutCallKeepsItsReply(unittest.TestCase):
                 finally:
                     self.server.resume()
                 self.assertTrue(client.closed)
-                with self.assertRaises(ConnectionClosedError):
-                    await client.get("b")
+                await client.ping()  # the next call reconnects
+                self.assertEqual(client.reconnects, 1)
+                self.assertFalse(client.closed)
 
         asyncio.run(run())
 
