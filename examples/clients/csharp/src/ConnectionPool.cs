@@ -9,24 +9,6 @@ using System.Threading.Tasks;
 
 namespace BlinkStore.Client
 {
-    /// <summary>An open connection in the pool, with what the pool knows about it.</summary>
-    sealed class PoolEntry
-    {
-        public PoolEntry(BlinkConnection connection, long expiresAt)
-        {
-            Connection = connection;
-            ExpiresAt = expiresAt;
-        }
-
-        public BlinkConnection Connection { get; }
-
-        /// <summary>When it reaches its (jittered) maximum lifetime, as a <see cref="Stopwatch"/> timestamp.</summary>
-        public long ExpiresAt { get; }
-
-        /// <summary>When it was last returned (a <see cref="Stopwatch"/> timestamp).</summary>
-        public long IdleSince { get; set; }
-    }
-
     /// <summary>
     /// Owns every pooled connection. A first-come, first-served gate of <see cref="BlinkPoolOptions.MaxSize"/> permits
     /// bounds the callers holding or opening a connection (the warm-up takes one too); a caller opens a
@@ -46,8 +28,7 @@ namespace BlinkStore.Client
         readonly Random random = new Random();
         readonly object gate = new object();
         readonly Stack<PoolEntry> idle = new Stack<PoolEntry>();
-        readonly HashSet<BlinkLease> lent = new HashSet<BlinkLease>(); // tracked only for leak detection
-        readonly bool trackLeases;
+        readonly LeakDetector leaks;
         bool disposed;
         int open; // connections open or being opened: never above MaxSize
         int active;
@@ -59,7 +40,7 @@ namespace BlinkStore.Client
             this.options = options;
             settings = options.Pool;
             permits = new PermitGate(settings.MaxSize);
-            trackLeases = settings.LeakDetectionThreshold > TimeSpan.Zero;
+            leaks = new LeakDetector(settings.LeakDetectionThreshold, options.Endpoint.ToString());
             backoff = new ReconnectBackoff(settings);
             maintenance = new Timer(_ => Maintain(), null, TimeSpan.Zero, settings.MaintenanceInterval);
         }
@@ -112,12 +93,11 @@ namespace BlinkStore.Client
         public void Return(BlinkLease lease)
         {
             PoolEntry entry = lease.Entry;
+            leaks.Returned(lease);
             bool keep;
             lock (gate)
             {
                 active--;
-                if (trackLeases)
-                    lent.Remove(lease);
                 keep = !disposed && entry.Connection.IsConnected;
                 if (keep)
                 {
@@ -288,8 +268,7 @@ namespace BlinkStore.Client
 
         BlinkLease Lend(PoolEntry entry, long start)
         {
-            string stack = trackLeases ? new StackTrace(2, true).ToString() : null;
-            var lease = new BlinkLease(this, entry, stack);
+            var lease = new BlinkLease(this, entry, leaks.CaptureStack(poolFrames: 2));
             lock (gate)
             {
                 if (disposed)
@@ -298,9 +277,8 @@ namespace BlinkStore.Client
                     throw new ObjectDisposedException(nameof(BlinkClient));
                 }
                 active++;
-                if (trackLeases)
-                    lent.Add(lease);
             }
+            leaks.Lent(lease);
             long waited = Stopwatch.GetTimestamp() - start;
             Interlocked.Increment(ref borrows);
             Interlocked.Add(ref borrowWaitTicks, waited);
@@ -328,7 +306,7 @@ namespace BlinkStore.Client
             try
             {
                 Evict();
-                ReportLeaks();
+                leaks.ReportOverdue();
                 Fill();
             }
             finally
@@ -415,23 +393,6 @@ namespace BlinkStore.Client
                     return false;
                 open++;
                 return true;
-            }
-        }
-
-        void ReportLeaks()
-        {
-            if (!trackLeases)
-                return;
-            long threshold = ToTicks(settings.LeakDetectionThreshold);
-            List<BlinkLease> leaks;
-            lock (gate)
-                leaks = lent.Where(l => !l.LeakReported && Stopwatch.GetTimestamp() - l.LentAt > threshold).ToList();
-            foreach (var lease in leaks)
-            {
-                lease.LeakReported = true;
-                Trace.TraceWarning(
-                    $"Blink pool: a connection to {options.Endpoint} has been lent for {Ticks(Stopwatch.GetTimestamp() - lease.LentAt).TotalMilliseconds:F0} ms, " +
-                    $"past the leak detection threshold of {settings.LeakDetectionThreshold.TotalMilliseconds} ms; it was borrowed at:{Environment.NewLine}{lease.BorrowerStack}");
             }
         }
 
