@@ -74,8 +74,9 @@ export class BlinkCache {
     });
     this.#client.on("ready", () => log.info("cache connected"));
     this.#client.on("disconnect", (reason) => log.warn("cache disconnected", { error: reason.message }));
-    // With offlineQueue off, an idle client fails calls instead of connecting on the first one:
-    // connect now. On failure it keeps retrying in the background; the app starts regardless.
+    // Connect at start so the first request finds the cache warm (with offlineQueue off, a call
+    // on an unconnected client fails at once while it starts connecting). On failure it keeps
+    // retrying in the background; the app starts regardless.
     this.#client.connect().catch((err) => log.warn("cache not reachable yet", { error: err.message }));
   }
 
