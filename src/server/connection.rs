@@ -11,7 +11,7 @@
 //! straight into the output buffer and written before the turn ends, so a
 //! pipelined burst costs one read and one write.
 //!
-//! Lifecycle ([`Phase`]): `Serving` reads and answers; `NoMoreInput` (the
+//! Lifecycle (`Phase`): `Serving` reads and answers; `NoMoreInput` (the
 //! peer shut its sending side, or the server is draining) answers what
 //! arrived and closes once it is written; `Closing` (after a fatal frame, a
 //! failed AUTH or a closing status) writes everything already answered, then
