@@ -6,47 +6,21 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../../.." && pwd)
 work=${TMPDIR:-/tmp}/blink-csharp-client
 mkdir -p "$work"
-passed=0
-failed=0
-
-finish() {
-	echo "csharp: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
-
-check() { # check NAME COMMAND...: one pass or fail
-	if "${@:2}"; then
-		passed=$((passed + 1))
-	else
-		echo "FAIL: $1" >&2
-		failed=$((failed + 1))
-	fi
-}
+# shellcheck source=/dev/null
+. "$here/../conformance/kit.sh"
+kit_begin csharp
 
 packages=(mono-mcs mono-runtime mono-devel libmono-posix4.0-cil libmono-system-web-extensions4.0-cil nunit-console libnunit-cil-dev)
 if ! command -v mcs >/dev/null 2>&1 || ! command -v nunit-console >/dev/null 2>&1 ||
 	[ ! -f /usr/lib/cli/nunit.framework-2.6.3/nunit.framework.dll ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "Mono or NUnit is missing and installing them needs root" >&2
-		failed=1
-		finish
-	fi
-	{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "${packages[@]}"; } || { failed=1; finish; }
+	kit_install "${packages[@]}" || { failed=1; kit_finish; }
 fi
 
-if [ -z "${BLINK_STORE_BIN:-}" ]; then
-	BLINK_STORE_BIN=$root/target/release/blink-store
-	if [ ! -x "$BLINK_STORE_BIN" ]; then
-		(cd "$root" && cargo build --release --locked -p blink-store) || { failed=1; finish; }
-	fi
-fi
-export BLINK_STORE_BIN
+kit_server_bin || { failed=1; kit_finish; }
 
-check build "$here/build.sh" || finish
+kit_check build "$here/build.sh" || kit_finish
 
 (cd "$here/bin" && nunit-console BlinkStore.Client.Tests.dll -nologo -labels -xml:"$work/TestResult.xml") 2>&1 | tee "$work/test.log"
 summary=$(grep -E '^Tests run: ' "$work/test.log" | tail -1)
@@ -83,5 +57,5 @@ quickstart() {
 	rm -rf "$dir"
 	return $ok
 }
-check quickstart quickstart
-finish
+kit_check quickstart quickstart
+kit_finish

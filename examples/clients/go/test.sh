@@ -6,50 +6,24 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../../.." && pwd)
 work=${TMPDIR:-/tmp}/blink-go-client
 mkdir -p "$work"
-passed=0
-failed=0
-
-finish() {
-	echo "go: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
-
-check() { # check NAME COMMAND...: one pass or fail
-	if "${@:2}"; then
-		passed=$((passed + 1))
-	else
-		echo "FAIL: $1" >&2
-		failed=$((failed + 1))
-	fi
-}
+# shellcheck source=/dev/null
+. "$here/../conformance/kit.sh"
+kit_begin go
 
 if ! command -v go >/dev/null 2>&1; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "go is missing and installing it needs root" >&2
-		failed=1
-		finish
-	fi
-	apt-get update && apt-get install -y golang-go || { failed=1; finish; }
+	kit_install golang-go || { failed=1; kit_finish; }
 fi
 
-if [ -z "${BLINK_STORE_BIN:-}" ]; then
-	BLINK_STORE_BIN=$root/target/release/blink-store
-	if [ ! -x "$BLINK_STORE_BIN" ]; then
-		(cd "$root" && cargo build --release --locked) || { failed=1; finish; }
-	fi
-fi
-export BLINK_STORE_BIN
+kit_server_bin || { failed=1; kit_finish; }
 export GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local GOTELEMETRY=off
 export GOCACHE=$work/gocache GOPATH=$work/gopath
 cd "$here" || exit 1
 
 unformatted() { [ -z "$(gofmt -l .)" ] || { gofmt -l . >&2; return 1; }; }
-check gofmt unformatted
-check "go vet" go vet ./...
+kit_check gofmt unformatted
+kit_check "go vet" go vet ./...
 
 # The race detector needs cgo; without a C compiler the suite runs without it.
 race=-race
@@ -86,5 +60,5 @@ quickstart() {
 	rm -rf "$dir"
 	return $ok
 }
-check quickstart quickstart
-finish
+kit_check quickstart quickstart
+kit_finish

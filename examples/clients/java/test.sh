@@ -10,54 +10,26 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 build=$here/target
 junit=/usr/share/java/junit-platform-console-standalone.jar
-passed=0
-failed=0
-
-finish() {
-	echo "java: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
-
-check() { # check NAME COMMAND...: one pass or fail
-	if "${@:2}"; then
-		passed=$((passed + 1))
-	else
-		echo "FAIL: $1" >&2
-		failed=$((failed + 1))
-	fi
-}
-
-install() { # install PACKAGE...: apt-get as root, or fail loudly
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "$* missing and installing needs root" >&2
-		return 1
-	fi
-	apt-get update && apt-get install -y "$@"
-}
+# shellcheck source=/dev/null
+. "$here/../conformance/kit.sh"
+kit_begin java
 
 if ! command -v javac >/dev/null 2>&1; then
-	install openjdk-17-jdk-headless || { failed=1; finish; }
+	kit_install openjdk-17-jdk-headless || { failed=1; kit_finish; }
 fi
 if [ ! -f "$junit" ]; then
-	install junit5 || { failed=1; finish; }
+	kit_install junit5 || { failed=1; kit_finish; }
 fi
 
-if [ -z "${BLINK_STORE_BIN:-}" ]; then
-	BLINK_STORE_BIN=$root/target/release/blink-store
-	if [ ! -x "$BLINK_STORE_BIN" ]; then
-		(cd "$root" && cargo build --release --locked -p blink-store) || { failed=1; finish; }
-	fi
-fi
-export BLINK_STORE_BIN
+kit_server_bin || { failed=1; kit_finish; }
 
 compile() { # compile OUT CLASSPATH DIR: every .java under DIR, warnings are errors
 	rm -rf "$1" && mkdir -p "$1" &&
 		find "$3" -name '*.java' -print0 | xargs -0 javac -Xlint:all -Werror -encoding UTF-8 --release 17 -cp "$2" -d "$1"
 }
-check "javac src/main" compile "$build/classes" "" "$here/src/main/java"
-check "javac src/test" compile "$build/test-classes" "$build/classes:$junit" "$here/src/test/java"
-[ "$failed" -eq 0 ] || finish
+kit_check "javac src/main" compile "$build/classes" "" "$here/src/main/java"
+kit_check "javac src/test" compile "$build/test-classes" "$build/classes:$junit" "$here/src/test/java"
+[ "$failed" -eq 0 ] || kit_finish
 
 cd "$here" || exit 1
 java -Dblink.root="$root" -jar "$junit" --disable-banner --disable-ansi-colors --details=tree \
@@ -101,5 +73,5 @@ quickstart() {
 	rm -rf "$dir"
 	return $ok
 }
-check quickstart quickstart
-finish
+kit_check quickstart quickstart
+kit_finish

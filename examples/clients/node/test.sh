@@ -7,7 +7,6 @@
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../../.." && pwd)"
 failed_checks=0
 
 fail_setup() {
@@ -25,13 +24,9 @@ node_major="$(node -p 'process.versions.node.split(".")[0]')"
 [ "$node_major" -ge 20 ] || fail_setup "node $node_major is too old; blink-client needs 20 or later"
 
 # The server binary, per the kit.
-if [ -z "${BLINK_STORE_BIN:-}" ]; then
-  export BLINK_STORE_BIN="$root/target/release/blink-store"
-  if [ ! -x "$BLINK_STORE_BIN" ]; then
-    (cd "$root" && cargo build --release --locked) || fail_setup "cargo build --release failed"
-  fi
-fi
-[ -x "$BLINK_STORE_BIN" ] || fail_setup "no blink-store binary at $BLINK_STORE_BIN"
+# shellcheck source=/dev/null
+. "$here/../conformance/kit.sh"
+kit_server_bin || fail_setup "no blink-store binary (build failed?)"
 
 cd "$here" || fail_setup "cannot enter $here"
 npm ci --no-audit --no-fund --loglevel=error || fail_setup "npm ci failed"

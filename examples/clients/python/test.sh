@@ -6,7 +6,6 @@
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_ROOT="$(cd "$HERE/../../.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 cd "$HERE"
 
@@ -23,15 +22,9 @@ die() {
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
     || die "blink_client needs Python 3.11 or later, found $("$PYTHON" --version 2>&1)"
 
-if [[ -z "${BLINK_STORE_BIN:-}" ]]; then
-    BLINK_STORE_BIN="$REPO_ROOT/target/release/blink-store"
-    if [[ ! -x "$BLINK_STORE_BIN" ]]; then
-        echo "== building blink-store"
-        (cd "$REPO_ROOT" && cargo build --release --locked) || die "cargo build failed"
-    fi
-fi
-[[ -x "$BLINK_STORE_BIN" ]] || die "no blink-store binary at $BLINK_STORE_BIN"
-export BLINK_STORE_BIN
+# shellcheck source=/dev/null
+. "$HERE/../conformance/kit.sh"
+kit_server_bin || die "no blink-store binary (build failed?)"
 
 pip_install() {
     if ! "$PYTHON" -m pip --version >/dev/null 2>&1; then

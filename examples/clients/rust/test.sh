@@ -36,13 +36,9 @@ if ! command -v cargo >/dev/null; then
     command -v cargo >/dev/null || { echo "rust: cargo not found and cannot be installed" >&2; failed=1; finish; }
 fi
 
-if [ -z "${BLINK_STORE_BIN:-}" ]; then
-    export BLINK_STORE_BIN="$root/target/release/blink-store"
-    if [ ! -x "$BLINK_STORE_BIN" ]; then
-        cargo build --release --locked -p blink-store || { failed=1; finish; }
-    fi
-fi
-[ -x "$BLINK_STORE_BIN" ] || { echo "rust: no server binary at $BLINK_STORE_BIN" >&2; failed=1; finish; }
+# shellcheck source=/dev/null
+. "$here/../conformance/kit.sh"
+kit_server_bin || { failed=1; finish; }
 
 gate rustfmt cargo fmt -p blink-client -- --check
 gate clippy cargo clippy -p blink-client --all-targets --all-features --locked -- -D warnings

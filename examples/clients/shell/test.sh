@@ -6,7 +6,6 @@
 # (else target/{release,debug}/blink-cli); BLINK_REQUIRE_CLI=1 fails without one.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../../.." && pwd)
 
 # install_missing COMMAND PACKAGE...: apt-get installs the packages when COMMAND is absent.
 apt_updated=0
@@ -25,12 +24,9 @@ install_missing shellcheck shellcheck
 install_missing socat socat
 install_missing python3 python3
 
-if [[ -z ${BLINK_STORE_BIN-} ]]; then
-  export BLINK_STORE_BIN=$repo/target/release/blink-store
-  if [[ ! -x $BLINK_STORE_BIN ]]; then
-    (cd "$repo" && cargo build --release --locked)
-  fi
-fi
+# shellcheck source=/dev/null
+. "$here/../conformance/kit.sh"
+kit_server_bin || exit 1
 
 passed=0 failed=0 not_run=0
 if (cd "$here" && shellcheck -x blink.sh bench.sh test.sh examples/*.sh examples/cli.bash tests/*.bash tests/*.bats); then
