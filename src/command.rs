@@ -62,7 +62,9 @@ impl Context {
         })
     }
 
-    /// A context over a heap-backed store of `cap_bytes`, for tests and fuzzing.
+    /// A context over a heap-backed store of `cap_bytes`, for tests and fuzzing
+    /// (compiled only for them, like the test oracles).
+    #[cfg(any(test, fuzzing))]
     pub fn for_tests(
         cap_bytes: u64,
         limits: protocol::Limits,
