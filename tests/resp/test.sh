@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# The RESP suite (RELIABILITY I1-I4): proves Blink-Store speaks RESP2/RESP3 like Redis on
+# its own port. Installs what it needs (redis-server and redis-tools from apt; redis-py in
+# a venv; ioredis and node-redis with npm ci in node/; the redis crate with cargo in
+# redis-rs/), starts a reference redis-server and the server under test (each twice: once
+# open, once with a password), then runs
+#   differential.py  the same command sequences on both, replies compared byte for byte
+#   hardening.py     protocol attacks and edge cases (bad lengths, HTTP, slow telnet, auth)
+#   peers.py, node/*.mjs, redis-rs, redis-cli, redis-benchmark   real clients, defaults
+# and lints its own files. Last line: "resp: N passed, M failed"; non-zero exit on failure.
+#
+# RESP_TARGET=redis runs everything against a second redis-server instead of Blink, to
+# prove the harness. RESP_ONLY=wire runs only the differential and hardening checks.
+# BLINK_STORE_BIN picks the server binary (examples/clients/conformance/kit.sh).
+set -uo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here" || exit 1
+# shellcheck source=../../examples/clients/conformance/kit.sh
+. "$here/../../examples/clients/conformance/kit.sh"
+kit_begin resp
+
+target="${RESP_TARGET:-blink}"
+only="${RESP_ONLY:-all}"
+#: Seconds a server may take to accept connections.
+ready_timeout_s=10
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/blink-resp"
+
+fail_setup() {
+	echo "resp: setup failed: $1" >&2
+	failed=$((failed + 1))
+	kit_finish
+}
+
+case "$target" in
+blink | redis) ;;
+*) fail_setup "RESP_TARGET must be blink or redis, not $target" ;;
+esac
+
+# --- tools -------------------------------------------------------------------------------
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null ||
+	! command -v redis-benchmark >/dev/null; then
+	kit_install redis-server redis-tools || fail_setup "cannot install redis-server redis-tools"
+fi
+if [ "$target" = blink ]; then
+	kit_server_bin || fail_setup "no blink-store binary"
+fi
+echo "== reference: $(redis-server --version)"
+echo "== target: $target ${BLINK_STORE_BIN:-}"
+
+python="$cache/venv/bin/python"
+if [ ! -x "$python" ] || ! "$python" -c 'import redis' 2>/dev/null; then
+	python3 -m venv "$cache/venv" || fail_setup "python3 -m venv failed (apt install python3-venv)"
+fi
+"$python" -m pip install --quiet --upgrade redis ruff || fail_setup "pip install redis ruff failed"
+
+# --- servers -----------------------------------------------------------------------------
+work="$(mktemp -d "${TMPDIR:-/tmp}/blink-resp.XXXXXX")"
+pids=()
+cleanup() {
+	local pid
+	for pid in "${pids[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+token="resp-suite-token-$$"
+printf '%s' "$token" >"$work/token"
+
+# start_redis NAME [FLAG...]: a redis-server on a free port and a socket; sets NAME_tcp, NAME_unix.
+start_redis() {
+	local name=$1 dir="$work/$1" port pid attempt deadline
+	shift
+	mkdir -p "$dir"
+	for attempt in 1 2 3; do
+		port="$(free_port)"
+		redis-server --port "$port" --bind 127.0.0.1 --unixsocket "$dir/s.sock" \
+			--unixsocketperm 700 --save '' --appendonly no --databases 1 --dir "$dir" \
+			--logfile "$dir/redis.log" "$@" &
+		pid=$!
+		deadline=$((SECONDS + ready_timeout_s))
+		while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+			if redis-cli -p "$port" ping 2>&1 | grep -qE '^(PONG|NOAUTH)'; then
+				pids+=("$pid")
+				printf -v "${name}_tcp" 'tcp:127.0.0.1:%s' "$port"
+				printf -v "${name}_unix" 'unix:%s' "$dir/s.sock"
+				echo "== $name: redis-server on 127.0.0.1:$port (attempt $attempt)"
+				return 0
+			fi
+			sleep 0.05
+		done
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	echo "redis-server $name did not start; its log:" >&2
+	cat "$dir/redis.log" >&2
+	return 1
+}
+
+# start_blink NAME [FLAG...]: blink-store on 127.0.0.1:0 and a socket; the bound address is
+# the "ready tcp ADDR, unix PATH" line it prints (as the Python client's tests read it).
+start_blink() {
+	local name=$1 dir="$work/$1" line
+	shift
+	mkdir -p "$dir"
+	mkfifo "$dir/stdout"
+	BLINK_LOG_LEVEL=warn "$BLINK_STORE_BIN" --tcp 127.0.0.1:0 --unix-socket "$dir/s.sock" "$@" \
+		>"$dir/stdout" 2>"$dir/stderr" &
+	pids+=("$!")
+	exec {fd}<>"$dir/stdout"
+	if ! read -r -t "$ready_timeout_s" -u "$fd" line ||
+		[[ ! "$line" =~ ^ready\ tcp\ ([^,]+),\ unix\ (.+)$ ]]; then
+		echo "blink-store $name did not print its ready line (got '${line:-}'); stderr:" >&2
+		cat "$dir/stderr" >&2
+		return 1
+	fi
+	printf -v "${name}_tcp" 'tcp:%s' "${BASH_REMATCH[1]}"
+	printf -v "${name}_unix" 'unix:%s' "${BASH_REMATCH[2]}"
+	echo "== $name: blink-store $line"
+}
+
+start_redis ref || fail_setup "reference redis-server"
+start_redis ref_auth --requirepass "$token" || fail_setup "reference redis-server (password)"
+if [ "$target" = blink ]; then
+	start_blink tgt || fail_setup "blink-store"
+	start_blink tgt_auth --auth-token-file "$work/token" || fail_setup "blink-store (token)"
+else
+	start_redis tgt || fail_setup "target redis-server"
+	start_redis tgt_auth --requirepass "$token" || fail_setup "target redis-server (password)"
+fi
+# shellcheck disable=SC2154 # set by start_redis / start_blink through printf -v
+export RESP_REF_TCP="$ref_tcp" RESP_REF_UNIX="$ref_unix" RESP_TGT_TCP="$tgt_tcp" \
+	RESP_TGT_UNIX="$tgt_unix" RESP_REF_AUTH_TCP="$ref_auth_tcp" RESP_TGT_AUTH_TCP="$tgt_auth_tcp" \
+	RESP_AUTH_TOKEN="$token" RESP_TARGET="$target"
+
+tgt_host_port="${RESP_TGT_TCP#tcp:}"
+tgt_host="${tgt_host_port%:*}"
+tgt_port="${tgt_host_port##*:}"
+tgt_sock="${RESP_TGT_UNIX#unix:}"
+
+# --- the Python suites: each adds its own counts (one per case) --------------------------
+export RESP_COUNTS_FILE="$work/counts"
+: >"$RESP_COUNTS_FILE"
+run_counted() {
+	local name=$1 status before_lines
+	shift
+	echo "== $name"
+	before_lines="$(wc -l <"$RESP_COUNTS_FILE" 2>/dev/null || echo 0)"
+	nice "$@"
+	status=$?
+	if [ "$(wc -l <"$RESP_COUNTS_FILE" 2>/dev/null || echo 0)" -le "$before_lines" ]; then
+		echo "FAIL: $name printed no counts (exit $status)" >&2
+		failed=$((failed + 1))
+		return
+	fi
+	local _n p f
+	read -r _n p f < <(tail -n 1 "$RESP_COUNTS_FILE")
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "FAIL: $name exited $status with no failed check" >&2
+		failed=$((failed + 1))
+	fi
+}
+
+run_counted differential "$python" differential.py
+run_counted hardening "$python" hardening.py
+if [ "$only" = wire ]; then
+	kit_finish
+fi
+run_counted "redis-py" "$python" peers.py
+
+kit_finish
