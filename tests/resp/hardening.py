@@ -1,0 +1,284 @@
+"""RELIABILITY I1-I3: protocol attacks and awkward first reads over RESP, plus the Blink
+binary protocol on the same port.
+
+Each attack is a list of writes (sent separately, with an optional pause between them),
+the exact bytes the server must answer, and what must follow: `close` (EOF right after
+those bytes, nothing more) or a follow-up request and its exact reply (the connection
+stayed usable).
+
+`where` says which servers are attacked:
+  both   the behaviour is Redis's (reference: Debian's redis-server 7.0.15); checked on the
+         reference redis-server and on the target, so the expectation itself is proven
+  blink  Blink's own bound or protocol where Redis differs (each says how); target only,
+         not run (and not counted) with RESP_TARGET=redis
+`auth` attacks run on the pair started with a password / token.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+
+from harness import Closed, Reader, Tally, TimedOut, encode, env, esc, open_reader, target_kind
+
+#: Pause between the writes of a "slow" attack: long enough that the server has read the
+#: earlier bytes on their own, and during which it must send nothing.
+SLOW_GAP_S = 0.3
+#: Blink's largest argument by default (--max-value-bytes, 1 MiB) and its pre-auth request
+#: bound (SPEC §11: 4 096 bytes before AUTH).
+BLINK_MAX_BULK_BYTES = 1024 * 1024
+BLINK_PRE_AUTH_BYTES = 4096
+#: Redis's bounds for a client that has not authenticated (networking.c, since 6.2.6,
+#: CVE-2021-32675): at most 10 arguments and 16 KiB per argument.
+REDIS_PRE_AUTH_ARGS = 10
+REDIS_PRE_AUTH_BULK_BYTES = 16384
+#: Redis's PROTO_INLINE_MAX_SIZE: longest inline request or `*`/`$` header line.
+INLINE_MAX_BYTES = 64 * 1024
+
+PING = encode(["PING"])
+PONG = b"+PONG\r\n"
+NOAUTH = b"-NOAUTH Authentication required.\r\n"
+BLINK_PING = b"\x00\x00\x00\x01\x01"
+BLINK_PONG = b"\x00\x00\x00\x01\x00"
+
+
+def protocol_error(text: str) -> bytes:
+    return f"-ERR Protocol error: {text}\r\n".encode()
+
+
+@dataclass
+class Attack:
+    name: str
+    writes: list[bytes]
+    expect: bytes
+    #: None: the server must close right after `expect`; else (request, exact reply).
+    then: tuple[bytes, bytes] | None = None
+    where: str = "both"
+    auth: bool = False
+    gap_s: float = 0.0
+    #: Compare only this many leading bytes of `expect` (a Blink error whose tail is ours).
+    prefix_only: bool = False
+    #: Other answers that are as good as `expect` (where Redis's own answer depends on timing).
+    alternatives: list[bytes] = field(default_factory=list)
+
+
+def attacks(token: str) -> list[Attack]:
+    big_bulk = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n"
+    return [
+        # I1: lengths, decided from the header; the body is never sent.
+        Attack("multibulk length not a number", [b"*abc\r\n"], protocol_error("invalid multibulk length")),
+        Attack("multibulk length above INT_MAX", [b"*3000000000\r\n"], protocol_error("invalid multibulk length")),
+        Attack("multibulk length overflowing i64", [b"*99999999999999999999\r\n"], protocol_error("invalid multibulk length")),
+        Attack("multibulk length with a sign and junk", [b"*+1\r\n"], protocol_error("invalid multibulk length")),
+        Attack("negative multibulk length is ignored", [b"*-10\r\n"], b"", then=(PING, PONG)),
+        Attack("bulk length not a number", [b"*1\r\n$abc\r\n"], protocol_error("invalid bulk length")),
+        Attack("negative bulk length", [b"*1\r\n$-5\r\n"], protocol_error("invalid bulk length")),
+        Attack("bulk length above 512 MB", [b"*2\r\n$3\r\nGET\r\n$600000000\r\n"], protocol_error("invalid bulk length")),
+        Attack("'$' expected, got 'x'", [b"*1\r\nx\r\n"], protocol_error("expected '$', got 'x'")),
+        Attack("'$' expected, got ':'", [b"*2\r\n$3\r\nGET\r\n:1\r\n"], protocol_error("expected '$', got ':'")),
+        Attack("inline unbalanced quotes", [b'SET "a b\r\n'], protocol_error("unbalanced quotes in request")),
+        Attack("inline request of 70 000 bytes without a newline", [b"A" * 70000], protocol_error("too big inline request")),
+        Attack("multibulk count line of 70 000 digits", [b"*" + b"1" * 70000], protocol_error("too big mbulk count string")),
+        Attack("bulk length line of 70 000 digits", [b"*1\r\n$" + b"1" * 70000], protocol_error("too big bulk count string")),
+        # HTTP: Redis treats "POST" and "Host:" as an attack, logs it and closes, sending nothing.
+        Attack("HTTP POST", [b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n"], b""),
+        Attack("a Host: line alone", [b"Host: localhost\r\n"], b""),
+        # Redis answers GET's arity error, but the Host: line read with it frees the client
+        # before that reply is written: nothing arrives. Sending the error first is as good.
+        Attack(
+            "HTTP GET with a Host: line closes",
+            [b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"],
+            b"",
+            alternatives=[b"-ERR wrong number of arguments for 'get' command\r\n"],
+        ),
+        # I3: a first read that does not decide the protocol yet.
+        Attack("'*' alone, the rest later", [b"*", b"1\r\n$4\r\nPING\r\n"], PONG, then=(PING, PONG), gap_s=SLOW_GAP_S),
+        Attack("telnet typing PI, NG, CRLF slowly", [b"PI", b"NG", b"\r\n"], PONG, then=(PING, PONG), gap_s=SLOW_GAP_S),
+        Attack("telnet typing a SET slowly", [b"S", b"ET k", b" v\r", b"\n"], b"+OK\r\n", then=(b"GET k\r\n", b"$1\r\nv\r\n"), gap_s=SLOW_GAP_S),
+        Attack(
+            "a bulk split across writes",
+            [b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhel", b"lo\r\n"],
+            b"+OK\r\n",
+            then=(encode(["GET", "k"]), b"$5\r\nhello\r\n"),
+            gap_s=SLOW_GAP_S,
+        ),
+        Attack("a request one byte at a time", [bytes([b]) for b in encode(["ECHO", "hi"])], b"$2\r\nhi\r\n", then=(PING, PONG), gap_s=0.02),
+        # I2: before AUTH.
+        Attack("before AUTH: a command is NOAUTH, the connection stays", [encode(["GET", "k"])], NOAUTH, then=(PING, NOAUTH), auth=True),
+        Attack(
+            f"before AUTH: {REDIS_PRE_AUTH_ARGS + 1} arguments",
+            [b"*%d\r\n" % (REDIS_PRE_AUTH_ARGS + 1)],
+            protocol_error("unauthenticated multibulk length"),
+            auth=True,
+        ),
+        Attack(
+            f"before AUTH: {REDIS_PRE_AUTH_ARGS} arguments are still parsed",
+            [encode(["AUTH", *["x"] * (REDIS_PRE_AUTH_ARGS - 1)])],
+            b"-ERR syntax error\r\n",
+            then=(PING, NOAUTH),
+            auth=True,
+        ),
+        Attack(
+            f"before AUTH: a bulk of {REDIS_PRE_AUTH_BULK_BYTES + 1} bytes",
+            [b"*2\r\n$4\r\nAUTH\r\n$%d\r\n" % (REDIS_PRE_AUTH_BULK_BYTES + 1)],
+            protocol_error("unauthenticated bulk length"),
+            auth=True,
+        ),
+        Attack(
+            "before AUTH: a wrong token of 4 000 bytes is only wrong",
+            [encode(["AUTH", b"x" * 4000])],
+            b"-WRONGPASS invalid username-password pair or user is disabled.\r\n",
+            then=(PING, NOAUTH),
+            auth=True,
+        ),
+        Attack(
+            "after AUTH: a 100 KiB value is accepted",
+            [encode(["AUTH", token]), encode(["SET", "k", b"v" * 102400])],
+            b"+OK\r\n+OK\r\n",
+            then=(encode(["STRLEN", "k"]), b":102400\r\n"),
+            auth=True,
+        ),
+        # Blink's own: the binary protocol on the same port, and its tighter bounds.
+        Attack("Blink PING frame on the RESP port", [BLINK_PING], BLINK_PONG, then=(BLINK_PING, BLINK_PONG), where="blink"),
+        Attack("Blink PING frame split after its first byte", [BLINK_PING[:1], BLINK_PING[1:]], BLINK_PONG, then=(BLINK_PING, BLINK_PONG), where="blink", gap_s=SLOW_GAP_S),
+        Attack(
+            "'*' then NUL (Redis waits for a CR it never sees: its strchr stops at the NUL)",
+            [b"*\x00\r\n"],
+            protocol_error("invalid multibulk length"),
+            where="blink",
+        ),
+        Attack(
+            f"bulk length above Blink's limit ({BLINK_MAX_BULK_BYTES + 1}; Redis allows 512 MB)",
+            [big_bulk % (BLINK_MAX_BULK_BYTES + 1)],
+            protocol_error("invalid bulk length"),
+            where="blink",
+        ),
+        Attack(
+            "a value of exactly Blink's limit is accepted",
+            [big_bulk % BLINK_MAX_BULK_BYTES + b"v" * BLINK_MAX_BULK_BYTES + b"\r\n"],
+            b"+OK\r\n",
+            then=(encode(["STRLEN", "k"]), b":%d\r\n" % BLINK_MAX_BULK_BYTES),
+            where="blink",
+        ),
+        Attack(
+            "multibulk length above Blink's 1 048 576 arguments (Redis waits for them)",
+            [b"*1048577\r\n"],
+            protocol_error("invalid multibulk length"),
+            where="blink",
+        ),
+        Attack(
+            "a request whose arguments together pass Blink's request limit",
+            [b"*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$700000\r\n" + b"x" * 700000 + b"\r\n$1\r\nb\r\n$700000\r\n"],
+            protocol_error(""),
+            where="blink",
+            prefix_only=True,
+        ),
+        Attack(
+            f"before AUTH: a bulk of {BLINK_PRE_AUTH_BYTES + 904} bytes (SPEC §11: 4 096; Redis allows 16 KiB)",
+            [b"*2\r\n$4\r\nAUTH\r\n$%d\r\n" % (BLINK_PRE_AUTH_BYTES + 904)],
+            protocol_error("unauthenticated bulk length"),
+            where="blink",
+            auth=True,
+        ),
+        Attack(
+            "before AUTH: a Blink frame above 4 096 bytes (SPEC §11) is refused and closed",
+            [b"\x00\x00\x20\x00\x11"],
+            b"\x00\x00\x00\x10\x82frame too large",
+            where="blink",
+            auth=True,
+        ),
+    ]  # fmt: skip
+
+
+def read_exactly(reader: Reader, count: int, timeout_s: float) -> tuple[bytes, str]:
+    """Up to `count` bytes; the reason is "" when all arrived, else "EOF" or "timeout"."""
+    deadline = time.monotonic() + timeout_s
+    while len(reader.buf) < count:
+        try:
+            reader._fill(deadline)
+        except Closed:
+            return reader.buf, "EOF"
+        except TimedOut:
+            return reader.buf, "timeout"
+    data, reader.buf = reader.buf[:count], reader.buf[count:]
+    return data, ""
+
+
+def run_attack(address: str, attack: Attack) -> str:
+    """"" when the server behaved, else a readable account of what it did."""
+    reader = open_reader(address)
+    try:
+        for index, chunk in enumerate(attack.writes):
+            try:
+                reader.send(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                return f"connection closed while sending write {index + 1}"
+            if attack.gap_s and index < len(attack.writes) - 1:
+                early = reader.quiet_for(attack.gap_s)
+                if early:
+                    return f"answered before the request was complete: {esc(early)}"
+        want = attack.expect
+        if attack.alternatives:
+            rest = reader.wait_eof()
+            if rest is None:
+                return "the connection stayed open"
+            if rest not in (want, *attack.alternatives):
+                return f"expected {esc(want)} (or {' or '.join(map(esc, attack.alternatives))}) then EOF\n  actual {esc(rest)}"
+            return ""
+        got, why = read_exactly(reader, len(want), 5.0)
+        if attack.prefix_only:
+            ok = got[: len(want)] == want
+        else:
+            ok = got == want
+        if not ok:
+            return f"expected {esc(want)}\n  actual {esc(got)}{' <' + why + '>' if why else ''}"
+        if attack.then is None:
+            rest = reader.wait_eof()
+            if rest is None:
+                return f"after {esc(want)} the connection stayed open"
+            if rest and not attack.prefix_only:
+                return f"after {esc(want)} extra bytes before EOF: {esc(rest)}"
+            return ""
+        request, reply = attack.then
+        try:
+            reader.send(request)
+        except (BrokenPipeError, ConnectionResetError):
+            return "closed; the connection should have stayed open"
+        got, why = read_exactly(reader, len(reply), 5.0)
+        if got != reply:
+            return f"follow-up {esc(request)}: expected {esc(reply)}\n  actual {esc(got)}{' <' + why + '>' if why else ''}"
+        return ""
+    finally:
+        reader.close()
+
+
+def main() -> int:
+    tally = Tally("hardening")
+    kind = target_kind()
+    token = env("RESP_AUTH_TOKEN")
+    plain = {"redis": env("RESP_REF_TCP"), "target": env("RESP_TGT_TCP"), "target-unix": env("RESP_TGT_UNIX")}
+    auth = {"redis": env("RESP_REF_AUTH_TCP"), "target": env("RESP_TGT_AUTH_TCP")}
+    only = sys.argv[1] if len(sys.argv) > 1 else ""
+    not_run = 0
+    for attack in attacks(token):
+        if only and only not in attack.name:
+            continue
+        servers = auth if attack.auth else plain
+        if attack.where == "blink" and kind != "blink":
+            not_run += 1
+            continue
+        names = ["target"] if attack.where == "blink" else ["redis", "target"]
+        if not attack.auth and attack.name.startswith(("'*' alone", "telnet typing PI", "Blink PING frame on")):
+            names.append("target-unix")
+        for name in names:
+            shown = name if name.startswith("target") is False else name.replace("target", kind)
+            problem = run_attack(servers[name], attack)
+            tally.check(f"[{attack.where}] {shown}: {attack.name}", not problem, problem)
+    if not_run:
+        print(f"not run against {kind} (Blink-only attacks): {not_run}, not counted")
+    return tally.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
