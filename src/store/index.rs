@@ -142,6 +142,43 @@ impl Index {
         }
     }
 
+    /// One step of a scan: the locations of the entries whose hash lies in
+    /// the current table's home-chunk range holding `cursor`, at or after
+    /// `cursor` (see [`scan_order`]), handed to `visit`; returns the cursor
+    /// of the next step, 0 when the scan is complete.
+    ///
+    /// Cursors order hashes by their bit-reversal, so a home chunk is one
+    /// contiguous cursor range in every table size and growing (which
+    /// splits each chunk's range in two) never moves an entry across a
+    /// cursor. An entry present for a whole scan is visited exactly once.
+    pub(super) fn scan_step<'a>(
+        &self,
+        cursor: u64,
+        key_of: impl Fn(Loc) -> &'a [u8],
+        mut visit: impl FnMut(Loc),
+    ) -> u64 {
+        let chunk_count = self.table.chunk_count().max(1) as u64;
+        // Cursors per home chunk of the current table (2^64 / chunk_count).
+        let span = 1u128 << (64 - chunk_count.trailing_zeros());
+        let end = (u128::from(cursor) / span + 1) * span;
+        let in_range = |loc| {
+            let order = u128::from(scan_order(self.hash(key_of(loc))));
+            (u128::from(cursor)..end).contains(&order)
+        };
+        let tables = std::iter::once(&self.table).chain(self.old.as_ref().map(|old| &old.table));
+        for table in tables {
+            if table.chunk_count() == 0 {
+                continue;
+            }
+            let home = cursor.reverse_bits() as usize & (table.chunk_count() - 1);
+            table
+                .chain(home)
+                .filter(|&loc| in_range(loc))
+                .for_each(&mut visit);
+        }
+        u64::try_from(end).unwrap_or(0)
+    }
+
     /// Makes the full table the old one, behind a table with room for
     /// twice its entries and for every insert until the move ends.
     fn start_growing(&mut self) {
@@ -174,6 +211,12 @@ impl Index {
             self.old = None;
         }
     }
+}
+
+/// Where a hash falls in a scan: its bits reversed, so that the low bits
+/// which choose a home chunk come first.
+pub(super) fn scan_order(hash: u64) -> u64 {
+    hash.reverse_bits()
 }
 
 /// A lookup's candidate locations (see [`Index::candidates`]).

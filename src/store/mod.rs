@@ -183,6 +183,17 @@ pub enum Ttl {
     },
 }
 
+/// A live entry as [`Store::peek`] shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry<'a> {
+    /// The value.
+    pub value: &'a [u8],
+    /// The monotonic millisecond at which it expires, if it does.
+    pub deadline_ms: Option<u64>,
+    /// Its [`entry_charge`]: what it costs against the cap.
+    pub charge_bytes: u64,
+}
+
 /// Why [`Store::set`] refused an item. Either way nothing was evicted and
 /// any old value under the key is untouched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -381,6 +392,50 @@ impl Store {
                 remaining_ms: deadline.at_ms - now_ms,
             },
         }
+    }
+
+    /// The live entry under `key`, without touching its recency or the
+    /// hit and miss counters (an expired one is reclaimed).
+    pub fn peek(&mut self, key: &[u8], now_ms: u64) -> Option<Entry<'_>> {
+        let hash = self.index.hash(key);
+        let (loc, value_span) = self.lookup(hash, key, now_ms)?;
+        let record = self.arena.record(loc);
+        Some(Entry {
+            value: self.arena.part(loc, value_span),
+            deadline_ms: record.deadline().map(|deadline| deadline.at_ms),
+            charge_bytes: entry_charge(record.key_len(), record.value_len()),
+        })
+    }
+
+    /// Removes every entry (not counted as evictions). O(n).
+    pub fn clear(&mut self) {
+        while let Some(loc) = self.lru.tail() {
+            self.remove(loc, self.hash_of(loc));
+        }
+        debug_assert_eq!(self.used_bytes, 0, "charges left after clear");
+    }
+
+    /// One bounded step of a scan over every key: hands `visit` the keys
+    /// of live entries in one home chunk's range of hashes (a few entries,
+    /// see the index's `scan_step`) and returns the cursor to pass next;
+    /// 0 starts a scan and, returned, ends it. Every key present for the
+    /// whole scan is visited exactly once, even while the index grows;
+    /// keys added or removed meanwhile may or may not be. Changes nothing.
+    pub fn scan_step(&self, cursor: u64, now_ms: u64, mut visit: impl FnMut(&[u8])) -> u64 {
+        let arena = &self.arena;
+        self.index.scan_step(
+            cursor,
+            |loc| arena.record(loc).key(),
+            |loc| {
+                let record = arena.record(loc);
+                if !record
+                    .deadline()
+                    .is_some_and(|deadline| deadline.at_ms <= now_ms)
+                {
+                    visit(record.key());
+                }
+            },
+        )
     }
 
     /// Reclaims up to `max_expired` expired entries, earliest deadline

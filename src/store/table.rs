@@ -381,6 +381,27 @@ impl Table {
         }
     }
 
+    /// The locations that may have `chunk_no` as their home: its own, then
+    /// those of each following chunk for as long as entries probed past
+    /// the one before (its overflow count). A superset: the caller checks
+    /// each location's hash.
+    pub(super) fn chain(&self, chunk_no: usize) -> impl Iterator<Item = Loc> + '_ {
+        let mask = self.metas.len().wrapping_sub(1);
+        let mut distance = 0;
+        let mut more = !self.metas.is_empty();
+        std::iter::from_fn(move || {
+            if !more || distance == self.metas.len() {
+                return None;
+            }
+            let at = (chunk_no + distance) & mask;
+            let meta = &self.metas[at];
+            more = meta.overflow != 0;
+            distance += 1;
+            Some(slots(meta.occupied()).map(move |slot| self.locs[at][slot]))
+        })
+        .flatten()
+    }
+
     /// Every location, in no particular order.
     pub(super) fn locs(&self) -> impl Iterator<Item = Loc> + '_ {
         self.metas

@@ -509,3 +509,92 @@ fn ticks_finish_growing_the_index_when_inserts_stop() {
         assert!(present(&mut store, &key(i), 0));
     }
 }
+
+/// Every key a scan from cursor 0 visits, with how often, running
+/// `between` after each step.
+fn scan_all(store: &mut Store, now_ms: u64, mut between: impl FnMut(&mut Store)) -> Vec<Vec<u8>> {
+    let mut seen = Vec::new();
+    let mut cursor = 0;
+    for _ in 0..1_000_000 {
+        cursor = store.scan_step(cursor, now_ms, |key| seen.push(key.to_vec()));
+        between(store);
+        if cursor == 0 {
+            seen.sort();
+            return seen;
+        }
+    }
+    panic!("the scan did not end");
+}
+
+#[test]
+fn a_scan_visits_every_live_key_exactly_once() {
+    let mut store = Store::new(1 << 30);
+    assert_eq!(scan_all(&mut store, 0, |_| {}), Vec::<Vec<u8>>::new());
+    for i in 0..3_000 {
+        store
+            .set(&key(i), b"v", ttl(if i % 10 == 0 { 5 } else { 1_000 }), 0)
+            .unwrap();
+    }
+    let expected: Vec<Vec<u8>> = (0..3_000)
+        .filter(|i| i % 10 != 0)
+        .map(|i| key(i).to_vec())
+        .collect();
+    let mut sorted = expected.clone();
+    sorted.sort();
+    assert_eq!(
+        scan_all(&mut store, 5, |_| {}),
+        sorted,
+        "expired keys are skipped"
+    );
+    assert_eq!(store.len(), 3_000, "a scan changes nothing");
+}
+
+#[test]
+fn a_scan_across_index_growth_still_visits_each_old_key_once() {
+    let mut store = Store::new(1 << 30);
+    let old_keys: Vec<Vec<u8>> = (0..5_000).map(|i| key(i).to_vec()).collect();
+    for k in &old_keys {
+        store.set(k, b"v", None, 0).unwrap();
+    }
+    let mut next = 5_000;
+    let mut grew = false;
+    // Insert between steps, so the index grows (and moves entries) mid-scan.
+    let seen = scan_all(&mut store, 0, |store| {
+        for _ in 0..4 {
+            store.set(&key(next), b"v", None, 0).unwrap();
+            next += 1;
+        }
+        grew |= store.index.is_growing();
+    });
+    assert!(grew, "the index grew during the scan");
+    let mut counts = std::collections::HashMap::new();
+    for k in &seen {
+        *counts.entry(k.clone()).or_insert(0) += 1;
+    }
+    for k in &old_keys {
+        assert_eq!(counts.get(k), Some(&1), "key {k:?}");
+    }
+    assert!(counts.values().all(|&n| n == 1), "no key twice");
+    store.check_invariants();
+}
+
+#[test]
+fn clear_and_peek() {
+    let mut store = Store::new(1 << 20);
+    store.set(b"a", b"xyz", ttl(100), 10).unwrap();
+    store.set(b"b", b"", None, 10).unwrap();
+    let hits = store.stats().hits;
+    let entry = store.peek(b"a", 20).unwrap();
+    assert_eq!(entry.value, b"xyz");
+    assert_eq!(entry.deadline_ms, Some(110));
+    assert_eq!(entry.charge_bytes, entry_charge(1, 3));
+    assert_eq!(store.peek(b"a", 110), None, "expired at its deadline");
+    assert_eq!(store.stats().hits, hits, "peek counts no hits");
+    store.clear();
+    assert!(store.is_empty());
+    assert_eq!(store.used_bytes(), 0);
+    assert_eq!(store.peek(b"b", 20), None);
+    store.check_invariants();
+    store.set(b"c", b"v", None, 20).unwrap();
+    assert_eq!(store.get(b"c", 20), Some(&b"v"[..]));
+}

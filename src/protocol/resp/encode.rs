@@ -1,0 +1,219 @@
+//! RESP reply encoding, in the version a connection negotiated.
+//!
+//! [`Reply`] appends one value at a time to a caller's buffer. Aggregates
+//! are written as a header ([`Reply::array`], [`Reply::map`]) followed by
+//! their elements, so nothing is built in between.
+
+use std::io::Write;
+
+/// The reply dialect: RESP2 until a `HELLO 3`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Version {
+    /// RESP2: nulls are `$-1`, maps are flat arrays.
+    #[default]
+    Resp2,
+    /// RESP3: `_` nulls, `%` maps, `=` verbatim strings.
+    Resp3,
+}
+
+impl Version {
+    /// The number HELLO reports.
+    pub fn number(self) -> i64 {
+        match self {
+            Version::Resp2 => 2,
+            Version::Resp3 => 3,
+        }
+    }
+}
+
+/// Bytes a bulk string's framing adds to its contents, at most:
+/// `$`, 20 digits, two `\r\n`.
+pub const BULK_FRAMING_MAX_BYTES: usize = 25;
+
+/// Writes RESP values into `out` in `version`'s dialect.
+pub struct Reply<'o> {
+    /// The dialect.
+    pub version: Version,
+    /// The buffer replies are appended to.
+    pub out: &'o mut Vec<u8>,
+}
+
+impl Reply<'_> {
+    /// `+OK`.
+    pub fn ok(&mut self) {
+        self.out.extend_from_slice(b"+OK\r\n");
+    }
+
+    /// A simple string (`+`): `text` must not hold `\r` or `\n`.
+    pub fn simple(&mut self, text: &str) {
+        self.out.push(b'+');
+        self.out.extend_from_slice(text.as_bytes());
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// An error (`-`): `text` starts with its code (`ERR`, `WRONGTYPE`...).
+    /// Line breaks in it become spaces, as Redis does.
+    pub fn error(&mut self, text: &str) {
+        self.out.push(b'-');
+        self.out.extend(
+            text.bytes()
+                .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        );
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// An error (`-`) formatted in place.
+    pub fn error_fmt(&mut self, args: std::fmt::Arguments<'_>) {
+        let start = self.out.len();
+        self.out.push(b'-');
+        // Writing into a Vec cannot fail.
+        let _ = self.out.write_fmt(args);
+        for byte in self.out.get_mut(start + 1..).unwrap_or_default() {
+            if *byte == b'\r' || *byte == b'\n' {
+                *byte = b' ';
+            }
+        }
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// An integer (`:`).
+    pub fn integer(&mut self, value: i64) {
+        self.out.push(b':');
+        push_decimal(value, self.out);
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// A bulk string (`$`).
+    pub fn bulk(&mut self, bytes: &[u8]) {
+        self.out.push(b'$');
+        push_decimal(bytes.len() as i64, self.out);
+        self.out.extend_from_slice(b"\r\n");
+        self.out.extend_from_slice(bytes);
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// A bulk string of a number's decimal digits.
+    pub fn bulk_decimal(&mut self, value: i64) {
+        let mut digits = Vec::with_capacity(20);
+        push_decimal(value, &mut digits);
+        self.bulk(&digits);
+    }
+
+    /// The null value: `$-1` in RESP2, `_` in RESP3.
+    pub fn null(&mut self) {
+        self.out.extend_from_slice(match self.version {
+            Version::Resp2 => b"$-1\r\n",
+            Version::Resp3 => b"_\r\n",
+        });
+    }
+
+    /// The header of an array of `len` elements.
+    pub fn array(&mut self, len: usize) {
+        self.header(b'*', len);
+    }
+
+    /// The header of a map of `len` pairs: `%` in RESP3, an array of
+    /// `2 * len` elements in RESP2.
+    pub fn map(&mut self, len: usize) {
+        match self.version {
+            Version::Resp2 => self.header(b'*', len * 2),
+            Version::Resp3 => self.header(b'%', len),
+        }
+    }
+
+    /// The header of a set of `len` elements: `~` in RESP3, an array in RESP2.
+    pub fn set(&mut self, len: usize) {
+        match self.version {
+            Version::Resp2 => self.header(b'*', len),
+            Version::Resp3 => self.header(b'~', len),
+        }
+    }
+
+    /// Text for people (INFO): a verbatim `txt` string in RESP3, a bulk
+    /// string in RESP2.
+    pub fn verbatim(&mut self, text: &[u8]) {
+        match self.version {
+            Version::Resp2 => self.bulk(text),
+            Version::Resp3 => {
+                self.out.push(b'=');
+                push_decimal(text.len() as i64 + 4, self.out);
+                self.out.extend_from_slice(b"\r\ntxt:");
+                self.out.extend_from_slice(text);
+                self.out.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+
+    fn header(&mut self, kind: u8, len: usize) {
+        self.out.push(kind);
+        push_decimal(len as i64, self.out);
+        self.out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Appends `value` in decimal.
+fn push_decimal(value: i64, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(version: Version, write: impl FnOnce(&mut Reply<'_>)) -> Vec<u8> {
+        let mut out = Vec::new();
+        write(&mut Reply {
+            version,
+            out: &mut out,
+        });
+        out
+    }
+
+    #[test]
+    fn scalars_in_both_versions() {
+        for version in [Version::Resp2, Version::Resp3] {
+            assert_eq!(written(version, |r| r.integer(-42)), b":-42\r\n");
+            assert_eq!(
+                written(version, |r| r.integer(i64::MIN)),
+                b":-9223372036854775808\r\n"
+            );
+            assert_eq!(written(version, |r| r.bulk(b"a\r\nb")), b"$4\r\na\r\nb\r\n");
+            assert_eq!(written(version, |r| r.bulk(b"")), b"$0\r\n\r\n");
+            assert_eq!(
+                written(version, |r| r.error("ERR a\r\nb")),
+                b"-ERR a  b\r\n"
+            );
+        }
+        assert_eq!(written(Version::Resp2, |r| r.null()), b"$-1\r\n");
+        assert_eq!(written(Version::Resp3, |r| r.null()), b"_\r\n");
+    }
+
+    #[test]
+    fn aggregates_follow_the_version() {
+        assert_eq!(written(Version::Resp2, |r| r.map(2)), b"*4\r\n");
+        assert_eq!(written(Version::Resp3, |r| r.map(2)), b"%2\r\n");
+        assert_eq!(written(Version::Resp3, |r| r.set(1)), b"~1\r\n");
+        assert_eq!(
+            written(Version::Resp3, |r| r.verbatim(b"hi")),
+            b"=6\r\ntxt:hi\r\n"
+        );
+        assert_eq!(
+            written(Version::Resp2, |r| r.verbatim(b"hi")),
+            b"$2\r\nhi\r\n"
+        );
+    }
+}
