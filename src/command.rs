@@ -1,4 +1,6 @@
 //! Executes one decoded request against the store and encodes its reply.
+//! This file is the binary protocol's; [`resp`] is RESP's, over the same
+//! [`Context`].
 //!
 //! This is the one `match` on commands, and [`Context`] is everything a
 //! request can reach: the store, the counters, the limits HELLO reports, the
@@ -7,6 +9,8 @@
 //! next (go on, mark itself authenticated, or close). It never touches
 //! sockets, so every protocol front end (Blink today, RESP next) and every
 //! storage backend meets here.
+
+pub mod resp;
 
 use std::io;
 use std::num::NonZeroU64;
@@ -35,6 +39,12 @@ pub struct Context {
     pub connections_current: usize,
     /// The file logger's failure counts.
     pub log_counters: LogCounters,
+    /// The idle timeout, if any (RESP's `CONFIG GET timeout` reports it).
+    pub idle_timeout_ms: Option<u64>,
+    /// The next RESP connection's `CLIENT ID`.
+    pub next_client_id: u64,
+    /// A value being built (APPEND), kept to reuse its allocation.
+    pub scratch: Vec<u8>,
 }
 
 /// What the session does after a request's reply.
@@ -44,6 +54,8 @@ pub enum Outcome {
     Continue,
     /// AUTH succeeded: the session is authenticated from the next frame on.
     Authenticated,
+    /// RESET: the session must authenticate again.
+    Unauthenticated,
     /// Close after sending the reply.
     Close,
 }
@@ -59,6 +71,9 @@ impl Context {
             auth_token: config.auth_token.clone(),
             connections_current: 0,
             log_counters,
+            idle_timeout_ms: config.idle_timeout_ms,
+            next_client_id: 1,
+            scratch: Vec::new(),
         })
     }
 
@@ -78,6 +93,9 @@ impl Context {
             auth_token,
             connections_current: 0,
             log_counters: LogCounters::default(),
+            idle_timeout_ms: None,
+            next_client_id: 1,
+            scratch: Vec::new(),
         }
     }
 

@@ -14,9 +14,11 @@
 //! second protocol (RESP) gets its own answer loop over its own decoder,
 //! calling the same [`command::execute`].
 
+mod resp;
+
 use crate::command::{self, Context, Outcome};
 use crate::logging::Escaped;
-use crate::protocol::{self, Decoded, HEADER_BYTES, Limits, PRE_AUTH_MAX_FRAME_BYTES, Request};
+use crate::protocol::{self, Decoded, Detected, HEADER_BYTES, Limits, PRE_AUTH_MAX_FRAME_BYTES, Request};
 
 /// The largest reply to anything but GET and STATS: empty OKs, TTL, HELLO,
 /// and every error message (all well under 256 bytes).
@@ -81,15 +83,30 @@ pub struct Answered {
 }
 
 /// One client's protocol state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Session {
     authenticated: bool,
+    protocol: Protocol,
+}
+
+/// The protocol a session speaks, fixed by its first byte.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Protocol {
+    /// Nothing has arrived yet.
+    Undecided,
+    /// The binary protocol.
+    Blink,
+    /// RESP, with its own state.
+    Resp(Box<resp::RespSession>),
 }
 
 impl Session {
     /// A new session; `authenticated` is true when the server has no token.
     pub fn new(authenticated: bool) -> Session {
-        Session { authenticated }
+        Session {
+            authenticated,
+            protocol: Protocol::Undecided,
+        }
     }
 
     /// Whether the session has passed AUTH (always true without a token).
@@ -106,9 +123,40 @@ impl Session {
         }
     }
 
-    /// Answers the complete frames at the front of `input`, appending one
-    /// reply per frame to `out`. `conn` only labels log lines.
+    /// Answers the complete requests at the front of `input`, appending one
+    /// reply per request to `out`, in the protocol the first byte chose
+    /// (SPEC §3.1). `conn` only labels log lines.
     pub fn answer(
+        &mut self,
+        input: &[u8],
+        ctx: &mut Context,
+        budget: AnswerBudget,
+        out: &mut Vec<u8>,
+        now_ms: u64,
+        conn: usize,
+    ) -> Answered {
+        if self.protocol == Protocol::Undecided {
+            self.protocol = match protocol::detect(input) {
+                Detected::NeedMore => Protocol::Undecided,
+                Detected::Blink => Protocol::Blink,
+                Detected::Resp => Protocol::Resp(Box::new(resp::RespSession::new(ctx))),
+            };
+        }
+        match &mut self.protocol {
+            Protocol::Undecided => Answered {
+                consumed_bytes: 0,
+                replies: 0,
+                end: AnswerEnd::NeedMore,
+            },
+            Protocol::Blink => self.answer_blink(input, ctx, budget, out, now_ms, conn),
+            Protocol::Resp(session) => {
+                session.answer(&mut self.authenticated, input, ctx, budget, out, now_ms, conn)
+            }
+        }
+    }
+
+    /// The binary protocol's answer loop.
+    fn answer_blink(
         &mut self,
         input: &[u8],
         ctx: &mut Context,
@@ -148,7 +196,8 @@ impl Session {
                             limits = *self.limits(&ctx.limits);
                             out_limits = OutputLimits::new(budget.max_output_len, &limits);
                         }
-                        Outcome::Close => break AnswerEnd::Close,
+                        // Only RESP's RESET drops authentication.
+                        Outcome::Unauthenticated | Outcome::Close => break AnswerEnd::Close,
                     }
                 }
                 Decoded::Rejected { .. } | Decoded::Fatal(_) if out.len() >= out_limits.small => {

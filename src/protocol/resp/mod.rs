@@ -30,8 +30,8 @@ mod inline;
 mod proptests;
 
 pub use args::Args;
-pub use decode::{Decoded, ProtocolError, decode_command};
-pub use encode::{Reply, Version};
+pub use decode::{Decoded, ProtocolError, decode_command, parse_integer};
+pub use encode::{BULK_FRAMING_MAX_BYTES, Reply, Version};
 
 /// The size limits the RESP decoder enforces, derived from the Blink
 /// limits so that both protocols buffer the same at most.

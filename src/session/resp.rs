@@ -1,0 +1,140 @@
+//! The RESP answer loop: decode each complete command at the front of the
+//! input, run it through [`command::resp::execute`], append its reply;
+//! stop on a partial command, a spent budget, a full output or a close.
+//! The same budgets as the binary protocol's loop, and the same limits:
+//! the Blink frame limit bounds a whole RESP request (pre-auth included).
+
+use super::{AnswerBudget, AnswerEnd, Answered};
+use crate::command::resp::{self, Call, NoRoom, RespClient, ReplyMax, SMALL_REPLY_MAX_BYTES};
+use crate::command::{Context, Outcome};
+use crate::logging::Escaped;
+use crate::protocol::resp::{BULK_FRAMING_MAX_BYTES, Decoded, Reply, RespLimits, decode_command};
+
+/// A RESP connection's state: its client fields and the buffer inline
+/// commands are unescaped into.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RespSession {
+    client: RespClient,
+    scratch: Vec<u8>,
+}
+
+impl RespSession {
+    /// A session for the next client id.
+    pub fn new(ctx: &mut Context) -> RespSession {
+        let id = ctx.next_client_id;
+        ctx.next_client_id += 1;
+        RespSession {
+            client: RespClient::new(id),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Answers the complete commands at the front of `input` (see
+    /// [`super::Session::answer`]).
+    pub fn answer(
+        &mut self,
+        authenticated: &mut bool,
+        input: &[u8],
+        ctx: &mut Context,
+        budget: AnswerBudget,
+        out: &mut Vec<u8>,
+        now_ms: u64,
+        conn: usize,
+    ) -> Answered {
+        let mut consumed_bytes = 0;
+        let mut replies = 0;
+        let mut bounds = Bounds::new(ctx, *authenticated);
+        let end = loop {
+            if replies >= budget.max_requests {
+                break AnswerEnd::RequestsSpent;
+            }
+            let rest = &input[consumed_bytes..];
+            let (args, len) = match decode_command(rest, &bounds.limits, &mut self.scratch) {
+                Decoded::NeedMore => break AnswerEnd::NeedMore,
+                Decoded::Empty { len } => {
+                    consumed_bytes += len;
+                    continue;
+                }
+                Decoded::Command { args, len } => (args, len),
+                Decoded::Fatal(_) if out.len() + SMALL_REPLY_MAX_BYTES > budget.max_output_len => {
+                    break AnswerEnd::OutputFull;
+                }
+                Decoded::Fatal(error) => {
+                    tracing::debug!(conn, %error, input = %Escaped(rest), "RESP protocol error");
+                    Reply { version: self.client.version, out }.error_fmt(format_args!("ERR {error}"));
+                    replies += 1;
+                    break AnswerEnd::Close;
+                }
+            };
+            let name = args.clone().next().unwrap_or_default();
+            let spec = resp::lookup(name);
+            let reply_max_bytes = match spec.map(|spec| spec.reply) {
+                Some(ReplyMax::Value) => bounds.value_reply_max_bytes,
+                Some(ReplyMax::Request) => len + BULK_FRAMING_MAX_BYTES,
+                _ => SMALL_REPLY_MAX_BYTES,
+            };
+            if out.len() + reply_max_bytes > budget.max_output_len {
+                break AnswerEnd::OutputFull;
+            }
+            tracing::trace!(conn, command = %Escaped(name), "RESP request");
+            let had_output = !out.is_empty();
+            let room_bytes = budget.max_output_len - out.len();
+            let version = self.client.version;
+            let mut call = Call {
+                ctx,
+                client: &mut self.client,
+                authenticated: *authenticated,
+                now_ms,
+                reply: Reply { version, out },
+                room_bytes,
+            };
+            let outcome = match resp::execute(&mut call, spec, args) {
+                Ok(outcome) => outcome,
+                Err(NoRoom) if had_output => break AnswerEnd::OutputFull,
+                Err(NoRoom) => {
+                    call.reply.error("ERR the reply would exceed the connection's output limit");
+                    Outcome::Continue
+                }
+            };
+            consumed_bytes += len;
+            replies += 1;
+            match outcome {
+                Outcome::Continue => {}
+                Outcome::Authenticated | Outcome::Unauthenticated => {
+                    *authenticated = outcome == Outcome::Authenticated;
+                    bounds = Bounds::new(ctx, *authenticated);
+                }
+                Outcome::Close => break AnswerEnd::Close,
+            }
+        };
+        Answered {
+            consumed_bytes,
+            replies,
+            end,
+        }
+    }
+}
+
+/// The decoding limits and reply bound of a session, chosen again only
+/// when it authenticates or resets.
+struct Bounds {
+    limits: RespLimits,
+    /// The largest one-value reply: a value no longer than a request.
+    value_reply_max_bytes: usize,
+}
+
+impl Bounds {
+    fn new(ctx: &Context, authenticated: bool) -> Bounds {
+        let blink = if authenticated {
+            &ctx.limits.authenticated
+        } else {
+            &ctx.limits.pre_auth
+        };
+        let limits = RespLimits::new(blink, authenticated);
+        let value_max_bytes = (blink.max_value_bytes as usize).min(limits.max_request_bytes);
+        Bounds {
+            limits,
+            value_reply_max_bytes: value_max_bytes + BULK_FRAMING_MAX_BYTES,
+        }
+    }
+}
