@@ -5,7 +5,7 @@
 //! the Blink frame limit bounds a whole RESP request (pre-auth included).
 
 use super::{AnswerBudget, AnswerEnd, Answered};
-use crate::command::resp::{self, Call, NoRoom, RespClient, ReplyMax, SMALL_REPLY_MAX_BYTES};
+use crate::command::resp::{self, Call, NoRoom, ReplyMax, RespClient, SMALL_REPLY_MAX_BYTES};
 use crate::command::{Context, Outcome};
 use crate::logging::Escaped;
 use crate::protocol::resp::{BULK_FRAMING_MAX_BYTES, Decoded, Reply, RespLimits, decode_command};
@@ -61,7 +61,11 @@ impl RespSession {
                 }
                 Decoded::Fatal(error) => {
                     tracing::debug!(conn, %error, input = %Escaped(rest), "RESP protocol error");
-                    Reply { version: self.client.version, out }.error_fmt(format_args!("ERR {error}"));
+                    Reply {
+                        version: self.client.version,
+                        out,
+                    }
+                    .error_fmt(format_args!("ERR {error}"));
                     replies += 1;
                     break AnswerEnd::Close;
                 }
@@ -92,7 +96,8 @@ impl RespSession {
                 Ok(outcome) => outcome,
                 Err(NoRoom) if had_output => break AnswerEnd::OutputFull,
                 Err(NoRoom) => {
-                    call.reply.error("ERR the reply would exceed the connection's output limit");
+                    call.reply
+                        .error("ERR the reply would exceed the connection's output limit");
                     Outcome::Continue
                 }
             };

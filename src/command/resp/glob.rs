@@ -61,7 +61,11 @@ fn class(pattern: &[u8], start: usize, byte: u8) -> Option<usize> {
             }
             Some(&low) if pattern.get(p + 1) == Some(&b'-') && p + 2 < pattern.len() => {
                 let high = pattern[p + 2];
-                let (low, high) = if low <= high { (low, high) } else { (high, low) };
+                let (low, high) = if low <= high {
+                    (low, high)
+                } else {
+                    (high, low)
+                };
                 matched |= (low..=high).contains(&byte);
                 p += 3;
             }
@@ -102,7 +106,11 @@ mod tests {
             ("a*", "a", true),
         ];
         for &(pattern, text, expected) in cases {
-            assert_eq!(matches(pattern.as_bytes(), text.as_bytes()), expected, "{pattern:?} {text:?}");
+            assert_eq!(
+                matches(pattern.as_bytes(), text.as_bytes()),
+                expected,
+                "{pattern:?} {text:?}"
+            );
         }
     }
 

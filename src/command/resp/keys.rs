@@ -4,13 +4,17 @@
 use std::num::NonZeroU64;
 
 use super::strings::{Expiry, invalid_expire};
-use super::{Call, Handled, NOT_AN_INTEGER, NoRoom, SYNTAX_ERROR, fail, glob, integer, unix_now_ms};
+use super::{
+    Call, Handled, NOT_AN_INTEGER, NoRoom, SYNTAX_ERROR, fail, glob, integer, unix_now_ms,
+};
 use crate::command::Outcome;
 use crate::protocol::resp::Args;
 
 pub(super) fn del(call: &mut Call<'_>, args: Args<'_>) -> Handled {
     let now_ms = call.now_ms;
-    let removed = args.filter(|key| call.ctx.store.delete(key, now_ms)).count();
+    let removed = args
+        .filter(|key| call.ctx.store.delete(key, now_ms))
+        .count();
     call.reply.integer(removed as i64);
     Ok(Outcome::Continue)
 }
@@ -64,7 +68,12 @@ fn conditions(args: Args<'_>) -> Result<Conditions, String> {
 }
 
 /// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT key amount [NX | XX | GT | LT]
-fn expire_with(call: &mut Call<'_>, mut args: Args<'_>, form: fn(i64) -> Expiry, command: &str) -> Handled {
+fn expire_with(
+    call: &mut Call<'_>,
+    mut args: Args<'_>,
+    form: fn(i64) -> Expiry,
+    command: &str,
+) -> Handled {
     let key = args.next().unwrap_or_default();
     let amount = args.next().unwrap_or_default();
     let conditions = match conditions(args) {
@@ -147,7 +156,9 @@ pub(super) fn pttl(call: &mut Call<'_>, args: Args<'_>) -> Handled {
 }
 
 pub(super) fn expiretime(call: &mut Call<'_>, args: Args<'_>) -> Handled {
-    report_ttl(call, args, |ms| unix_now_ms().saturating_add(clamp(ms)) / 1000)
+    report_ttl(call, args, |ms| {
+        unix_now_ms().saturating_add(clamp(ms)) / 1000
+    })
 }
 
 pub(super) fn pexpiretime(call: &mut Call<'_>, args: Args<'_>) -> Handled {
@@ -198,7 +209,10 @@ const SCAN_MAX_STEPS: usize = 1024;
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 pub(super) fn scan(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
     let cursor = args.next().unwrap_or_default();
-    let Some(mut cursor) = std::str::from_utf8(cursor).ok().and_then(|c| c.parse::<u64>().ok()) else {
+    let Some(mut cursor) = std::str::from_utf8(cursor)
+        .ok()
+        .and_then(|c| c.parse::<u64>().ok())
+    else {
         return fail(call, "ERR invalid cursor");
     };
     let mut pattern: Option<&[u8]> = None;
@@ -225,7 +239,10 @@ pub(super) fn scan(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
     let room_bytes = call.room_bytes.saturating_sub(64);
     let mut body = Vec::new();
     let mut keys = 0usize;
-    let mut framed = Reply { version: call.reply.version, out: &mut body };
+    let mut framed = Reply {
+        version: call.reply.version,
+        out: &mut body,
+    };
     for _ in 0..steps {
         let body_bytes = framed.out.len();
         let keys_before = keys;
@@ -262,10 +279,16 @@ pub(super) fn memory(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
     let sub = args.next().unwrap_or_default();
     if !sub.eq_ignore_ascii_case(b"USAGE") {
         let sub = String::from_utf8_lossy(sub);
-        return fail(call, &format!("ERR unknown subcommand '{sub}'. Try MEMORY HELP."));
+        return fail(
+            call,
+            &format!("ERR unknown subcommand '{sub}'. Try MEMORY HELP."),
+        );
     }
     let Some(key) = args.next() else {
-        return fail(call, "ERR wrong number of arguments for 'memory|usage' command");
+        return fail(
+            call,
+            "ERR wrong number of arguments for 'memory|usage' command",
+        );
     };
     match (args.next(), args.next(), args.next()) {
         (None, _, _) => {}

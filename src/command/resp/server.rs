@@ -75,7 +75,12 @@ pub(super) fn hello(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
     let mut version = call.client.version;
     if let Some(protover) = args.next() {
         version = match integer(protover) {
-            None => return fail(call, "ERR Protocol version is not an integer or out of range"),
+            None => {
+                return fail(
+                    call,
+                    "ERR Protocol version is not an integer or out of range",
+                );
+            }
             Some(2) => Version::Resp2,
             Some(3) => Version::Resp3,
             Some(_) => return fail(call, "NOPROTO unsupported protocol version"),
@@ -89,7 +94,10 @@ pub(super) fn hello(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
             b"SETNAME" if args.remaining() >= 1 => name = args.next(),
             _ => {
                 let option = String::from_utf8_lossy(option);
-                return fail(call, &format!("ERR Syntax error in HELLO option '{option}'"));
+                return fail(
+                    call,
+                    &format!("ERR Syntax error in HELLO option '{option}'"),
+                );
             }
         }
     }
@@ -98,7 +106,11 @@ pub(super) fn hello(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
         if let Err(error) = check_auth(call, user, token.unwrap_or_default()) {
             call.reply.error(error);
             let close = call.ctx.auth_token.is_some();
-            return Ok(if close { Outcome::Close } else { Outcome::Continue });
+            return Ok(if close {
+                Outcome::Close
+            } else {
+                Outcome::Continue
+            });
         }
         outcome = Outcome::Authenticated;
     } else if !call.authenticated {
@@ -166,12 +178,18 @@ pub(super) fn client(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
         b"setinfo" => args.remaining() == 2,
         _ => {
             let sub = String::from_utf8_lossy(&sub);
-            return fail(call, &format!("ERR unknown subcommand '{sub}'. Try CLIENT HELP."));
+            return fail(
+                call,
+                &format!("ERR unknown subcommand '{sub}'. Try CLIENT HELP."),
+            );
         }
     };
     if !arity_ok {
         let sub = String::from_utf8_lossy(&sub);
-        return fail(call, &format!("ERR wrong number of arguments for 'client|{sub}' command"));
+        return fail(
+            call,
+            &format!("ERR wrong number of arguments for 'client|{sub}' command"),
+        );
     }
     match sub.as_slice() {
         b"setname" => {
@@ -268,7 +286,11 @@ pub(super) fn info(call: &mut Call<'_>, args: Args<'_>) -> Handled {
     let counters = &snapshot.counters;
     let mut text = String::new();
     let mut section = |name: &str, body: &dyn Fn(&mut String)| {
-        if all || wanted.iter().any(|s| s == name.to_ascii_lowercase().as_bytes()) {
+        if all
+            || wanted
+                .iter()
+                .any(|s| s == name.to_ascii_lowercase().as_bytes())
+        {
             if !text.is_empty() {
                 text.push_str("\r\n");
             }
@@ -335,12 +357,22 @@ pub(super) fn config(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
     let sub = args.next().unwrap_or_default();
     if !sub.eq_ignore_ascii_case(b"GET") {
         let sub = String::from_utf8_lossy(sub);
-        return fail(call, &format!("ERR unknown subcommand '{sub}'. Try CONFIG HELP."));
+        return fail(
+            call,
+            &format!("ERR unknown subcommand '{sub}'. Try CONFIG HELP."),
+        );
     }
     if args.remaining() == 0 {
-        return fail(call, "ERR wrong number of arguments for 'config|get' command");
+        return fail(
+            call,
+            "ERR wrong number of arguments for 'config|get' command",
+        );
     }
-    let timeout_s = call.ctx.idle_timeout_ms.map_or(0, |ms| ms / 1000).to_string();
+    let timeout_s = call
+        .ctx
+        .idle_timeout_ms
+        .map_or(0, |ms| ms / 1000)
+        .to_string();
     let maxmemory = call.ctx.store.cap_bytes().to_string();
     let settings: [(&str, &str); 6] = [
         ("maxmemory", &maxmemory),
@@ -355,7 +387,9 @@ pub(super) fn config(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
         .iter()
         .filter(|(name, _)| {
             let name = name.as_bytes();
-            patterns.iter().any(|p| glob::matches(&p.to_ascii_lowercase(), name))
+            patterns
+                .iter()
+                .any(|p| glob::matches(&p.to_ascii_lowercase(), name))
         })
         .collect();
     call.reply.map(chosen.len());
@@ -383,7 +417,10 @@ pub(super) fn command(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
         }
         Some(other) => {
             let other = String::from_utf8_lossy(other);
-            return fail(call, &format!("ERR unknown subcommand '{other}'. Try COMMAND HELP."));
+            return fail(
+                call,
+                &format!("ERR unknown subcommand '{other}'. Try COMMAND HELP."),
+            );
         }
     };
     // Each entry is at most about 160 bytes.
@@ -398,8 +435,21 @@ pub(super) fn command(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
         };
         let keyed = !matches!(
             spec.name,
-            "ping" | "echo" | "hello" | "auth" | "select" | "client" | "unwatch" | "quit"
-                | "reset" | "info" | "config" | "command" | "dbsize" | "flushall" | "flushdb"
+            "ping"
+                | "echo"
+                | "hello"
+                | "auth"
+                | "select"
+                | "client"
+                | "unwatch"
+                | "quit"
+                | "reset"
+                | "info"
+                | "config"
+                | "command"
+                | "dbsize"
+                | "flushall"
+                | "flushdb"
                 | "scan"
         );
         let reply = &mut call.reply;

@@ -347,7 +347,9 @@ pub(super) fn mget(call: &mut Call<'_>, args: Args<'_>) -> Handled {
 /// and value within the limits.
 fn check_pairs(call: &mut Call<'_>, args: &Args<'_>, command: &str) -> Result<(), String> {
     if args.remaining() % 2 != 0 {
-        return Err(format!("ERR wrong number of arguments for '{command}' command"));
+        return Err(format!(
+            "ERR wrong number of arguments for '{command}' command"
+        ));
     }
     let mut pairs = args.clone();
     while let (Some(key), Some(value)) = (pairs.next(), pairs.next()) {
