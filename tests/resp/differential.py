@@ -160,9 +160,7 @@ def info_problems(body: bytes, sections: list[str]) -> tuple[list[str], str | No
     if b"\n" in body.replace(b"\r\n", b""):
         problems.append("a line not ended by CRLF")
     text = body.decode(errors="replace")
-    headers = {
-        line[2:].strip().lower() for line in text.split("\r\n") if line.startswith("# ")
-    }
+    headers = {line[2:].strip().lower() for line in text.split("\r\n") if line.startswith("# ")}
     fields = {}
     for line in text.split("\r\n"):
         if line and not line.startswith("#"):
@@ -297,15 +295,11 @@ def _read(reader: Reader, label: str, args: list[bytes] | None) -> Observation:
     except Closed as closed:
         return Observation(label, closed.partial + b"<EOF>", ("EOF", closed.partial))
     except TimedOut as timed_out:
-        return Observation(
-            label, timed_out.partial + b"<no reply>", ("timeout", timed_out.partial)
-        )
+        return Observation(label, timed_out.partial + b"<no reply>", ("timeout", timed_out.partial))
     except ValueError as error:
         return Observation(label, reader.buf + b"<unparsable>", ("bad", str(error)))
     normalise = norm_for(args) if args else None
-    return Observation(
-        label, raw, normalise(value, args) if normalise and args else raw
-    )
+    return Observation(label, raw, normalise(value, args) if normalise and args else raw)
 
 
 def _scan_all(reader: Reader, options: list[Arg]) -> Observation:
@@ -317,20 +311,13 @@ def _scan_all(reader: Reader, options: list[Arg]) -> Observation:
         raws.append(step.raw)
         try:
             (kind, items), _ = parse(step.raw)
-            assert (
-                kind == "*"
-                and len(items) == 2
-                and items[0][0] == "$"
-                and items[1][0] == "*"
-            )
+            assert kind == "*" and len(items) == 2 and items[0][0] == "$" and items[1][0] == "*"
             cursor = items[0][1]
             keys.update(item[1] for item in items[1][1])
-        except Exception:  # noqa: BLE001 - any shape problem is the observation itself
+        except Exception:
             return Observation(label, b"".join(raws), ("bad SCAN reply", step.raw))
         if cursor == b"0":
-            return Observation(
-                label, b"".join(raws), ("scan keys", tuple(sorted(keys)))
-            )
+            return Observation(label, b"".join(raws), ("scan keys", tuple(sorted(keys))))
     return Observation(label, b"".join(raws), ("SCAN never returned cursor 0",))
 
 
@@ -358,13 +345,9 @@ def run_steps(address: str, steps: list[Step], prefix: list[Step]) -> list[Obser
                 else:
                     args = [as_bytes(a) for a in step]
                     reader.send(encode(args))
-                    observations.append(
-                        _read(reader, " ".join(esc(a) for a in args), args)
-                    )
+                    observations.append(_read(reader, " ".join(esc(a) for a in args), args))
             except (BrokenPipeError, ConnectionResetError):
-                observations.append(
-                    Observation("(send)", b"<EOF on send>", ("EOF", b""))
-                )
+                observations.append(Observation("(send)", b"<EOF on send>", ("EOF", b"")))
             if observations and observations[-1].norm[0] in ("EOF", "timeout", "bad"):
                 break
     finally:
@@ -394,9 +377,7 @@ class Admin:
         return b"<admin connection failed>"
 
 
-def diff_text(
-    steps: list[Observation], other: list[Observation], names: tuple[str, str]
-) -> str:
+def diff_text(steps: list[Observation], other: list[Observation], names: tuple[str, str]) -> str:
     lines = []
     for index in range(max(len(steps), len(other))):
         a = steps[index] if index < len(steps) else None
@@ -445,11 +426,7 @@ def arity_cases() -> list[Case]:
                 )
             )
         if arity > 0:
-            cases.append(
-                Case(
-                    f"arity: {name} with too many arguments", [c(name, *["k"] * words)]
-                )
-            )
+            cases.append(Case(f"arity: {name} with too many arguments", [c(name, *["k"] * words)]))
     cases += [
         Case("arity: MSET with an odd number of arguments", [c("MSET", "a", "1", "b")]),
         Case(
@@ -647,9 +624,7 @@ def expiry_cases() -> list[Case]:
 
 
 def keyspace_cases() -> list[Case]:
-    twenty = [c("SET", f"key:{n}", n) for n in range(20)] + [
-        c("SET", f"other:{n}", n) for n in range(5)
-    ]
+    twenty = [c("SET", f"key:{n}", n) for n in range(20)] + [c("SET", f"other:{n}", n) for n in range(5)]
     return [
         Case("DBSIZE", [c("DBSIZE"), c("MSET", "a", "1", "b", "2"), c("DBSIZE")]),
         Case("FLUSHALL", [c("SET", "a", "1"), c("FLUSHALL"), c("DBSIZE")]),
@@ -701,9 +676,7 @@ def inline_cases() -> list[Case]:
         Case("inline ping in lower case with spaces", [Raw(b"  ping  \r\n", 1)]),
         Case("inline PING ended by LF only", [Raw(b"PING\n", 1)]),
         Case("inline SET then GET", [Raw(b"SET a b\r\n", 1), c("GET", "a")]),
-        Case(
-            "inline quoted arguments", [Raw(b"SET \"a b\" 'c'\r\n", 1), c("GET", "a b")]
-        ),
+        Case("inline quoted arguments", [Raw(b"SET \"a b\" 'c'\r\n", 1), c("GET", "a b")]),
         Case(
             "inline escapes in double quotes",
             [Raw(b'SET k "x\\x41\\n\\"y"\r\n', 1), c("GET", "k")],
@@ -806,9 +779,7 @@ def redis72_cases() -> list[Case]:
         Case(
             "CLIENT SETINFO a value with a space",
             [c("CLIENT", "SETINFO", "lib-name", "a b")],
-            expect=[
-                b"-ERR lib-name cannot contain spaces, newlines or special characters.\r\n"
-            ],
+            expect=[b"-ERR lib-name cannot contain spaces, newlines or special characters.\r\n"],
         ),
         Case(
             "CLIENT SETINFO without a value",
@@ -866,9 +837,7 @@ def all_cases() -> list[Case]:
 # ---------------------------------------------------------------------------------------
 
 
-def check_expected(
-    tally: Tally, case: Case, label: str, observed: list[Observation], skip: int
-) -> None:
+def check_expected(tally: Tally, case: Case, label: str, observed: list[Observation], skip: int) -> None:
     assert case.expect is not None
     got = [o.raw for o in observed[skip:]]
     ok = got == case.expect
@@ -882,12 +851,8 @@ def check_expected(
             step = observed[skip + index].label if skip + index < len(observed) else "?"
             lines.append(f"{mark} step {index + 1}: {step}")
             if want != have:
-                lines.append(
-                    f"     expected: {esc(want) if want is not None else '(nothing)'}"
-                )
-                lines.append(
-                    f"       actual: {esc(have) if have is not None else '(nothing)'}"
-                )
+                lines.append(f"     expected: {esc(want) if want is not None else '(nothing)'}")
+                lines.append(f"       actual: {esc(have) if have is not None else '(nothing)'}")
         detail = "\n".join(lines)
     tally.check(label, ok, detail)
 
@@ -900,10 +865,7 @@ def main() -> int:
         "plain": (env("RESP_REF_TCP"), env("RESP_TGT_TCP"), None),
         "auth": (env("RESP_REF_AUTH_TCP"), env("RESP_TGT_AUTH_TCP"), token),
     }
-    admins = {
-        name: (Admin(ref, tok), Admin(tgt, tok))
-        for name, (ref, tgt, tok) in servers.items()
-    }
+    admins = {name: (Admin(ref, tok), Admin(tgt, tok)) for name, (ref, tgt, tok) in servers.items()}
     only = sys.argv[1] if len(sys.argv) > 1 else ""
     cases = [*all_cases(), *auth_cases(token)]
     not_run = 0
@@ -948,9 +910,7 @@ def main() -> int:
                 "" if same else diff_text(ref_obs, tgt_obs, ("redis", kind)),
             )
     if not_run:
-        print(
-            f"not run against {kind} (Blink-only sections): {not_run} checks, not counted"
-        )
+        print(f"not run against {kind} (Blink-only sections): {not_run} checks, not counted")
     return tally.finish()
 
 

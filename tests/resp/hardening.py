@@ -206,7 +206,7 @@ def read_exactly(reader: Reader, count: int, timeout_s: float) -> tuple[bytes, s
 
 
 def run_attack(address: str, attack: Attack) -> str:
-    """"" when the server behaved, else a readable account of what it did."""
+    """ "" when the server behaved, else a readable account of what it did."""
     reader = open_reader(address)
     try:
         for index, chunk in enumerate(attack.writes):
@@ -227,10 +227,7 @@ def run_attack(address: str, attack: Attack) -> str:
                 return f"expected {esc(want)} (or {' or '.join(map(esc, attack.alternatives))}) then EOF\n  actual {esc(rest)}"
             return ""
         got, why = read_exactly(reader, len(want), 5.0)
-        if attack.prefix_only:
-            ok = got[: len(want)] == want
-        else:
-            ok = got == want
+        ok = got[: len(want)] == want if attack.prefix_only else got == want
         if not ok:
             return f"expected {esc(want)}\n  actual {esc(got)}{' <' + why + '>' if why else ''}"
         if attack.then is None:
@@ -247,7 +244,9 @@ def run_attack(address: str, attack: Attack) -> str:
             return "closed; the connection should have stayed open"
         got, why = read_exactly(reader, len(reply), 5.0)
         if got != reply:
-            return f"follow-up {esc(request)}: expected {esc(reply)}\n  actual {esc(got)}{' <' + why + '>' if why else ''}"
+            return (
+                f"follow-up {esc(request)}: expected {esc(reply)}\n  actual {esc(got)}{' <' + why + '>' if why else ''}"
+            )
         return ""
     finally:
         reader.close()

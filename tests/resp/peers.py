@@ -126,7 +126,11 @@ def expiry_and_keyspace(r: redis.Redis) -> None:
     eq(r.dbsize(), 0, "DBSIZE after FLUSHDB")
     r.mset({f"key:{n}": n for n in range(30)})
     eq(r.dbsize(), 30, "DBSIZE")
-    eq(sorted(r.scan_iter(match="key:1*", count=5)), sorted(f"key:{n}".encode() for n in [1, *range(10, 20)]), "SCAN MATCH")
+    eq(
+        sorted(r.scan_iter(match="key:1*", count=5)),
+        sorted(f"key:{n}".encode() for n in [1, *range(10, 20)]),
+        "SCAN MATCH",
+    )
     eq(len(set(r.scan_iter(_type="string"))), 30, "SCAN TYPE string")
     eq(r.flushall(asynchronous=True), True, "FLUSHALL ASYNC")
     eq(r.dbsize(), 0, "DBSIZE after FLUSHALL")
@@ -280,7 +284,7 @@ def main() -> int:
             try:
                 check(r)
                 tally.check(f"{transport}: {name} ({time.monotonic() - started:.2f} s)", True)
-            except Exception as error:  # noqa: BLE001 - every failure is reported, then counted
+            except Exception as error:
                 tally.check(f"{transport}: {name}", False, f"{error!r}\n{traceback.format_exc(limit=3)}")
             finally:
                 r.close()
@@ -291,12 +295,12 @@ def main() -> int:
             try:
                 run()
                 tally.check(f"{transport}: {name}", True)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 tally.check(f"{transport}: {name}", False, f"{error!r}\n{traceback.format_exc(limit=3)}")
     try:
         auth(env("RESP_TGT_AUTH_TCP"), env("RESP_AUTH_TOKEN"))
         tally.check("tcp: password / token authentication", True)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         tally.check("tcp: password / token authentication", False, f"{error!r}\n{traceback.format_exc(limit=3)}")
     return tally.finish()
 

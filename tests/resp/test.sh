@@ -13,6 +13,9 @@
 # prove the harness. RESP_ONLY=wire runs only the differential and hardening checks,
 # RESP_ONLY=peers only the clients and the lints.
 # BLINK_STORE_BIN picks the server binary (examples/clients/conformance/kit.sh).
+
+# Functions below run through kit_check or trap (SC2317); bash -c scripts take $0/$1 (SC2016).
+# shellcheck disable=SC2317,SC2016
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -181,5 +184,115 @@ if [ "$only" = wire ]; then
 	kit_finish
 fi
 run_counted "redis-py" "$python" peers.py
+
+# --- Node: ioredis and node-redis at their defaults --------------------------------------
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	kit_install nodejs npm || fail_setup "cannot install nodejs npm"
+fi
+echo "== node $(node --version): npm ci in node/"
+if (cd node && nice npm ci --no-audit --no-fund --loglevel=error); then
+	for transport in tcp unix; do
+		kit_check "ioredis over $transport" nice node node/ioredis.mjs "$transport"
+		kit_check "node-redis over $transport" nice node node/node-redis.mjs "$transport"
+	done
+else
+	echo "FAIL: npm ci in node/" >&2
+	failed=$((failed + 1))
+fi
+
+# --- Rust: the redis crate, sync API ---------------------------------------------------
+echo "== redis-rs: cargo build (its own workspace and target/)"
+redis_rs="$here/redis-rs/target/release/blink-resp-redis-rs"
+if nice cargo build --release --locked --quiet --manifest-path redis-rs/Cargo.toml; then
+	kit_check "redis-rs over tcp" "$redis_rs" "$RESP_TGT_TCP"
+	kit_check "redis-rs over unix" "$redis_rs" "$RESP_TGT_UNIX"
+else
+	echo "FAIL: cargo build of redis-rs" >&2
+	failed=$((failed + 1))
+fi
+
+# --- redis-cli and redis-benchmark ---------------------------------------------------------
+cli() { timeout 60 redis-cli -h "$tgt_host" -p "$tgt_port" "$@"; }
+expect_output() { # expect_output WANTED COMMAND...: COMMAND's whole stdout must be WANTED
+	local want=$1 got
+	shift
+	got="$("$@" 2>&1)"
+	[ "$got" = "$want" ] || {
+		echo "    expected: $want" >&2
+		echo "    actual:   $got" >&2
+		return 1
+	}
+}
+# mass_insert N: N SETs in RESP through redis-cli --pipe; its report must show no error.
+mass_insert() {
+	local report
+	cli FLUSHALL >/dev/null
+	report="$("$python" -c 'import sys
+for n in range(int(sys.argv[1])):
+    k, v = b"pipe:%d" % n, b"value-%d" % n
+    sys.stdout.buffer.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))' "$1" |
+		cli --pipe 2>&1)"
+	echo "$report" | tail -n 1
+	grep -q "errors: 0, replies: $1" <<<"$report" && [ "$(cli DBSIZE)" = "$1" ]
+}
+info_has_fields() {
+	local body
+	body="$(cli INFO)"
+	grep -q '^redis_version:' <<<"$body" && grep -q '^loading:0' <<<"$body" &&
+		grep -q '^connected_clients:' <<<"$body" && grep -q '^# Keyspace' <<<"$body"
+}
+repeat_incr() {
+	cli DEL counter >/dev/null && cli -r 100 INCR counter >/dev/null && [ "$(cli GET counter)" = 100 ]
+}
+scan_count() { # after mass_insert 10000: pipe:1* matches 1 + 10 + 100 + 1000 keys
+	[ "$(cli --scan --pattern 'pipe:1*' | sort -u | wc -l)" = 1111 ]
+}
+benchmark() {
+	local out
+	# -q redraws a progress line with CRs: one line per CR or LF.
+	out="$(timeout 120 nice redis-benchmark -h "$tgt_host" -p "$tgt_port" -t get,set -n 20000 -P 16 "$@" 2>&1 |
+		tr '\r' '\n')"
+	echo "$out" | tail -n 3
+	! grep -qiE 'error|ERR|WARN' <<<"$out" || return 1
+	if [ "${1:-}" = --csv ]; then
+		grep -qE '^"SET","[0-9.]+"' <<<"$out" && grep -qE '^"GET","[0-9.]+"' <<<"$out"
+	else
+		grep -qE '^SET: [0-9.]+ requests per second' <<<"$out" &&
+			grep -qE '^GET: [0-9.]+ requests per second' <<<"$out"
+	fi
+}
+tgt_auth_host_port="${RESP_TGT_AUTH_TCP#tcp:}"
+
+kit_check "redis-cli PING" expect_output PONG cli PING
+kit_check "redis-cli SET / GET" expect_output $'OK\nhello world' bash -c \
+	'redis-cli -h "$0" -p "$1" SET greeting "hello world" && redis-cli -h "$0" -p "$1" GET greeting' \
+	"$tgt_host" "$tgt_port"
+kit_check "redis-cli over the Unix socket" expect_output PONG timeout 60 redis-cli -s "$tgt_sock" PING
+kit_check "redis-cli -3 (RESP3) PING" expect_output PONG cli -3 PING
+kit_check "redis-cli -3 GET of a missing key" expect_output "" cli -3 GET missing-key
+kit_check "redis-cli -3 HELLO 3 proto" bash -c 'redis-cli -h "$0" -p "$1" -3 HELLO 3 | grep -qx "proto 3"' \
+	"$tgt_host" "$tgt_port"
+kit_check "redis-cli INFO has Redis's fields" info_has_fields
+kit_check "redis-cli -r 100 INCR" repeat_incr
+kit_check "redis-cli --pipe mass insert of 10000 SETs" mass_insert 10000
+kit_check "redis-cli --scan --pattern" scan_count
+kit_check "redis-cli with a password (REDISCLI_AUTH)" expect_output PONG env REDISCLI_AUTH="$token" \
+	timeout 60 redis-cli -h "${tgt_auth_host_port%:*}" -p "${tgt_auth_host_port##*:}" PING
+kit_check "redis-benchmark -t get,set -n 20000 -P 16 -q" benchmark -q
+kit_check "redis-benchmark --csv" benchmark --csv
+
+# --- lints of the suite's own files --------------------------------------------------------
+kit_check "ruff format --check" "$python" -m ruff format --check .
+kit_check "ruff check" "$python" -m ruff check .
+if command -v shellcheck >/dev/null || kit_install shellcheck; then
+	kit_check "shellcheck test.sh" shellcheck -x test.sh
+else
+	echo "FAIL: shellcheck unavailable" >&2
+	failed=$((failed + 1))
+fi
+kit_check "prettier --check node/" bash -c 'cd node && npx prettier --check .'
+kit_check "cargo fmt --check (redis-rs)" cargo fmt --manifest-path redis-rs/Cargo.toml -- --check
+kit_check "cargo clippy (redis-rs)" nice cargo clippy --release --locked --quiet \
+	--manifest-path redis-rs/Cargo.toml -- -D warnings
 
 kit_finish
