@@ -18,7 +18,9 @@ mod resp;
 
 use crate::command::{self, Context, Outcome};
 use crate::logging::Escaped;
-use crate::protocol::{self, Decoded, Detected, HEADER_BYTES, Limits, PRE_AUTH_MAX_FRAME_BYTES, Request};
+use crate::protocol::{
+    self, Decoded, Detected, HEADER_BYTES, Limits, PRE_AUTH_MAX_FRAME_BYTES, Request,
+};
 
 /// The largest reply to anything but GET and STATS: empty OKs, TTL, HELLO,
 /// and every error message (all well under 256 bytes).
@@ -149,9 +151,15 @@ impl Session {
                 end: AnswerEnd::NeedMore,
             },
             Protocol::Blink => self.answer_blink(input, ctx, budget, out, now_ms, conn),
-            Protocol::Resp(session) => {
-                session.answer(&mut self.authenticated, input, ctx, budget, out, now_ms, conn)
-            }
+            Protocol::Resp(session) => session.answer(
+                &mut self.authenticated,
+                input,
+                ctx,
+                budget,
+                out,
+                now_ms,
+                conn,
+            ),
         }
     }
 

@@ -30,7 +30,9 @@ impl RespSession {
     }
 
     /// Answers the complete commands at the front of `input` (see
-    /// [`super::Session::answer`]).
+    /// [`super::Session::answer`], whose arguments these are, with its
+    /// authentication flag).
+    #[allow(clippy::too_many_arguments)]
     pub fn answer(
         &mut self,
         authenticated: &mut bool,

@@ -428,9 +428,9 @@ impl Store {
             |loc| arena.record(loc).key(),
             |loc| {
                 let record = arena.record(loc);
-                if !record
+                if record
                     .deadline()
-                    .is_some_and(|deadline| deadline.at_ms <= now_ms)
+                    .is_none_or(|deadline| deadline.at_ms > now_ms)
                 {
                     visit(record.key());
                 }

@@ -274,6 +274,7 @@ pub fn parse_integer(digits: &[u8]) -> Option<i64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::panic, clippy::unwrap_used)] // tests may fail loudly
 mod tests {
     use super::*;
     use crate::protocol::Limits;

@@ -82,9 +82,7 @@ fn word<'a>(mut text: &'a [u8], out: &mut Vec<u8>) -> Option<&'a [u8]> {
     loop {
         match text.split_first() {
             None => return Some(text),
-            Some((byte, _)) if matches!(byte, b' ' | b'\n' | b'\r' | b'\t' | 0) => {
-                return Some(text);
-            }
+            Some((b' ' | b'\n' | b'\r' | b'\t' | 0, _)) => return Some(text),
             Some((b'"', rest)) => text = double_quoted(rest, out)?,
             Some((b'\'', rest)) => text = single_quoted(rest, out)?,
             Some((&byte, rest)) => {
@@ -160,6 +158,7 @@ fn hex_value(digit: u8) -> u8 {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::panic, clippy::unwrap_used)] // tests may fail loudly
 mod tests {
     use super::super::{Decoded, decode_command};
     use super::*;
