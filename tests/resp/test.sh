@@ -11,7 +11,8 @@
 #
 # RESP_TARGET=redis runs everything against a second redis-server instead of Blink, to
 # prove the harness. RESP_ONLY=wire runs only the differential and hardening checks,
-# RESP_ONLY=peers only the clients and the lints.
+# RESP_ONLY=peers only the clients and the lints; RESP_FILTER=TEXT keeps only the
+# differential and hardening cases whose name contains TEXT.
 # BLINK_STORE_BIN picks the server binary (examples/clients/conformance/kit.sh).
 
 # Functions below run through kit_check or trap (SC2317); bash -c scripts take $0/$1 (SC2016).

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Development aid while RESP lands: runs the differential and hardening checks
+# (RESP_ONLY=wire) against a Blink build and prepends the failing cases, with the
+# expected and actual bytes, to a Markdown report (newest run first).
+#
+#   tests/resp/mismatches.sh [BINARY] [REPORT]            one run
+#   tests/resp/mismatches.sh --watch UNTIL_HH:MM [BINARY] [REPORT]
+#       rerun whenever BINARY's mtime changes, checking once a minute, until UNTIL (UTC)
+# Defaults: /tmp/blink-resp/blink-store and /tmp/blink-resp/MISMATCHES.md.
+set -uo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+watch_until=""
+if [ "${1:-}" = --watch ]; then
+	watch_until="$2"
+	shift 2
+fi
+binary="${1:-/tmp/blink-resp/blink-store}"
+report="${2:-/tmp/blink-resp/MISMATCHES.md}"
+#: Seconds between two looks at the binary's mtime in --watch mode.
+poll_s=60
+
+run_once() {
+	local failures log summary stamp
+	failures="$(mktemp)"
+	log="$(mktemp)"
+	stamp="$(date -u -r "$binary" '+%Y-%m-%d %H:%M:%S UTC')"
+	echo "== $(date -u +%H:%M:%S) checking $binary (built $stamp)"
+	BLINK_STORE_BIN="$binary" RESP_ONLY=wire RESP_FAILURES_FILE="$failures" \
+		timeout 900 "$here/test.sh" >"$log" 2>&1
+	summary="$(grep -E '^(differential|hardening|resp): ' "$log" | paste -sd ';' | sed 's/;/; /g')"
+	{
+		echo "## Run at $(date -u '+%H:%M:%S UTC') against the build of $stamp"
+		echo
+		echo "\`$(sha256sum "$binary" | cut -c1-16)\` — $summary"
+		echo
+		if [ -s "$failures" ]; then
+			echo "Failing cases (redis = the reference's bytes, expected = ours for Blink-only cases):"
+			echo
+			cat "$failures"
+		else
+			echo "No failing case."
+			echo
+		fi
+		if [ -f "$report" ]; then
+			echo "---"
+			echo
+			# Earlier runs, minus the file's title.
+			sed '1,/^<!-- runs -->$/d' "$report"
+		fi
+	} >"$report.new"
+	{
+		echo "# RESP mismatches: Blink vs redis-server 7.0.15"
+		echo
+		echo "Written by tests/resp/mismatches.sh (differential.py + hardening.py); newest run first."
+		printf '%s\n' 'Bytes are escaped: \r \n \xNN. Rerun some cases by name:' \
+			"\`RESP_ONLY=wire RESP_FILTER='SET EX' BLINK_STORE_BIN=$binary tests/resp/test.sh\`"
+		echo
+		echo "<!-- runs -->"
+		cat "$report.new"
+	} >"$report"
+	rm -f "$report.new" "$failures" "$log"
+	echo "== $summary"
+}
+
+if [ -z "$watch_until" ]; then
+	run_once
+	exit
+fi
+last=""
+deadline="$(date -u -d "$watch_until" +%s)" || exit 1
+while [ "$(date -u +%s)" -lt "$deadline" ]; do
+	if [ -x "$binary" ]; then
+		current="$(stat -c %Y "$binary")"
+		if [ "$current" != "$last" ]; then
+			last="$current"
+			run_once
+		fi
+	fi
+	sleep "$poll_s"
+done
