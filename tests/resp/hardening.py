@@ -259,6 +259,44 @@ def run_attack(address: str, attack: Attack) -> str:
         reader.close()
 
 
+#: Connections that each declare a bulk of BLINK_MAX_BULK_BYTES and never send it, and
+#: how much the server's RSS may grow meanwhile: buffers grow with bytes received, never
+#: with a declared length (RELIABILITY I1, Redis CVE-2021-32675).
+DECLARED_CONNECTIONS = 64
+DECLARED_RSS_GROWTH_MAX_BYTES = 16 * 1024 * 1024
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def declared_lengths_allocate_nothing(address: str, pid: int) -> str:
+    """ "" when RSS stays flat while many connections declare big bulks they never send."""
+    before = rss_bytes(pid)
+    readers = [open_reader(address) for _ in range(DECLARED_CONNECTIONS)]
+    try:
+        for reader in readers:
+            reader.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\nabc" % BLINK_MAX_BULK_BYTES)
+        # A bystander's round trip: the loop has had turns to read every header by now.
+        bystander = open_reader(address)
+        got = bystander.command("PING")[0]
+        bystander.close()
+        grown = rss_bytes(pid) - before
+        if got != PONG:
+            return f"bystander PING got {esc(got)}"
+        if grown > DECLARED_RSS_GROWTH_MAX_BYTES:
+            return f"RSS grew {grown} bytes for {DECLARED_CONNECTIONS} declared {BLINK_MAX_BULK_BYTES}-byte bulks"
+        print(f"    RSS grew {grown} bytes for {DECLARED_CONNECTIONS} declared bulks of {BLINK_MAX_BULK_BYTES} bytes")
+        return ""
+    finally:
+        for reader in readers:
+            reader.close()
+
+
 def main() -> int:
     tally = Tally("hardening")
     kind = target_kind()
@@ -281,6 +319,12 @@ def main() -> int:
             shown = name if name.startswith("target") is False else name.replace("target", kind)
             problem = run_attack(servers[name], attack)
             tally.check(f"[{attack.where}] {shown}: {attack.name}", not problem, problem)
+    name = f"[blink] {kind}: {DECLARED_CONNECTIONS} connections declaring 1 MiB bulks allocate nothing"
+    if kind != "blink":
+        not_run += 1
+    elif not only or only in name:
+        problem = declared_lengths_allocate_nothing(plain["target"], int(env("RESP_TGT_PID")))
+        tally.check(name, not problem, problem)
     if not_run:
         print(f"not run against {kind} (Blink-only attacks): {not_run}, not counted")
     return tally.finish()

@@ -35,7 +35,9 @@ run_once() {
 		echo "\`$(sha256sum "$binary" | cut -c1-16)\` — $summary"
 		echo
 		if [ -s "$failures" ]; then
-			echo "Failing cases (redis = the reference's bytes, expected = ours for Blink-only cases):"
+			grep '^### ' "$failures" | sed 's/^### /- /'
+			echo
+			echo "Details (redis = the reference's bytes, expected = ours for Blink-only cases):"
 			echo
 			cat "$failures"
 		else

@@ -96,6 +96,7 @@ start_redis() {
 		while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
 			if redis-cli -p "$port" ping 2>&1 | grep -qE '^(PONG|NOAUTH)'; then
 				pids+=("$pid")
+				printf -v "${name}_pid" '%s' "$pid"
 				printf -v "${name}_tcp" 'tcp:127.0.0.1:%s' "$port"
 				printf -v "${name}_unix" 'unix:%s' "$dir/s.sock"
 				echo "== $name: redis-server on 127.0.0.1:$port (attempt $attempt)"
@@ -121,6 +122,7 @@ start_blink() {
 	BLINK_LOG_LEVEL=warn "$BLINK_STORE_BIN" --tcp 127.0.0.1:0 --unix-socket "$dir/s.sock" "$@" \
 		>"$dir/stdout" 2>"$dir/stderr" &
 	pids+=("$!")
+	printf -v "${name}_pid" '%s' "$!"
 	exec {fd}<>"$dir/stdout"
 	if ! read -r -t "$ready_timeout_s" -u "$fd" line ||
 		[[ ! "$line" =~ ^ready\ tcp\ ([^,]+),\ unix\ (.+)$ ]]; then
@@ -145,7 +147,7 @@ fi
 # shellcheck disable=SC2154 # set by start_redis / start_blink through printf -v
 export RESP_REF_TCP="$ref_tcp" RESP_REF_UNIX="$ref_unix" RESP_TGT_TCP="$tgt_tcp" \
 	RESP_TGT_UNIX="$tgt_unix" RESP_REF_AUTH_TCP="$ref_auth_tcp" RESP_TGT_AUTH_TCP="$tgt_auth_tcp" \
-	RESP_AUTH_TOKEN="$token" RESP_TARGET="$target"
+	RESP_AUTH_TOKEN="$token" RESP_TARGET="$target" RESP_TGT_PID="$tgt_pid"
 
 tgt_host_port="${RESP_TGT_TCP#tcp:}"
 tgt_host="${tgt_host_port%:*}"
