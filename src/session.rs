@@ -19,7 +19,7 @@ mod resp;
 use crate::command::{self, Context, Outcome};
 use crate::logging::Escaped;
 use crate::protocol::{
-    self, Decoded, Detected, HEADER_BYTES, Limits, PRE_AUTH_MAX_FRAME_BYTES, Request,
+    self, Decoded, Detected, HEADER_BYTES, Limits, PRE_AUTH_MAX_FRAME_BYTES, Request, Status,
 };
 
 /// The largest reply to anything but GET and STATS: empty OKs, TTL, HELLO,
@@ -163,6 +163,29 @@ impl Session {
         }
     }
 
+    /// Appends an error the server sends on its own before closing (SPEC
+    /// §7.3), in this session's protocol: a Blink frame unless RESP was
+    /// chosen, then `-ERR message`.
+    pub fn closing_error(
+        &self,
+        ctx: &mut Context,
+        status: Status,
+        message: &str,
+        out: &mut Vec<u8>,
+    ) {
+        match self.protocol {
+            Protocol::Resp(_) => {
+                ctx.counters.count_error(status);
+                out.extend_from_slice(b"-ERR ");
+                out.extend_from_slice(message.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            Protocol::Undecided | Protocol::Blink => {
+                command::error(ctx, status, message, out);
+            }
+        }
+    }
+
     /// The binary protocol's answer loop.
     fn answer_blink(
         &mut self,
@@ -280,7 +303,7 @@ const SET_FIELDS_BYTES: u32 = 1 + 8 + 2;
 mod tests {
     use super::*;
     use crate::config::Secret;
-    use crate::protocol::{Status, encode_request};
+    use crate::protocol::encode_request;
 
     fn frames(requests: &[Request<'_>]) -> Vec<u8> {
         let mut bytes = Vec::new();

@@ -4,7 +4,7 @@
 mod common;
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -368,7 +368,8 @@ fn a_flood_of_malformed_frames_does_not_flood_the_log() {
     let before = read_logs(&logs).len();
     for i in 0..2_000u32 {
         let mut client = server.tcp();
-        let garbage = [b'*', (i % 256) as u8, b'\r', b'\n'];
+        // From 0x7F up a first byte is Blink's, and malformed (SPEC §3.1).
+        let garbage = [0x80 | (i % 128) as u8, b'\r', b'\n'];
         let _ = client.write_raw(&garbage);
         assert!(
             client
@@ -377,13 +378,21 @@ fn a_flood_of_malformed_frames_does_not_flood_the_log() {
         );
     }
     assert_eq!(server.stat("err_malformed"), 2_000);
+    // And as many RESP protocol errors.
+    for i in 0..2_000u32 {
+        let mut stream = server.raw_tcp();
+        let _ = stream.write_all(format!("*{}x\r\n", i).as_bytes());
+        let mut reply = Vec::new();
+        let _ = stream.read_to_end(&mut reply);
+        assert_eq!(reply, b"-ERR Protocol error: invalid multibulk length\r\n");
+    }
     // Stopping flushes the non-blocking writer, so every line is counted.
     server.signal(libc::SIGTERM);
     assert_eq!(server.wait_exit(Duration::from_secs(7)).code(), Some(0));
     let grown = read_logs(&logs).len() - before;
     assert!(
         grown < 4096,
-        "2000 malformed frames wrote {grown} bytes of log"
+        "4000 malformed requests wrote {grown} bytes of log"
     );
 }
 

@@ -1,10 +1,14 @@
 //! Replays every scripted session of `protocol/vectors/v1.json` against the
 //! real server over TCP and over the Unix socket: the same vectors the codec's
-//! unit tests and every client use.
+//! unit tests and every client use. Also the RESP sessions (exact reply
+//! bytes) and the first-byte protocol choice (SPEC §3.1).
 
 mod common;
 
-use blink_store::protocol::Status;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+
+use blink_store::protocol::{Detected, Status, detect};
 use common::vectors::{bytes, vectors};
 use common::{Client, Options, Server};
 use serde_json::Value;
@@ -97,5 +101,67 @@ fn every_session_replays_over_tcp_and_unix() {
         replay(session, server.tcp());
         let server = start(&root, session);
         replay(session, server.unix());
+    }
+}
+
+/// Sends each step's bytes and reads exactly the reply it names; a
+/// "closed" step must then see EOF.
+fn replay_resp(session: &Value, mut stream: impl Read + Write) {
+    let name = session["name"].as_str().unwrap();
+    for (index, step) in session["steps"].as_array().unwrap().iter().enumerate() {
+        stream.write_all(&bytes(&step["send"])).unwrap();
+        let want = bytes(&step["reply"]);
+        let mut got = vec![0; want.len()];
+        stream
+            .read_exact(&mut got)
+            .unwrap_or_else(|e| panic!("{name} step {index}: {e}"));
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&want),
+            "{name} step {index}"
+        );
+        match step["then"].as_str().unwrap() {
+            "open" => {}
+            "closed" => {
+                let mut rest = Vec::new();
+                let _ = stream.read_to_end(&mut rest);
+                assert_eq!(
+                    rest, b"",
+                    "{name} step {index}: nothing after the reply, then EOF"
+                );
+            }
+            other => panic!("unknown outcome {other}"),
+        }
+    }
+}
+
+#[test]
+fn every_resp_session_replays_over_tcp_and_unix() {
+    let root = vectors();
+    let sessions = root["resp_sessions"].as_array().unwrap();
+    assert!(sessions.len() >= 10, "the vectors lost their RESP sessions");
+    for session in sessions {
+        let server = start(&root, session);
+        replay_resp(session, server.raw_tcp());
+        let unix = UnixStream::connect(server.unix.as_ref().unwrap()).unwrap();
+        unix.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        replay_resp(session, unix);
+    }
+}
+
+#[test]
+fn the_first_byte_chooses_the_protocol() {
+    let root = vectors();
+    let cases = root["first_bytes"].as_array().unwrap();
+    assert!(!cases.is_empty());
+    for case in cases {
+        let want = match case["protocol"].as_str().unwrap() {
+            "need_more" => Detected::NeedMore,
+            "blink" => Detected::Blink,
+            "resp" => Detected::Resp,
+            other => panic!("unknown protocol {other}"),
+        };
+        assert_eq!(detect(&bytes(&case["bytes"])), want, "{}", case["name"]);
     }
 }

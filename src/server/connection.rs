@@ -32,7 +32,7 @@ use mio::{Interest, Registry, Token};
 
 use super::buffers::{InputBuf, LENT_BUFFER_BYTES, OutputBuf, Room};
 use super::stream::Stream;
-use crate::command::{self, Context};
+use crate::command::Context;
 use crate::protocol::{HEADER_BYTES, Status};
 use crate::session::{AnswerBudget, AnswerEnd, Session};
 use crate::stats::CloseReason;
@@ -267,7 +267,8 @@ impl Connection {
             // The peer is gone, or was told already (a fatal frame's own error).
             CloseReason::Peer | CloseReason::Protocol | CloseReason::IoError => return,
         };
-        command::error(ctx, status, message, &mut self.output.bytes);
+        self.session
+            .closing_error(ctx, status, message, &mut self.output.bytes);
         self.phase = Phase::Closing(reason);
         let _ = self.flush(ctx, now_ms);
     }

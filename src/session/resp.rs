@@ -83,7 +83,7 @@ impl RespSession {
                 break AnswerEnd::OutputFull;
             }
             tracing::trace!(conn, command = %Escaped(name), "RESP request");
-            let had_output = !out.is_empty();
+            let out_len_before = out.len();
             let room_bytes = budget.max_output_len - out.len();
             let version = self.client.version;
             let mut call = Call {
@@ -96,7 +96,7 @@ impl RespSession {
             };
             let outcome = match resp::execute(&mut call, spec, args) {
                 Ok(outcome) => outcome,
-                Err(NoRoom) if had_output => break AnswerEnd::OutputFull,
+                Err(NoRoom) if out_len_before > 0 => break AnswerEnd::OutputFull,
                 Err(NoRoom) => {
                     call.reply
                         .error("ERR the reply would exceed the connection's output limit");
@@ -104,7 +104,8 @@ impl RespSession {
                 }
             };
             consumed_bytes += len;
-            replies += 1;
+            // Every reply has bytes; only the silent close of an HTTP request has none.
+            replies += usize::from(out.len() > out_len_before);
             match outcome {
                 Outcome::Continue => {}
                 Outcome::Authenticated | Outcome::Unauthenticated => {
