@@ -19,8 +19,10 @@ Sections:
   blink      where Blink deliberately differs from Redis (MEMORY USAGE is Blink's exact
              charge, key + value + 57 bytes, README "Memory"): expected replies of our own,
              run against Blink only; Redis is only checked to give the same reply type
-With RESP_TARGET=redis the target is a second redis-server: the redis72 and blink sections
-are then reported as not run and are not counted.
+  blink-cap  Blink at its memory cap (a third server, --memory-limit 1MiB): LRU eviction
+             where Redis would refuse (-OOM) or grow; exact counts, target only
+With RESP_TARGET=redis the target is a second redis-server: the redis72, blink and
+blink-cap sections are then reported as not run and are not counted.
 """
 
 from __future__ import annotations
@@ -838,6 +840,57 @@ def blink_cases() -> list[Case]:
     ]
 
 
+#: The small Blink test.sh starts for cap_cases: --memory-limit 1MiB.
+SMALL_CAP_BYTES = 1 << 20
+
+
+def cap_cases() -> list[Case]:
+    """Blink at its memory cap (a server started with --memory-limit 1MiB): where Redis
+    (maxmemory 0, or noeviction) would grow or refuse with -OOM, Blink evicts least
+    recently used keys so that the charged bytes stay within the cap, every SET succeeds,
+    and the count is exact: cap // (key + value + 57) items stay."""
+    value = b"v" * 20000
+    keys = [b"e:%03d" % n for n in range(100)]
+    charge = len(keys[0]) + len(value) + ENTRY_OVERHEAD_BYTES
+    kept = SMALL_CAP_BYTES // charge
+    sets = b"".join(encode(["SET", key, value]) for key in keys)
+    return [
+        Case(
+            f"100 SETs of {charge} charged bytes into a 1 MiB cap: {kept} stay, LRU order",
+            [
+                Raw(sets, len(keys)),
+                c("DBSIZE"),
+                c("EXISTS", keys[0], keys[100 - kept - 1]),
+                c("EXISTS", *keys[100 - kept :]),
+                c("MEMORY", "USAGE", keys[-1]),
+                c("CONFIG", "GET", "maxmemory"),
+            ],
+            section="blink-cap",
+            resp3=False,
+            expect=[
+                *[b"+OK\r\n"] * len(keys),
+                b":%d\r\n" % kept,
+                b":0\r\n",
+                b":%d\r\n" % kept,
+                b":%d\r\n" % charge,
+                b"*2\r\n$9\r\nmaxmemory\r\n$7\r\n%d\r\n" % SMALL_CAP_BYTES,
+            ],
+        ),
+        Case(
+            "a read refreshes a key: it outlives later writes that evict its neighbours",
+            [
+                Raw(b"".join(encode(["SET", key, value]) for key in keys[:50]), 50),
+                c("GET", keys[0]),
+                Raw(b"".join(encode(["SET", key, value]) for key in keys[50:]), 50),
+                c("EXISTS", keys[0], keys[1]),
+            ],
+            section="blink-cap",
+            resp3=False,
+            expect=[*[b"+OK\r\n"] * 50, b"$20000\r\n" + value + b"\r\n", *[b"+OK\r\n"] * 50, b":1\r\n"],
+        ),
+    ]
+
+
 def all_cases() -> list[Case]:
     return [
         *connection_cases(),
@@ -884,17 +937,19 @@ def main() -> int:
         "plain": (env("RESP_REF_TCP"), env("RESP_TGT_TCP"), None),
         "auth": (env("RESP_REF_AUTH_TCP"), env("RESP_TGT_AUTH_TCP"), token),
     }
+    if kind == "blink":
+        servers["small"] = (env("RESP_REF_TCP"), env("RESP_TGT_SMALL_TCP"), None)
     admins = {name: (Admin(ref, tok), Admin(tgt, tok)) for name, (ref, tgt, tok) in servers.items()}
     only = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("RESP_FILTER", "")
-    cases = [*all_cases(), *auth_cases(token)]
+    cases = [*all_cases(), *auth_cases(token), *cap_cases()]
     not_run = 0
     for case in cases:
         if only and only not in case.name:
             continue
-        if case.section in ("redis72", "blink") and kind != "blink":
+        if case.section in ("redis72", "blink", "blink-cap") and kind != "blink":
             not_run += 2 if case.resp3 else 1
             continue
-        pair = "auth" if case.section == "auth" else "plain"
+        pair = {"auth": "auth", "blink-cap": "small"}.get(case.section, "plain")
         ref, tgt, _ = servers[pair]
         for proto in (2, 3) if case.resp3 else (2,):
             prefix: list[Step] = [c("HELLO", "3")] if proto == 3 else []

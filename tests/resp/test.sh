@@ -140,6 +140,12 @@ start_redis ref_auth --requirepass "$token" || fail_setup "reference redis-serve
 if [ "$target" = blink ]; then
 	start_blink tgt || fail_setup "blink-store"
 	start_blink tgt_auth --auth-token-file "$work/token" || fail_setup "blink-store (token)"
+	# differential.py's blink-cap section: a cap small enough to fill (the frame limit
+	# may be at most half of it).
+	start_blink tgt_small --memory-limit 1MiB --max-frame-bytes 262144 --max-value-bytes 131072 ||
+		fail_setup "blink-store (1 MiB cap)"
+	# shellcheck disable=SC2154 # set by start_blink through printf -v
+	export RESP_TGT_SMALL_TCP="$tgt_small_tcp"
 else
 	start_redis tgt || fail_setup "target redis-server"
 	start_redis tgt_auth --requirepass "$token" || fail_setup "target redis-server (password)"
