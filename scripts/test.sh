@@ -78,6 +78,7 @@ done
 
 echo "== HTTP backend examples"
 run_suite examples examples/test.sh
+run_suite resp tests/resp/test.sh
 
 echo "== conformance kit"
 python3 examples/clients/conformance/check.py 2>&1 | tee "$log"
