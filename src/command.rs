@@ -45,6 +45,12 @@ pub struct Context {
     pub next_client_id: u64,
     /// A value being built (APPEND), kept to reuse its allocation.
     pub scratch: Vec<u8>,
+    /// The Unix time, in milliseconds, at the loop clock's zero: RESP's
+    /// absolute expiry times convert through it, so a deadline set with
+    /// PEXPIREAT reads back exactly from PEXPIRETIME.
+    pub unix_epoch_ms: i64,
+    /// The bound TCP port (0 without TCP), which INFO reports.
+    pub tcp_port: u16,
 }
 
 /// What the session does after a request's reply.
@@ -74,6 +80,8 @@ impl Context {
             idle_timeout_ms: config.idle_timeout_ms,
             next_client_id: 1,
             scratch: Vec::new(),
+            unix_epoch_ms: unix_now_ms(),
+            tcp_port: 0,
         })
     }
 
@@ -96,6 +104,8 @@ impl Context {
             idle_timeout_ms: None,
             next_client_id: 1,
             scratch: Vec::new(),
+            unix_epoch_ms: unix_now_ms(),
+            tcp_port: 0,
         }
     }
 
@@ -112,6 +122,15 @@ impl Context {
             store: self.store.stats(),
         }
     }
+}
+
+/// The wall clock in Unix milliseconds.
+fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
 }
 
 /// Executes `request` for a session (`authenticated` or not) and appends

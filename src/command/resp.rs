@@ -17,8 +17,6 @@ mod keys;
 mod server;
 mod strings;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use super::{Context, Outcome};
 use crate::protocol::Opcode;
 use crate::protocol::resp::{Args, Reply, Version};
@@ -260,15 +258,15 @@ fn integer(arg: &[u8]) -> Option<i64> {
     crate::protocol::resp::parse_integer(arg)
 }
 
-/// The wall clock in Unix milliseconds, for EXPIREAT and EXPIRETIME: the
-/// store keeps monotonic deadlines, so absolute times are converted at
-/// the moment of the command.
-fn unix_now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        })
+impl Call<'_> {
+    /// Now as a Unix time in milliseconds, for EXPIREAT and EXPIRETIME:
+    /// the store keeps monotonic deadlines, converted through the clock's
+    /// epoch so that conversions both ways agree exactly.
+    fn unix_now_ms(&self) -> i64 {
+        self.ctx
+            .unix_epoch_ms
+            .saturating_add(i64::try_from(self.now_ms).unwrap_or(i64::MAX))
+    }
 }
 
 /// A key or value the configured limits refuse: Blink's limits hold for

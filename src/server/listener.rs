@@ -59,6 +59,14 @@ impl Listener {
         }
     }
 
+    /// The bound TCP port, for a TCP listener.
+    pub fn tcp_port(&self) -> Option<u16> {
+        match self {
+            Listener::Tcp(listener) => listener.local_addr().ok().map(|addr| addr.port()),
+            Listener::Unix(_) => None,
+        }
+    }
+
     /// A short description for logs: the address or path.
     pub fn describe(&self) -> String {
         match self {

@@ -113,6 +113,8 @@ impl Server {
                 Interest::READABLE,
             )?;
         }
+        let mut ctx = Context::new(&config, log_counters)?;
+        ctx.tcp_port = listeners.iter().find_map(Listener::tcp_port).unwrap_or(0);
         let mut signals = Signals::new([SIGTERM, SIGINT])?;
         poll.registry()
             .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
@@ -121,7 +123,7 @@ impl Server {
             listeners,
             signals,
             conns: Slab::with_capacity(config.max_connections.min(1024)),
-            ctx: Context::new(&config, log_counters)?,
+            ctx,
             lent: LentBuffers::default(),
             policy: TurnPolicy {
                 requests_per_turn: config.requests_per_turn,

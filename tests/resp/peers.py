@@ -266,6 +266,14 @@ def auth(address: str, token: str) -> None:
             anonymous.close()
 
 
+def with_client(address: str, check: Callable[[redis.Redis], None], **options: object) -> None:
+    r = client(address, **options)
+    try:
+        check(r)
+    finally:
+        r.close()
+
+
 def main() -> int:
     tally = Tally("redis-py")
     kind = target_kind()
@@ -290,7 +298,7 @@ def main() -> int:
                 r.close()
         for name, run in [
             ("RESP3 (protocol=3, redis-py 8's default)", lambda a=address: resp3(a)),
-            ("RESP2 (protocol=2): strings", lambda a=address: strings(client(a, protocol=2))),
+            ("RESP2 (protocol=2): strings", lambda a=address: with_client(a, strings, protocol=2)),
         ]:
             try:
                 run()

@@ -55,7 +55,8 @@ echo "== target: $target ${BLINK_STORE_BIN:-}"
 
 python="$cache/venv/bin/python"
 if [ ! -x "$python" ] || ! "$python" -c 'import redis' 2>/dev/null; then
-	python3 -m venv "$cache/venv" || fail_setup "python3 -m venv failed (apt install python3-venv)"
+	python3 -m venv "$cache/venv" || { kit_install python3-venv && python3 -m venv "$cache/venv"; } ||
+		fail_setup "python3 -m venv failed"
 fi
 "$python" -m pip install --quiet --upgrade redis ruff || fail_setup "pip install redis ruff failed"
 

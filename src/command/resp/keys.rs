@@ -4,9 +4,7 @@
 use std::num::NonZeroU64;
 
 use super::strings::{Expiry, invalid_expire};
-use super::{
-    Call, Handled, NOT_AN_INTEGER, NoRoom, SYNTAX_ERROR, fail, glob, integer, unix_now_ms,
-};
+use super::{Call, Handled, NOT_AN_INTEGER, NoRoom, SYNTAX_ERROR, fail, glob, integer};
 use crate::command::Outcome;
 use crate::protocol::resp::Args;
 
@@ -83,7 +81,7 @@ fn expire_with(
     let Some(amount) = integer(amount) else {
         return fail(call, NOT_AN_INTEGER);
     };
-    let Some(remaining_ms) = form(amount).remaining_ms(unix_now_ms()) else {
+    let Some(remaining_ms) = form(amount).remaining_ms(call.unix_now_ms()) else {
         return fail(call, &invalid_expire(command));
     };
     let now_ms = call.now_ms;
@@ -128,15 +126,16 @@ pub(super) fn pexpireat(call: &mut Call<'_>, args: Args<'_>) -> Handled {
 }
 
 /// What TTL, PTTL, EXPIRETIME and PEXPIRETIME report: -2 missing, -1 no
-/// TTL, else `report(remaining_ms)`.
-fn report_ttl(call: &mut Call<'_>, mut args: Args<'_>, report: fn(u64) -> i64) -> Handled {
+/// TTL, else `report(remaining_ms, unix_now_ms)`.
+fn report_ttl(call: &mut Call<'_>, mut args: Args<'_>, report: fn(u64, i64) -> i64) -> Handled {
     let key = args.next().unwrap_or_default();
     let now_ms = call.now_ms;
+    let unix_now_ms = call.unix_now_ms();
     let value = match call.ctx.store.peek(key, now_ms) {
         None => -2,
         Some(entry) => entry
             .deadline_ms
-            .map_or(-1, |deadline_ms| report(deadline_ms - now_ms)),
+            .map_or(-1, |deadline_ms| report(deadline_ms - now_ms, unix_now_ms)),
     };
     call.reply.integer(value);
     Ok(Outcome::Continue)
@@ -148,21 +147,23 @@ fn clamp(ms: u64) -> i64 {
 
 pub(super) fn ttl(call: &mut Call<'_>, args: Args<'_>) -> Handled {
     // Rounded to the nearest second, as Redis does.
-    report_ttl(call, args, |ms| clamp(ms.saturating_add(500) / 1000))
+    report_ttl(call, args, |ms, _| clamp(ms.saturating_add(500) / 1000))
 }
 
 pub(super) fn pttl(call: &mut Call<'_>, args: Args<'_>) -> Handled {
-    report_ttl(call, args, clamp)
+    report_ttl(call, args, |ms, _| clamp(ms))
 }
 
 pub(super) fn expiretime(call: &mut Call<'_>, args: Args<'_>) -> Handled {
-    report_ttl(call, args, |ms| {
-        unix_now_ms().saturating_add(clamp(ms)) / 1000
+    report_ttl(call, args, |ms, unix_now_ms| {
+        unix_now_ms.saturating_add(clamp(ms)) / 1000
     })
 }
 
 pub(super) fn pexpiretime(call: &mut Call<'_>, args: Args<'_>) -> Handled {
-    report_ttl(call, args, |ms| unix_now_ms().saturating_add(clamp(ms)))
+    report_ttl(call, args, |ms, unix_now_ms| {
+        unix_now_ms.saturating_add(clamp(ms))
+    })
 }
 
 pub(super) fn persist(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {

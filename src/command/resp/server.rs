@@ -31,18 +31,19 @@ pub(super) fn echo(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
 
 /// Checks `token` (and `user`, which must be `default`) against the
 /// configured token: the error to send, if it does not pass.
+/// Without a token, as Redis's passwordless `default` user: any token for
+/// `default` passes, other users fail, and a bare token is a mistake.
 fn check_auth(call: &Call<'_>, user: Option<&[u8]>, token: &[u8]) -> Result<(), &'static str> {
-    let Some(secret) = &call.ctx.auth_token else {
-        return Err(
+    const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+    let user_ok = user.is_none_or(|user| user == b"default");
+    match &call.ctx.auth_token {
+        None if user.is_none() => Err(
             "ERR AUTH <password> called without any password configured for the default user. \
              Are you sure your configuration is correct?",
-        );
-    };
-    let user_ok = user.is_none_or(|user| user == b"default");
-    if secret.matches(token) && user_ok {
-        Ok(())
-    } else {
-        Err("WRONGPASS invalid username-password pair or user is disabled.")
+        ),
+        None if user_ok => Ok(()),
+        Some(secret) if user_ok && secret.matches(token) => Ok(()),
+        _ => Err(WRONGPASS),
     }
 }
 
@@ -117,7 +118,7 @@ pub(super) fn hello(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
         return fail(
             call,
             "NOAUTH HELLO must be called with the client already authenticated, otherwise the \
-             HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and \
+             HELLO AUTH <user> <pass> option can be used to authenticate the client and \
              select the RESP protocol version at the same time",
         );
     }
@@ -171,7 +172,8 @@ fn valid_name(name: &[u8]) -> Result<(), &'static str> {
 
 /// CLIENT SETNAME / GETNAME / ID / SETINFO / INFO
 pub(super) fn client(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
-    let sub = args.next().unwrap_or_default().to_ascii_lowercase();
+    let given = args.next().unwrap_or_default();
+    let sub = given.to_ascii_lowercase();
     let arity_ok = match sub.as_slice() {
         b"setname" => args.remaining() == 1,
         b"getname" | b"id" | b"info" => args.remaining() == 0,
@@ -206,7 +208,8 @@ pub(super) fn client(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
         },
         b"id" => call.reply.integer(call.client.id as i64),
         b"setinfo" => {
-            let attribute = args.next().unwrap_or_default().to_ascii_lowercase();
+            let given = args.next().unwrap_or_default();
+            let attribute = given.to_ascii_lowercase();
             let value = args.next().unwrap_or_default();
             let slot = match attribute.as_slice() {
                 b"lib-name" => &mut call.client.lib_name,
@@ -216,8 +219,12 @@ pub(super) fn client(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
                     return fail(call, &format!("ERR Unrecognized option '{attribute}'"));
                 }
             };
-            if let Err(error) = valid_name(value) {
-                return fail(call, error);
+            if valid_name(value).is_err() {
+                let attribute = String::from_utf8_lossy(given);
+                let error = format!(
+                    "ERR {attribute} cannot contain spaces, newlines or special characters."
+                );
+                return fail(call, &error);
             }
             *slot = (!value.is_empty()).then(|| value.into());
             call.reply.ok();
@@ -304,12 +311,13 @@ pub(super) fn info(call: &mut Call<'_>, args: Args<'_>) -> Handled {
             t,
             "redis_version:{REDIS_COMPATIBLE_VERSION}\r\nblink_store_version:{}\r\n\
              redis_mode:standalone\r\nos:{} {}\r\narch_bits:{}\r\nprocess_id:{}\r\n\
-             uptime_in_seconds:{uptime_s}\r\nuptime_in_days:{}\r\n",
+             tcp_port:{}\r\nuptime_in_seconds:{uptime_s}\r\nuptime_in_days:{}\r\n",
             env!("CARGO_PKG_VERSION"),
             std::env::consts::OS,
             std::env::consts::ARCH,
             usize::BITS,
             std::process::id(),
+            call.ctx.tcp_port,
             uptime_s / 86_400,
         );
     });
@@ -402,7 +410,8 @@ pub(super) fn config(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
 
 /// COMMAND, COMMAND COUNT, COMMAND INFO name..., COMMAND DOCS [name...]
 pub(super) fn command(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
-    let sub = args.next().map(<[u8]>::to_ascii_lowercase);
+    let given = args.next();
+    let sub = given.map(<[u8]>::to_ascii_lowercase);
     let chosen: Vec<Option<&Spec>> = match sub.as_deref() {
         None => SPECS.iter().map(Some).collect(),
         Some(b"count") => {

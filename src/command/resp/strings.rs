@@ -5,7 +5,6 @@ use std::num::NonZeroU64;
 
 use super::{
     Call, Handled, ITEM_TOO_LARGE, NOT_AN_INTEGER, NoRoom, SYNTAX_ERROR, fail, integer, oversized,
-    unix_now_ms,
 };
 use crate::command::Outcome;
 use crate::protocol::resp::Args;
@@ -71,7 +70,7 @@ fn store(
             .and_then(|entry| entry.deadline_ms)
             .and_then(|deadline_ms| NonZeroU64::new(deadline_ms - now_ms)),
         TtlChoice::Set(expiry) => {
-            match expiry.remaining_ms(unix_now_ms()).map(u64::try_from) {
+            match expiry.remaining_ms(call.unix_now_ms()).map(u64::try_from) {
                 Some(Ok(ms)) if ms > 0 => NonZeroU64::new(ms),
                 // Already past: Redis stores nothing and deletes the key.
                 _ => {
@@ -153,7 +152,7 @@ pub(super) fn set(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
         }
     }
     if let TtlChoice::Set(expiry) = ttl
-        && expiry.remaining_ms(unix_now_ms()).is_none()
+        && expiry.remaining_ms(call.unix_now_ms()).is_none()
     {
         return fail(call, &invalid_expire("set"));
     }
@@ -215,7 +214,7 @@ fn set_with_expiry(
         Ok(amount) => form(amount),
         Err(error) => return fail(call, &error),
     };
-    if expiry.remaining_ms(unix_now_ms()).is_none() {
+    if expiry.remaining_ms(call.unix_now_ms()).is_none() {
         return fail(call, &invalid_expire(command));
     }
     match store(call, key, value, TtlChoice::Set(expiry)) {
@@ -287,7 +286,7 @@ pub(super) fn getex(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
             _ => return fail(call, SYNTAX_ERROR),
         }
     }
-    let unix_now_ms = unix_now_ms();
+    let unix_now_ms = call.unix_now_ms();
     let remaining_ms = match change {
         Some(Some(expiry)) => match expiry.remaining_ms(unix_now_ms) {
             Some(ms) => Some(Some(ms)),
