@@ -17,7 +17,7 @@ fi
 [ -x scripts/fuzz-seed.sh ] && scripts/fuzz-seed.sh
 
 # target : largest single allocation allowed (MiB)
-for spec in decode:2 roundtrip:2 store_ops:8 session:8; do
+for spec in decode:2 roundtrip:2 resp:2 store_ops:8 session:8; do
     target="${spec%%:*}"
     malloc_limit_mb="${spec##*:}"
     dict=()
