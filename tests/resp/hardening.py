@@ -58,6 +58,9 @@ class Attack:
     where: str = "both"
     auth: bool = False
     gap_s: float = 0.0
+    #: Afterwards, on a fresh connection: (request, exact reply), e.g. that nothing after
+    #: the offending bytes was executed.
+    afterwards: tuple[bytes, bytes] | None = None
     #: Other answers that are as good as `expect` (where Redis's own answer depends on timing).
     alternatives: list[bytes] = field(default_factory=list)
 
@@ -80,6 +83,12 @@ def attacks(token: str) -> list[Attack]:
         Attack("inline request of 70 000 bytes without a newline", [b"A" * 70000], protocol_error("too big inline request")),
         Attack("multibulk count line of 70 000 digits", [b"*" + b"1" * 70000], protocol_error("too big mbulk count string")),
         Attack("bulk length line of 70 000 digits", [b"*1\r\n$" + b"1" * 70000], protocol_error("too big bulk count string")),
+        Attack(
+            "replies before a protocol error arrive; nothing after it runs",
+            [PING + b"*abc\r\n" + encode(["SET", "after-error", "1"])],
+            PONG + protocol_error("invalid multibulk length"),
+            afterwards=(encode(["EXISTS", "after-error"]), b":0\r\n"),
+        ),
         # HTTP: Redis treats "POST" and "Host:" as an attack, logs it and closes, sending nothing.
         Attack("HTTP POST", [b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n"], b""),
         Attack("a Host: line alone", [b"Host: localhost\r\n"], b""),
@@ -213,8 +222,27 @@ def read_exactly(reader: Reader, count: int, timeout_s: float) -> tuple[bytes, s
     return data, ""
 
 
-def run_attack(address: str, attack: Attack) -> str:
-    """ "" when the server behaved, else a readable account of what it did."""
+def run_attack(address: str, attack: Attack, token: str | None = None) -> str:
+    """Returns "" when the server behaved, else a readable account of what it did."""
+    problem = _attack(address, attack)
+    if problem or attack.afterwards is None:
+        return problem
+    request, reply = attack.afterwards
+    reader = open_reader(address)
+    try:
+        if token:
+            reader.command("AUTH", token)
+        reader.send(request)
+        got, why = read_exactly(reader, len(reply), 5.0)
+        if got != reply:
+            return f"afterwards {esc(request)}: expected {esc(reply)}\n  actual {esc(got)}{' <' + why + '>' if why else ''}"
+        return ""
+    finally:
+        reader.close()
+
+
+def _attack(address: str, attack: Attack) -> str:
+    """The writes and the answer on one connection (run_attack's first part)."""
     reader = open_reader(address)
     try:
         for index, chunk in enumerate(attack.writes):
@@ -275,7 +303,7 @@ def rss_bytes(pid: int) -> int:
 
 
 def declared_lengths_allocate_nothing(address: str, pid: int) -> str:
-    """ "" when RSS stays flat while many connections declare big bulks they never send."""
+    """Returns "" when RSS stays flat while many connections declare bulks they never send."""
     before = rss_bytes(pid)
     readers = [open_reader(address) for _ in range(DECLARED_CONNECTIONS)]
     try:
@@ -316,8 +344,8 @@ def main() -> int:
         if not attack.auth and attack.name.startswith(("'*' alone", "telnet typing PI", "Blink PING frame on")):
             names.append("target-unix")
         for name in names:
-            shown = name if name.startswith("target") is False else name.replace("target", kind)
-            problem = run_attack(servers[name], attack)
+            shown = name.replace("target", "blink" if kind == "blink" else "target redis")
+            problem = run_attack(servers[name], attack, token if attack.auth else None)
             tally.check(f"[{attack.where}] {shown}: {attack.name}", not problem, problem)
     name = f"[blink] {kind}: {DECLARED_CONNECTIONS} connections declaring 1 MiB bulks allocate nothing"
     if only and only not in name:
