@@ -648,6 +648,22 @@ def expiry_cases() -> list[Case]:
         Case("EXPIRE overflowing milliseconds", [c("SET", "k", "v"), c("EXPIRE", "k", "9223372036854775807")]),
         Case("PEXPIRE overflowing", [c("SET", "k", "v"), c("PEXPIRE", "k", "9223372036854775807")]),
         Case("EXPIREAT", [c("SET", "k", "v"), c("EXPIREAT", "k", FIXED_AT_S), c("EXPIRETIME", "k"), c("PEXPIRETIME", "k"), c("TTL", "k")]),
+        # An absolute deadline must come back exactly: stored as a relative TTL, it drifts by
+        # a millisecond now and then, so one case tries 20 keys.
+        Case(
+            "EXPIREAT / PEXPIREAT / SET PXAT read back exactly (20 keys)",
+            [
+                step
+                for n in range(20)
+                for step in (
+                    c("SET", f"k{n}", "v", "PXAT", FIXED_AT_MS + n),
+                    c("PEXPIRETIME", f"k{n}"),
+                    c("EXPIREAT", f"k{n}", FIXED_AT_S + n),
+                    c("PEXPIRETIME", f"k{n}"),
+                    c("EXPIRETIME", f"k{n}"),
+                )
+            ],
+        ),
         Case("EXPIREAT in the past deletes", [c("SET", "k", "v"), c("EXPIREAT", "k", "1"), c("EXISTS", "k")]),
         Case("PEXPIREAT", [c("SET", "k", "v"), c("PEXPIREAT", "k", FIXED_AT_MS), c("PEXPIRETIME", "k"), c("EXPIRETIME", "k")]),
         Case("EXPIREAT NX on a key with a TTL", [c("SET", "k", "v", "EX", "100"), c("EXPIREAT", "k", FIXED_AT_S, "NX")]),

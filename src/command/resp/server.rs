@@ -161,9 +161,16 @@ pub(super) fn select(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
     }
 }
 
-/// Names hold no spaces, newlines or other special characters (Redis's rule).
+/// Longest client name, library name or version a connection keeps, so
+/// that CLIENT GETNAME and CLIENT INFO stay small replies.
+pub const CLIENT_FIELD_MAX_BYTES: usize = 256;
+
+/// Names hold no spaces, newlines or other special characters (Redis's
+/// rule), and at most [`CLIENT_FIELD_MAX_BYTES`].
 fn valid_name(name: &[u8]) -> Result<(), &'static str> {
-    if name.iter().all(|&b| (b'!'..=b'~').contains(&b)) {
+    if name.len() > CLIENT_FIELD_MAX_BYTES {
+        Err("ERR Client names are limited to 256 bytes")
+    } else if name.iter().all(|&b| (b'!'..=b'~').contains(&b)) {
         Ok(())
     } else {
         Err("ERR Client names cannot contain spaces, newlines or special characters.")

@@ -246,6 +246,12 @@ fn client_name_and_info() {
         h.run("CLIENT SETNAME \"a b\"")
             .starts_with("-ERR Client names cannot")
     );
+    let long = "n".repeat(server::CLIENT_FIELD_MAX_BYTES + 1);
+    assert!(
+        h.run(&format!("CLIENT SETNAME {long}"))
+            .starts_with("-ERR Client names are limited")
+    );
+    assert_eq!(h.run(&format!("CLIENT SETNAME {}", &long[1..])), "+OK\r\n");
     assert_eq!(h.run("CLIENT ID"), ":7\r\n");
     assert_eq!(h.run("CLIENT SETINFO LIB-NAME redis-py"), "+OK\r\n");
     assert_eq!(
