@@ -146,3 +146,118 @@ impl Bounds {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::command::Context;
+    use crate::config::Secret;
+    use crate::protocol::Limits;
+    use crate::session::{AnswerBudget, AnswerEnd, Answered, Session};
+
+    const UNBOUNDED: AnswerBudget = AnswerBudget {
+        max_requests: usize::MAX,
+        max_output_len: usize::MAX,
+    };
+
+    fn run(input: &[u8], token: Option<&str>, budget: AnswerBudget) -> (Answered, String, bool) {
+        let token = token.map(|t| Secret::new(t.as_bytes().to_vec()));
+        let mut ctx = Context::for_tests(1 << 20, Limits::DEFAULT, token);
+        let mut session = Session::new(ctx.auth_token.is_none());
+        let mut out = Vec::new();
+        let answered = session.answer(input, &mut ctx, budget, &mut out, 0, 0);
+        let out = String::from_utf8_lossy(&out).into_owned();
+        (answered, out, session.is_authenticated())
+    }
+
+    #[test]
+    fn the_first_byte_chooses_resp_and_empty_requests_get_no_reply() {
+        let (answered, out, _) = run(b"*0\r\n\r\nPING\r\n*1\r\n$4\r\nPING\r\n", None, UNBOUNDED);
+        assert_eq!(out, "+PONG\r\n+PONG\r\n");
+        assert_eq!(
+            answered,
+            Answered {
+                consumed_bytes: 26,
+                replies: 2,
+                end: AnswerEnd::NeedMore
+            }
+        );
+    }
+
+    #[test]
+    fn a_partial_command_waits_and_consumes_nothing() {
+        let (answered, out, _) = run(b"*2\r\n$3\r\nGET\r\n$1\r", None, UNBOUNDED);
+        assert_eq!(
+            (answered.consumed_bytes, answered.end, out.as_str()),
+            (0, AnswerEnd::NeedMore, "")
+        );
+    }
+
+    #[test]
+    fn budgets_stop_between_commands() {
+        let input = b"PING\r\nPING\r\nPING\r\n";
+        let budget = AnswerBudget {
+            max_requests: 2,
+            ..UNBOUNDED
+        };
+        let (answered, _, _) = run(input, None, budget);
+        assert_eq!(
+            (answered.replies, answered.consumed_bytes, answered.end),
+            (2, 12, AnswerEnd::RequestsSpent)
+        );
+        // A GET may return a whole value: it waits for room.
+        let budget = AnswerBudget {
+            max_output_len: 100,
+            ..UNBOUNDED
+        };
+        let (answered, out, _) = run(b"PING\r\nGET k\r\n", None, budget);
+        assert_eq!(
+            (answered.end, out.as_str()),
+            (AnswerEnd::OutputFull, "+PONG\r\n")
+        );
+    }
+
+    #[test]
+    fn a_pipelined_auth_lifts_the_pre_auth_limits_for_what_follows() {
+        let value = "v".repeat(5_000);
+        let input = format!(
+            "AUTH t\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${}\r\n{value}\r\n",
+            value.len()
+        );
+        let (answered, out, authenticated) = run(input.as_bytes(), Some("t"), UNBOUNDED);
+        assert_eq!(out, "+OK\r\n+OK\r\n");
+        assert!(authenticated);
+        assert_eq!(answered.consumed_bytes, input.len());
+        // Without it, the same SET breaks the pre-auth request limit.
+        let (answered, out, _) = run(&input.as_bytes()[8..], Some("t"), UNBOUNDED);
+        assert_eq!(answered.end, AnswerEnd::Close);
+        assert_eq!(out, "-ERR Protocol error: unauthenticated bulk length\r\n");
+    }
+
+    #[test]
+    fn a_protocol_error_is_answered_after_the_earlier_replies_then_closes() {
+        let (answered, out, _) = run(b"PING\r\n*1\r\n$x\r\nPING\r\n", None, UNBOUNDED);
+        assert_eq!(out, "+PONG\r\n-ERR Protocol error: invalid bulk length\r\n");
+        assert_eq!(
+            (answered.replies, answered.consumed_bytes, answered.end),
+            (2, 6, AnswerEnd::Close)
+        );
+    }
+
+    #[test]
+    fn an_http_request_closes_without_a_reply() {
+        let (answered, out, _) = run(b"POST / HTTP/1.1\r\nHost: x\r\n\r\n", None, UNBOUNDED);
+        assert_eq!(
+            (answered.replies, answered.end, out.as_str()),
+            (0, AnswerEnd::Close, "")
+        );
+    }
+
+    #[test]
+    fn quit_replies_then_closes() {
+        let (answered, out, _) = run(b"QUIT\r\nPING\r\n", None, UNBOUNDED);
+        assert_eq!(
+            (answered.replies, answered.end, out.as_str()),
+            (1, AnswerEnd::Close, "+OK\r\n")
+        );
+    }
+}
