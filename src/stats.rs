@@ -63,8 +63,11 @@ pub struct ServerCounters {
     pub bytes_in: u64,
     /// Bytes written to clients.
     pub bytes_out: u64,
-    /// Requests executed, per command, indexed by opcode byte.
+    /// Requests executed, per command, indexed by opcode byte (RESP
+    /// commands under the binary command they match: GET, SET, ...).
     pub commands: [u64; COMMAND_SLOTS],
+    /// RESP commands with no binary-protocol counterpart (INCR, SCAN, ...).
+    pub resp_other_commands: u64,
     /// Error replies sent, per kind, indexed by status byte minus 0x80.
     pub errors: [u64; ERROR_SLOTS],
     /// Connections closed after a fatal protocol error.
@@ -90,6 +93,7 @@ impl Default for ServerCounters {
             bytes_in: 0,
             bytes_out: 0,
             commands: [0; COMMAND_SLOTS],
+            resp_other_commands: 0,
             errors: [0; ERROR_SLOTS],
             closed_protocol: 0,
             closed_frame_timeout: 0,
@@ -107,6 +111,11 @@ impl ServerCounters {
         if let Some(count) = self.commands.get_mut(opcode as usize) {
             *count += 1;
         }
+    }
+
+    /// Every request executed, in either protocol.
+    pub fn commands_total(&self) -> u64 {
+        self.commands.iter().sum::<u64>() + self.resp_other_commands
     }
 
     /// Counts one error reply of `status` (ignored for non-error statuses).
@@ -158,7 +167,7 @@ impl Snapshot {
     pub fn render(&self, out: &mut impl Write) -> io::Result<()> {
         let c = &self.counters;
         let s = &self.store;
-        let lines: [(&str, u64); 32] = [
+        let lines: [(&str, u64); 33] = [
             ("protocol_version", u64::from(PROTOCOL_VERSION)),
             ("pid", u64::from(std::process::id())),
             ("uptime_ms", self.uptime_ms),
@@ -188,7 +197,8 @@ impl Snapshot {
             ("expiry_lag_recent_ms", s.expiry_lag_recent_ms),
             ("log_lines_dropped", self.log_lines_dropped),
             ("log_write_errors", self.log_write_errors),
-            ("commands_total", c.commands.iter().sum()),
+            ("commands_total", c.commands_total()),
+            ("cmd_resp_other", c.resp_other_commands),
             ("errors_total", c.errors.iter().sum()),
             ("closed_total", self.closed_total()),
         ];

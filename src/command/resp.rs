@@ -194,8 +194,9 @@ pub fn execute(call: &mut Call<'_>, spec: Option<&'static Spec>, mut args: Args<
     let Some(spec) = spec else {
         return Ok(unknown_command(call, name, args));
     };
-    if let Some(opcode) = spec.counts_as {
-        call.ctx.counters.count_command(opcode);
+    match spec.counts_as {
+        Some(opcode) => call.ctx.counters.count_command(opcode),
+        None => call.ctx.counters.resp_other_commands += 1,
     }
     let argc = args.remaining() + 1;
     let arity_ok = match usize::try_from(spec.arity) {

@@ -471,6 +471,11 @@ impl Store {
             .snapshot(self.len() as u64, self.used_bytes, self.cap_bytes)
     }
 
+    /// Number of stored entries that have a TTL.
+    pub fn len_with_ttl(&self) -> usize {
+        self.deadlined
+    }
+
     /// Number of stored entries (expired ones not yet reclaimed included).
     pub fn len(&self) -> usize {
         self.lru.len()

@@ -11,6 +11,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
@@ -214,6 +215,46 @@ def workload(r: redis.Redis) -> None:
     eq(r.dbsize(), len(model), "DBSIZE after the workload")
 
 
+#: Threads sharing one client (its connection pool), and the operations each does.
+SHARED_THREADS = 16
+SHARED_OPS = 300
+
+
+def shared_client(r: redis.Redis) -> None:
+    """RELIABILITY H7 over RESP: threads share one client; no reply crosses to another."""
+    r.flushall()
+
+    def worker(thread: int) -> None:
+        for op in range(SHARED_OPS):
+            key, value = f"t{thread}:{op % 10}", f"{thread}-{op}"
+            eq(r.set(key, value), True, "SET")
+            eq(r.get(key), value.encode(), f"thread {thread} op {op} GET")
+
+    with ThreadPoolExecutor(SHARED_THREADS) as pool:
+        for future in [pool.submit(worker, n) for n in range(SHARED_THREADS)]:
+            future.result(timeout=60)
+
+
+#: A pipeline whose replies (GETS x VALUE_BYTES) dwarf any output cap while the client is
+#: still writing its requests: redis-py writes the whole pipeline before reading.
+BIG_PIPELINE_GETS = 20000
+BIG_PIPELINE_VALUE_BYTES = 4096
+
+
+def big_replies_pipeline(address: str) -> None:
+    r = client(address, socket_timeout=30)
+    try:
+        r.set("big", b"x" * BIG_PIPELINE_VALUE_BYTES)
+        pipe = r.pipeline(transaction=False)
+        for _ in range(BIG_PIPELINE_GETS):
+            pipe.get("big")
+        replies = pipe.execute()
+        eq(len(replies), BIG_PIPELINE_GETS, "reply count")
+        eq({len(reply) for reply in replies}, {BIG_PIPELINE_VALUE_BYTES}, "reply sizes")
+    finally:
+        r.close()
+
+
 def resp3(address: str) -> None:
     r = client(address, protocol=3)
     try:
@@ -286,6 +327,7 @@ def main() -> int:
             ("connection commands", connection),
             ("pipelines (transaction=False)", pipelines),
             (f"mixed workload of {WORKLOAD_OPS} ops against a model", workload),
+            (f"{SHARED_THREADS} threads sharing one client", shared_client),
         ]:
             r = client(address)
             started = time.monotonic()
@@ -299,6 +341,10 @@ def main() -> int:
         for name, run in [
             ("RESP3 (protocol=3, redis-py 8's default)", lambda a=address: resp3(a)),
             ("RESP2 (protocol=2): strings", lambda a=address: with_client(a, strings, protocol=2)),
+            (
+                f"a pipeline of {BIG_PIPELINE_GETS} GETs of {BIG_PIPELINE_VALUE_BYTES} bytes (replies > output cap)",
+                lambda a=address: big_replies_pipeline(a),
+            ),
         ]:
             try:
                 run()

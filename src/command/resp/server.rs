@@ -186,7 +186,7 @@ pub(super) fn client(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
         b"getname" | b"id" | b"info" => args.remaining() == 0,
         b"setinfo" => args.remaining() == 2,
         _ => {
-            let sub = String::from_utf8_lossy(&sub);
+            let sub = String::from_utf8_lossy(given);
             return fail(
                 call,
                 &format!("ERR unknown subcommand '{sub}'. Try CLIENT HELP."),
@@ -345,10 +345,12 @@ pub(super) fn info(call: &mut Call<'_>, args: Args<'_>) -> Handled {
     section("Stats", &|t| {
         let _ = write!(
             t,
-            "total_connections_received:{}\r\nrejected_connections:{}\r\n\
+            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
+             rejected_connections:{}\r\n\
              total_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\n\
              keyspace_hits:{}\r\nkeyspace_misses:{}\r\nevicted_keys:{}\r\nexpired_keys:{}\r\n",
             counters.connections_total,
+            counters.commands_total(),
             counters.connections_rejected,
             counters.bytes_in,
             counters.bytes_out,
@@ -358,9 +360,14 @@ pub(super) fn info(call: &mut Call<'_>, args: Args<'_>) -> Handled {
             store.expirations,
         );
     });
+    let with_ttl = call.ctx.store.len_with_ttl();
     section("Keyspace", &|t| {
         if store.items > 0 {
-            let _ = write!(t, "db0:keys={},expires=0,avg_ttl=0\r\n", store.items);
+            let _ = write!(
+                t,
+                "db0:keys={},expires={with_ttl},avg_ttl=0\r\n",
+                store.items
+            );
         }
     });
     call.reply.verbatim(text.as_bytes());
@@ -431,8 +438,8 @@ pub(super) fn command(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
             call.reply.map(0);
             return Ok(Outcome::Continue);
         }
-        Some(other) => {
-            let other = String::from_utf8_lossy(other);
+        Some(_) => {
+            let other = String::from_utf8_lossy(given.unwrap_or_default());
             return fail(
                 call,
                 &format!("ERR unknown subcommand '{other}'. Try COMMAND HELP."),

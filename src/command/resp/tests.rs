@@ -255,8 +255,8 @@ fn client_name_and_info() {
     assert_eq!(h.run("CLIENT ID"), ":7\r\n");
     assert_eq!(h.run("CLIENT SETINFO LIB-NAME redis-py"), "+OK\r\n");
     assert_eq!(
-        h.run("CLIENT NOPE"),
-        "-ERR unknown subcommand 'nope'. Try CLIENT HELP.\r\n"
+        h.run("CLIENT Nope"),
+        "-ERR unknown subcommand 'Nope'. Try CLIENT HELP.\r\n"
     );
     let info = h.run("INFO");
     for field in ["redis_version:", "loading:0", "# Keyspace", "maxmemory:"] {
