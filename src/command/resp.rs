@@ -168,19 +168,12 @@ pub static SPECS: &[Spec] = &[
     spec!("command", -1, server::command, no_auth: false, write: false, reply: ReplyMax::Measured),
 ];
 
-/// Longest command name in [`SPECS`].
-const MAX_NAME_BYTES: usize = 16;
-
 /// The spec of command `name` (any case).
+#[inline]
 pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
-    if name.len() > MAX_NAME_BYTES {
-        return None;
-    }
-    let mut lower = [0u8; MAX_NAME_BYTES];
-    let lower = &mut lower[..name.len()];
-    lower.copy_from_slice(name);
-    lower.make_ascii_lowercase();
-    SPECS.iter().find(|spec| spec.name.as_bytes() == lower)
+    SPECS.iter().find(|spec| {
+        spec.name.len() == name.len() && spec.name.as_bytes().eq_ignore_ascii_case(name)
+    })
 }
 
 /// Executes the command in `args` (name first; never empty), whose

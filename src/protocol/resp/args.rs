@@ -57,11 +57,17 @@ impl<'a> Args<'a> {
     fn take(&mut self) -> Option<&'a [u8]> {
         let (arg, rest) = match self.layout {
             Layout::Multibulk => {
-                let header_end = memchr::memchr(b'\n', self.bytes)?;
-                let digits = self.bytes.get(1..header_end.checked_sub(1)?)?;
-                let len = super::decode::parse_integer(digits)?;
-                let start = header_end.checked_add(1)?;
-                let end = start.checked_add(usize::try_from(len).ok()?)?;
+                // `$<digits>\r\n<bytes>\r\n`, checked by the decoder.
+                let mut len = 0usize;
+                let mut at = 1;
+                while let Some(&digit) = self.bytes.get(at).filter(|d| d.is_ascii_digit()) {
+                    len = len
+                        .checked_mul(10)?
+                        .checked_add(usize::from(digit.wrapping_sub(b'0')))?;
+                    at = at.checked_add(1)?;
+                }
+                let start = at.checked_add(2)?;
+                let end = start.checked_add(len)?;
                 (
                     self.bytes.get(start..end)?,
                     self.bytes.get(end.checked_add(2)?..)?,

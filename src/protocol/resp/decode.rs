@@ -165,26 +165,93 @@ enum Header {
 }
 
 /// Reads the header line starting at `at` (its type byte included).
+///
+/// The common case, one to four digits then `\r\n` (every header a cache
+/// client sends), is read in one short pass; [`header_in_full`] does the rest.
+#[inline(always)]
 fn header(input: &[u8], at: usize) -> Header {
-    let line = input.get(at..).unwrap_or_default();
-    let window = line.get(..MAX_INLINE_BYTES).unwrap_or(line);
-    let Some(cr) = memchr::memchr(b'\r', window) else {
-        return if line.len() > MAX_INLINE_BYTES {
-            Header::TooLong
-        } else {
-            Header::NeedMore
-        };
-    };
-    match line.get(cr.saturating_add(1)) {
-        None => Header::NeedMore,
-        Some(b'\n') => match line.get(1..cr).and_then(parse_integer) {
-            Some(value) => Header::Value {
+    let line = input.get(at.saturating_add(1)..).unwrap_or_default();
+    let mut value: i64 = 0;
+    for (n, &byte) in line.iter().take(5).enumerate() {
+        if byte.is_ascii_digit() {
+            // At most four digits: no overflow.
+            value = value
+                .wrapping_mul(10)
+                .wrapping_add(i64::from(byte.wrapping_sub(b'0')));
+            continue;
+        }
+        let strict = n == 1 || (n > 1 && line.first() != Some(&b'0'));
+        if byte == b'\r' && strict && line.get(n.saturating_add(1)) == Some(&b'\n') {
+            return Header::Value {
                 value,
-                next: at.saturating_add(cr).saturating_add(2),
-            },
-            None => Header::Invalid,
+                next: at.saturating_add(n).saturating_add(3),
+            };
+        }
+        break;
+    }
+    header_in_full(input, at)
+}
+
+/// [`header`] for any line: a valid header is at most 19 digits and a
+/// sign, so anything else is decided within a few bytes. Only a line that
+/// is not a valid number goes on to look for its end, to tell an invalid
+/// number from a line too long to be any (Redis's two errors).
+fn header_in_full(input: &[u8], at: usize) -> Header {
+    let digits_at = at.saturating_add(1);
+    let mut i = digits_at;
+    let negative = input.get(i) == Some(&b'-');
+    if negative {
+        i = i.saturating_add(1);
+    }
+    let first_digit = i;
+    let mut value: i64 = 0;
+    loop {
+        match input.get(i) {
+            None => return Header::NeedMore,
+            Some(b'\r') => break,
+            Some(&digit) if digit.is_ascii_digit() => {
+                let digit = i64::from(digit.wrapping_sub(b'0'));
+                let next = value.checked_mul(10).and_then(|v| {
+                    if negative {
+                        v.checked_sub(digit)
+                    } else {
+                        v.checked_add(digit)
+                    }
+                });
+                match next {
+                    Some(next) => value = next,
+                    None => return long_line(input, at),
+                }
+                i = i.saturating_add(1);
+            }
+            Some(_) => return long_line(input, at),
+        }
+    }
+    let digits = i.saturating_sub(first_digit);
+    let leading_zero = digits > 1 && input.get(first_digit) == Some(&b'0');
+    if digits == 0 || leading_zero || (negative && value == 0) {
+        return Header::Invalid;
+    }
+    match input.get(i.saturating_add(1)) {
+        None => Header::NeedMore,
+        Some(b'\n') => Header::Value {
+            value,
+            next: i.saturating_add(2),
         },
         Some(_) => Header::Invalid,
+    }
+}
+
+/// A header line that is not a number: invalid once its end is in sight,
+/// too long if it has none within [`MAX_INLINE_BYTES`].
+#[cold]
+fn long_line(input: &[u8], at: usize) -> Header {
+    let line = input.get(at..).unwrap_or_default();
+    let window = line.get(..MAX_INLINE_BYTES).unwrap_or(line);
+    match memchr::memchr(b'\r', window) {
+        Some(_) => Header::Invalid,
+        None if line.len() > MAX_INLINE_BYTES => Header::TooLong,
+        None => Header::NeedMore,
     }
 }
 

@@ -84,7 +84,9 @@ impl Reply<'_> {
     }
 
     /// A bulk string (`$`).
+    #[inline]
     pub fn bulk(&mut self, bytes: &[u8]) {
+        self.out.reserve(bytes.len() + BULK_FRAMING_MAX_BYTES);
         self.out.push(b'$');
         push_decimal(bytes.len() as i64, self.out);
         self.out.extend_from_slice(b"\r\n");
@@ -152,7 +154,18 @@ impl Reply<'_> {
 }
 
 /// Appends `value` in decimal.
+#[inline]
 fn push_decimal(value: i64, out: &mut Vec<u8>) {
+    // Lengths and counts are mostly short: up to three digits in one step.
+    let digit = |n: i64| b'0' + (n % 10) as u8;
+    match value {
+        0..=9 => return out.push(digit(value)),
+        10..=99 => return out.extend_from_slice(&[digit(value / 10), digit(value)]),
+        100..=999 => {
+            return out.extend_from_slice(&[digit(value / 100), digit(value / 10), digit(value)]);
+        }
+        _ => {}
+    }
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut rest = value.unsigned_abs();
@@ -187,6 +200,10 @@ mod tests {
     fn scalars_in_both_versions() {
         for version in [Version::Resp2, Version::Resp3] {
             assert_eq!(written(version, |r| r.integer(-42)), b":-42\r\n");
+            for n in [0, 7, 10, 99, 100, 999, 1000, 123_456] {
+                let text = format!(":{n}\r\n");
+                assert_eq!(written(version, |r| r.integer(n)), text.as_bytes());
+            }
             assert_eq!(
                 written(version, |r| r.integer(i64::MIN)),
                 b":-9223372036854775808\r\n"
