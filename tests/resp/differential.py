@@ -5,7 +5,8 @@ every expected error text below is that version's unless a case says otherwise.
 
 Each case is a short sequence of steps on ONE fresh connection, run against both servers
 after a FLUSHALL on a separate admin connection. The whole table runs in RESP2, and again
-with `HELLO 3` sent first on each connection (RESP3). Raw reply bytes are compared exactly,
+with `HELLO 3` sent first on each connection (RESP3), over TCP; the core cases run once
+more in RESP2 over the Unix socket. Raw reply bytes are compared exactly,
 error texts included, except where a value legitimately differs between two servers; each
 such normalisation is a function below, named after what it hides and why.
 
@@ -1025,6 +1026,7 @@ def main() -> int:
     }
     if kind == "blink":
         servers["small"] = (env("RESP_REF_TCP"), env("RESP_TGT_SMALL_TCP"), None)
+    unix = {env("RESP_REF_TCP"): env("RESP_REF_UNIX"), env("RESP_TGT_TCP"): env("RESP_TGT_UNIX")}
     admins = {name: (Admin(ref, tok), Admin(tgt, tok)) for name, (ref, tgt, tok) in servers.items()}
     only = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("RESP_FILTER", "")
     cases = [*all_cases(), *auth_cases(token), *cap_cases()]
@@ -1036,10 +1038,16 @@ def main() -> int:
             not_run += 2 if case.resp3 else 1
             continue
         pair = {"auth": "auth", "blink-cap": "small"}.get(case.section, "plain")
-        ref, tgt, _ = servers[pair]
-        for proto in (2, 3) if case.resp3 else (2,):
+        # Core cases run over TCP in RESP2 and RESP3, then over the Unix socket in RESP2.
+        runs = [("tcp", proto) for proto in ((2, 3) if case.resp3 else (2,))]
+        if case.section == "core":
+            runs.append(("unix", 2))
+        for transport, proto in runs:
+            ref, tgt, _ = servers[pair]
+            if transport == "unix":
+                ref, tgt = unix[ref], unix[tgt]
             prefix: list[Step] = [c("HELLO", "3")] if proto == 3 else []
-            label = f"[{case.section}] RESP{proto} {case.name}"
+            label = f"[{case.section}] RESP{proto}{'/unix' if transport == 'unix' else ''} {case.name}"
             for admin in admins[pair]:
                 admin.run("FLUSHALL")
                 for setup in case.setup:
