@@ -17,7 +17,7 @@
 //! A protocol is a [`Codec`]: `blink` is the one today. Another (RESP) is
 //! another module implementing [`Codec`], picked per connection from its
 //! first byte as Blink-Store does (a Blink frame's first byte is below
-//! `0x20`, SPEC §3.1), in [`Conn::answer`].
+//! `0x20`, SPEC §3.1), where [`serve_conn`] hands a turn its codec.
 //!
 //! ```text
 //! blink-floor --tcp 127.0.0.1:26466 --unix-socket /tmp/floor.sock --value-size 100
