@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark of Blink-Store, Redis and memcached on this machine.
+# Side-by-side benchmark of Blink-Store, Redis and memcached on this machine,
+# and of the floor server (benches/floor: the same loop shape and decoder,
+# a canned reply, no store), against which Blink's CPU per request is
+# reported as a multiple.
 #
 # Each server starts fresh, pinned to CPU 0 (memcached with -t 1); the load
 # generator (blink-bench, and redis-benchmark for calibration) is pinned to
@@ -9,7 +12,7 @@
 # Workloads (100-byte values, 100k keys, 16-byte keys, 50 connections):
 #   get90-set10 at pipeline 1 and 16, set-only at pipeline 1, and get90-set10
 #   open loop at a fixed rate (latency at the same load); over TCP, and Blink
-#   also over its Unix socket.
+#   and the floor also over their Unix sockets.
 # Memory: 1,000,000 items of 100-byte values: RSS and overhead per item.
 # Memory cap: 64 MiB cap, 1 GiB of values of 100 B..100 KiB written: peak
 #   RSS (VmHWM) / cap and the final accounted bytes.
@@ -18,7 +21,7 @@
 #
 # Output: docs/benchmarks.md and docs/benchmarks.png.
 #
-# Instructions: with valgrind installed, Redis and Blink also run under
+# Instructions: with valgrind installed, Redis, Blink and the floor also run under
 #   callgrind for 50,000 requests at pipeline 1 and 16: user-space
 #   instructions per request, a figure that noise on the machine cannot move.
 #
@@ -36,7 +39,7 @@ for arg in "$@"; do
         --quick) QUICK=1 ;;
         --install) INSTALL=1 ;;
         --skip-build) BUILD=0 ;;
-        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -70,14 +73,17 @@ SERVER_START_TIMEOUT_S=10
 REDIS_PORT=16379
 MEMCACHED_PORT=11311
 BLINK_PORT=26465
+FLOOR_PORT=26466
 
 OUT_DIR="$ROOT/docs"
 TARGET_DIR="$ROOT/target"
 BENCH="$TARGET_DIR/release/blink-bench"
 BLINK="$TARGET_DIR/release/blink-store"
+FLOOR="$TARGET_DIR/release/blink-floor"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/blink-compare.XXXXXX")
 RESULTS="$WORK/results.jsonl"
 SOCKET="$WORK/blink.sock"
+FLOOR_SOCKET="$WORK/floor.sock"
 : > "$RESULTS"
 
 # PID of each running server, by name.
@@ -156,6 +162,12 @@ start_server() {
                 --memory-limit "${cap_mib}MiB" --log-dir "$WORK/blink-logs" \
                 >"$WORK/blink.out" 2>&1 &
             ;;
+        floor)
+            port=$FLOOR_PORT
+            rm -f "$FLOOR_SOCKET"
+            taskset -c 0 "${WRAP[@]}" "$FLOOR" --tcp "127.0.0.1:$port" --unix-socket "$FLOOR_SOCKET" \
+                --value-size "$VALUE_BYTES" >"$WORK/floor.out" 2>&1 &
+            ;;
     esac
     PIDS[$name]=$!
     local waited=0
@@ -168,9 +180,11 @@ start_server() {
         sleep 0.1
         waited=$((waited + 1))
     done
-    if [ "$name" = blink ]; then
+    if [ "$name" = blink ] || [ "$name" = floor ]; then
+        local socket
+        socket=$(server_socket "$name")
         waited=0
-        until [ -S "$SOCKET" ] || [ "$waited" -ge 50 ]; do sleep 0.1; waited=$((waited + 1)); done
+        until [ -S "$socket" ] || [ "$waited" -ge 50 ]; do sleep 0.1; waited=$((waited + 1)); done
     fi
 }
 
@@ -183,12 +197,13 @@ stop_server() {
     fi
 }
 
-server_protocol() { case "$1" in redis) echo resp ;; memcached) echo memcache ;; blink) echo blink ;; esac; }
-server_port() { case "$1" in redis) echo $REDIS_PORT ;; memcached) echo $MEMCACHED_PORT ;; blink) echo $BLINK_PORT ;; esac; }
+server_protocol() { case "$1" in redis) echo resp ;; memcached) echo memcache ;; blink|floor) echo blink ;; esac; }
+server_port() { case "$1" in redis) echo $REDIS_PORT ;; memcached) echo $MEMCACHED_PORT ;; blink) echo $BLINK_PORT ;; floor) echo $FLOOR_PORT ;; esac; }
+server_socket() { case "$1" in blink) echo "$SOCKET" ;; floor) echo "$FLOOR_SOCKET" ;; esac; }
 
 # target_args SERVER TRANSPORT
 target_args() {
-    if [ "$2" = uds ]; then echo "--unix-socket $SOCKET"; else echo "--tcp 127.0.0.1:$(server_port "$1")"; fi
+    if [ "$2" = uds ]; then echo "--unix-socket $(server_socket "$1")"; else echo "--tcp 127.0.0.1:$(server_port "$1")"; fi
 }
 
 # CPU time of a process so far (user + system, all threads), in µs.
@@ -291,11 +306,11 @@ WORKLOADS=(
 throughput() {
     log "throughput: $ROUNDS round(s) of ${DURATION_S} s per server and workload"
     local server targets=() entry workload flags round target
-    for server in redis memcached blink; do
+    for server in redis memcached blink floor; do
         start_server "$server" "$BIG_MIB" || continue
         prefill "$server" "$KEYS"
         targets+=("$server/tcp")
-        [ "$server" = blink ] && targets+=("blink/uds")
+        if [ "$server" = blink ] || [ "$server" = floor ]; then targets+=("$server/uds"); fi
     done
     for entry in "${WORKLOADS[@]}"; do
         workload=${entry%%|*} flags=${entry#*|}
@@ -306,7 +321,7 @@ throughput() {
             done
         done
     done
-    for server in redis memcached blink; do stop_server "$server"; done
+    for server in redis memcached blink floor; do stop_server "$server"; done
 }
 
 # timed CMD...: runs CMD with its stdout in $WORK/timed.out and sets
@@ -388,7 +403,7 @@ memory_cap() {
     stop_server "$server"
 }
 
-# Instructions per request: Redis and Blink under callgrind, counters zeroed
+# Instructions per request: Redis, Blink and the floor under callgrind, counters zeroed
 # after the prefill and dumped after each run. (memcached is left out: it
 # refuses to start under valgrind, whose descriptors lower its fd limit.)
 instruction_counts() {
@@ -396,9 +411,9 @@ instruction_counts() {
         log "instructions: valgrind not installed (apt-get install valgrind); skipped"
         return 0
     fi
-    log "instructions: Redis and Blink under callgrind, $CALLGRIND_REQUESTS requests per run"
+    log "instructions: Redis, Blink and the floor under callgrind, $CALLGRIND_REQUESTS requests per run"
     local server pid pipeline json dump
-    for server in redis blink; do
+    for server in redis blink floor; do
         WRAP=(valgrind --tool=callgrind "--callgrind-out-file=$WORK/callgrind.$server" "--log-file=$WORK/valgrind.$server.log")
         SERVER_START_TIMEOUT_S=60 start_server "$server" "$BIG_MIB" || { WRAP=(); continue; }
         WRAP=()
@@ -441,12 +456,12 @@ PY
 
 # ---------------------------------------------------------------- main
 check_tools
-for port in $REDIS_PORT $MEMCACHED_PORT $BLINK_PORT; do
+for port in $REDIS_PORT $MEMCACHED_PORT $BLINK_PORT $FLOOR_PORT; do
     if port_open "$port"; then echo "port $port is already in use; stop whatever listens there" >&2; exit 1; fi
 done
 if [ "$BUILD" = 1 ]; then
-    log "building blink-store and blink-bench (release)"
-    (cd "$ROOT" && cargo build --release --quiet -p blink-store -p blink-bench)
+    log "building blink-store, blink-floor and blink-bench (release)"
+    (cd "$ROOT" && cargo build --release --quiet -p blink-store -p blink-floor -p blink-bench)
 fi
 PYTHON=$(chart_python)
 machine_json >> "$RESULTS"

@@ -9,10 +9,20 @@
 //! AUTH) ends the connection. Limits are chosen per frame, so an AUTH
 //! pipelined ahead of a large SET lifts the pre-auth frame limit for the SET.
 //!
+//! Before executing a run of complete frames, the loop looks ahead at up to
+//! `LOOKAHEAD_FRAMES` of them ([`protocol::peek_key`]: header, opcode and
+//! key only) and starts their keys' index chunks, then their records,
+//! loading (`store/prefetch.rs`); the frames are then decoded and executed
+//! strictly in order, each with its own lookup. The hints change no state,
+//! so a batch answers exactly as one frame at a time would, and its cache
+//! misses overlap instead of queueing. A lone frame (pipeline 1) gets no
+//! hints.
+//!
 //! No sockets here: the connection calls this between a read and a write,
-//! and the `session` fuzz target drives it with arbitrary byte streams. A
-//! second protocol (RESP) gets its own answer loop over its own decoder,
-//! calling the same [`command::execute`].
+//! and the `session` fuzz target drives it with arbitrary byte streams. The
+//! first byte chooses the protocol (SPEC §3.1); RESP has its own answer
+//! loop (`session/resp.rs`) over its own decoder, calling
+//! [`command::resp::execute`].
 
 mod resp;
 
@@ -21,6 +31,7 @@ use crate::logging::Escaped;
 use crate::protocol::{
     self, Decoded, Detected, HEADER_BYTES, Limits, PRE_AUTH_MAX_FRAME_BYTES, Request, Status,
 };
+use crate::store::Store;
 
 /// The largest reply to anything but GET and STATS: empty OKs, TTL, HELLO,
 /// and every error message (all well under 256 bytes).
@@ -201,11 +212,18 @@ impl Session {
         // Chosen once, and again only when AUTH changes them mid-batch.
         let mut limits = *self.limits(&ctx.limits);
         let mut out_limits = OutputLimits::new(budget.max_output_len, &limits);
+        // Input bytes whose frames' lookups have been started.
+        let mut hinted_bytes = 0;
         let end = loop {
             if replies >= budget.max_requests {
                 break AnswerEnd::RequestsSpent;
             }
             let rest = &input[consumed_bytes..];
+            let max_frames = budget.max_requests - replies;
+            if consumed_bytes >= hinted_bytes && max_frames > 1 && holds_two_frames(rest) {
+                hinted_bytes =
+                    consumed_bytes + start_lookups(rest, &limits, &ctx.store, max_frames);
+            }
             match protocol::decode_request(rest, &limits) {
                 Decoded::NeedMore => break AnswerEnd::NeedMore,
                 Decoded::Request { request, frame_len } => {
@@ -294,6 +312,53 @@ impl OutputLimits {
             _ => self.small,
         }
     }
+}
+
+/// Complete frames whose lookups are started together, ahead of their
+/// execution (docs/performance-notes.md, "Batch prefetch", has the sizes
+/// tried).
+const LOOKAHEAD_FRAMES: usize = 8;
+
+/// Whether `input` holds more than one frame's bytes, judged from the first
+/// header alone: a lone lookup gains nothing from a hint issued just before
+/// it, so pipeline 1 pays only this test.
+#[inline(always)]
+fn holds_two_frames(input: &[u8]) -> bool {
+    input.first_chunk::<HEADER_BYTES>().is_some_and(|header| {
+        let first_frame_bytes = HEADER_BYTES + u32::from_be_bytes(*header) as usize;
+        input.len() > first_frame_bytes + HEADER_BYTES
+    })
+}
+
+/// Starts the lookups of the keys of up to `max_frames` (and at most
+/// [`LOOKAHEAD_FRAMES`]) complete frames at the front of `input`: every
+/// index chunk, then every record. Returns the bytes of the frames looked
+/// at. Out of line, so the answer loop's own code stays as it was.
+#[inline(never)]
+fn start_lookups(input: &[u8], limits: &Limits, store: &Store, max_frames: usize) -> usize {
+    let mut keys: [&[u8]; LOOKAHEAD_FRAMES] = [&[]; LOOKAHEAD_FRAMES];
+    let (mut frames, mut keyed, mut offset) = (0, 0, 0);
+    while frames < max_frames.min(LOOKAHEAD_FRAMES) {
+        let Some((key, frame_len)) = protocol::peek_key(&input[offset..], limits) else {
+            break;
+        };
+        if let Some(key) = key {
+            keys[keyed] = key;
+            keyed += 1;
+        }
+        frames += 1;
+        offset += frame_len;
+    }
+    let mut hashes = [None; LOOKAHEAD_FRAMES];
+    for (hash, key) in hashes.iter_mut().zip(&keys[..keyed]) {
+        let key_hash = store.key_hash(key);
+        store.prefetch_index(key_hash);
+        *hash = Some(key_hash);
+    }
+    for &hash in hashes.iter().flatten() {
+        store.prefetch_record(hash);
+    }
+    offset
 }
 
 /// Payload bytes of a SET besides key and value: opcode, `ttl_ms`, `key_len`.
@@ -426,5 +491,129 @@ mod tests {
         let (answered, out, _) = run(&input, None, UNBOUNDED);
         assert_eq!(answered.replies, 1);
         assert!(out.len() <= STATS_REPLY_MAX_BYTES, "{} bytes", out.len());
+    }
+
+    #[test]
+    fn reads_in_a_batch_see_the_writes_before_them() {
+        let big = vec![b'x'; 3_000];
+        let input = frames(&[
+            Request::Set {
+                key: b"k",
+                value: b"one",
+                ttl_ms: 0,
+            },
+            Request::Get { key: b"k" },
+            // A value of another size class: the record moves.
+            Request::Set {
+                key: b"k",
+                value: &big,
+                ttl_ms: 0,
+            },
+            Request::Get { key: b"k" },
+            Request::Del { key: b"k" },
+            Request::Get { key: b"k" },
+            Request::Ttl { key: b"k" },
+        ]);
+        let (answered, out, _) = run(&input, None, UNBOUNDED);
+        assert_eq!(answered.replies, 7);
+        let mut expected = Vec::new();
+        for (status, body) in [
+            (Status::Ok, &b""[..]),
+            (Status::Ok, b"one"),
+            (Status::Ok, b""),
+            (Status::Ok, &big),
+            (Status::Ok, b""),
+            (Status::NotFound, b""),
+            (Status::NotFound, b""),
+        ] {
+            protocol::encode_reply(status, body, &mut expected);
+        }
+        assert_eq!(out, expected);
+    }
+
+    /// A batch of frames answered in one call, with its lookups started
+    /// ahead, against the same frames answered one call each (a lone frame
+    /// gets no hints).
+    mod batch_order {
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Few keys, so reads and writes of the same key mix in a batch.
+        const KEYS: [&[u8]; 5] = [b"a", b"b", b"key:000000000001", b"key:000000000002", b"c"];
+
+        #[derive(Clone, Debug)]
+        enum Op {
+            Set(usize, usize, u64),
+            Get(usize),
+            Del(usize),
+            Expire(usize, u64),
+            Ttl(usize),
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            let key = 0..KEYS.len();
+            prop_oneof![
+                3 => (key.clone(), 0usize..300, prop_oneof![Just(0u64), 1u64..5]).prop_map(|(k, v, t)| Op::Set(k, v, t)),
+                4 => key.clone().prop_map(Op::Get),
+                1 => key.clone().prop_map(Op::Del),
+                1 => (key.clone(), 0u64..5).prop_map(|(k, t)| Op::Expire(k, t)),
+                1 => key.prop_map(Op::Ttl),
+            ]
+        }
+
+        fn encode(op: &Op, out: &mut Vec<u8>) {
+            let value = vec![b'v'; 300];
+            let request = match *op {
+                Op::Set(k, len, ttl_ms) => Request::Set {
+                    key: KEYS[k],
+                    value: &value[..len],
+                    ttl_ms,
+                },
+                Op::Get(k) => Request::Get { key: KEYS[k] },
+                Op::Del(k) => Request::Del { key: KEYS[k] },
+                Op::Expire(k, ttl_ms) => Request::Expire {
+                    key: KEYS[k],
+                    ttl_ms,
+                },
+                Op::Ttl(k) => Request::Ttl { key: KEYS[k] },
+            };
+            encode_request(&request, out);
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1_000))]
+
+            #[test]
+            fn a_batch_answers_as_its_frames_one_at_a_time(
+                ops in vec(op(), 1..=64),
+                // Small caps evict within a batch, so hints go stale.
+                cap_bytes in prop_oneof![Just(1u64 << 20), 400u64..2_000],
+                now_ms in 0u64..8,
+            ) {
+                let mut batch_ctx = Context::for_tests(cap_bytes, Limits::DEFAULT, None);
+                let mut one_ctx = Context::for_tests(cap_bytes, Limits::DEFAULT, None);
+                let (mut batch, mut one) = (Session::new(true), Session::new(true));
+                let mut wire = Vec::new();
+                let mut one_out = Vec::new();
+                for op in &ops {
+                    let mut frame = Vec::new();
+                    encode(op, &mut frame);
+                    let answered = one.answer(&frame, &mut one_ctx, UNBOUNDED, &mut one_out, now_ms, 0);
+                    prop_assert_eq!(answered.consumed_bytes, frame.len());
+                    wire.extend_from_slice(&frame);
+                }
+                let mut batch_out = Vec::new();
+                let answered = batch.answer(&wire, &mut batch_ctx, UNBOUNDED, &mut batch_out, now_ms, 0);
+                prop_assert_eq!(
+                    answered,
+                    Answered { consumed_bytes: wire.len(), replies: ops.len(), end: AnswerEnd::NeedMore }
+                );
+                prop_assert_eq!(batch_out, one_out);
+                prop_assert_eq!(batch_ctx.store.stats(), one_ctx.store.stats());
+                batch_ctx.store.check_invariants();
+            }
+        }
     }
 }

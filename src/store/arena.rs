@@ -19,6 +19,10 @@ use std::ops::Range;
 use super::pages::{MAX_PAGES, PAGE_BYTES, Pages};
 use super::record::{self, Deadline, Loc, NIL, Record, RecordMut, record_bytes};
 use super::size_class::{CLASS_COUNT, SMALL_MAX_BYTES, chunk_bytes_of, class_of};
+use super::table::prefetch;
+
+/// Bytes per cache line, the unit a prefetch loads.
+const CACHE_LINE_BYTES: usize = 64;
 
 /// Top bit of a location: set for large records.
 const LARGE_BIT: u32 = 1 << 31;
@@ -80,6 +84,24 @@ impl Arena {
             self.pages.bytes(loc)
         } else {
             &self.large[(loc & !LARGE_BIT) as usize]
+        }
+    }
+
+    /// Starts loading the first two cache lines of the small record at
+    /// `loc` (header, key, and most of a short value), without waiting.
+    /// `loc` may be stale: a prefetch only computes an address in the
+    /// pages' range, which never faults. Large records are left alone:
+    /// they are rare, and their first lines are a small part of them.
+    #[inline(always)]
+    pub(super) fn prefetch(&self, loc: Loc) {
+        if loc & LARGE_BIT == 0 {
+            let bytes = self.pages.bytes(loc);
+            for line in [bytes.first(), bytes.get(CACHE_LINE_BYTES)]
+                .into_iter()
+                .flatten()
+            {
+                prefetch(line);
+            }
         }
     }
 

@@ -88,6 +88,13 @@ impl Index {
         }
     }
 
+    /// Starts loading the current table's home chunk for `hash` (the old
+    /// table's, while the index grows, is left to the lookup).
+    #[inline(always)]
+    pub(super) fn prefetch_home(&self, hash: u64) {
+        self.table.prefetch_home(hash);
+    }
+
     /// The locations whose keys may equal a key with this hash: the
     /// current table's, then the old one's. The caller compares each
     /// candidate's key (see [`keys_equal`]).

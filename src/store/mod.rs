@@ -28,7 +28,8 @@
 //! (chunk sizes), `region` (the reserved range the pages live in), `pages`
 //! (chunks in pages), `arena` (locations: pages or large allocations), `lru`
 //! (recency list), `table` (a hash table of locations), `index` (key ->
-//! location, growing one table into the next), `expiry` (deadline heap),
+//! location, growing one table into the next), `prefetch` (hints that
+//! start a batch's lookups loading), `expiry` (deadline heap),
 //! `stats` (counters), `invariants` (the full consistency walk). `model` is
 //! the naive reference store the property tests and the fuzzer compare
 //! against.
@@ -123,6 +124,7 @@ mod index;
 mod invariants;
 mod lru;
 mod pages;
+mod prefetch;
 mod record;
 mod region;
 mod size_class;
@@ -143,6 +145,7 @@ use arena::{Arena, MAX_LARGE};
 use expiry::Expiry;
 use index::{Index, MIGRATE_CHUNKS_PER_TICK, keys_equal};
 use lru::Lru;
+pub use prefetch::KeyHash;
 use record::{Deadline, Loc};
 pub use record::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
 use stats::Counters;

@@ -129,6 +129,43 @@ pub fn decode_request<'a>(buf: &'a [u8], limits: &Limits) -> Decoded<'a> {
     }
 }
 
+/// A hint, not a decoding: the key of the complete frame at the front of
+/// `buf` and the frame's length, read from its header, opcode and `key_len`
+/// alone, for a caller that wants to start a key's lookup before the frame's
+/// turn comes (`session.rs`). Nothing else is checked, so a frame
+/// [`decode_request`] refuses may still yield a key; for every request it
+/// accepts, the key is that request's.
+///
+/// `None` when no complete, well-framed frame is at the front. A frame
+/// without a key, or whose key field does not fit it, yields
+/// `Some((None, frame_len))`.
+///
+/// ```
+/// use blink_store::protocol::{Limits, Request, encode_request, peek_key};
+///
+/// let mut wire = Vec::new();
+/// encode_request(&Request::Get { key: b"user:1" }, &mut wire);
+/// assert_eq!(peek_key(&wire, &Limits::DEFAULT), Some((Some(&b"user:1"[..]), wire.len())));
+/// assert_eq!(peek_key(&wire[..5], &Limits::DEFAULT), None);
+/// ```
+#[inline]
+pub fn peek_key<'a>(buf: &'a [u8], limits: &Limits) -> Option<(Option<&'a [u8]>, usize)> {
+    let Framing::Complete { payload, frame_len } = split_frame(buf, limits.max_frame_bytes) else {
+        return None;
+    };
+    let (&opcode_byte, fields) = payload.split_first()?;
+    let key_fields = match Opcode::try_from(opcode_byte) {
+        Ok(Opcode::Get | Opcode::Del | Opcode::Ttl) => Some(fields),
+        // `ttl_ms u64` comes first.
+        Ok(Opcode::Set | Opcode::Expire) => fields.get(8..),
+        _ => None,
+    };
+    Some((
+        key_fields.and_then(|fields| Reader(fields).key()),
+        frame_len,
+    ))
+}
+
 /// Parses the fields after the opcode; `None` unless they fill `fields` exactly.
 fn parse_fields(opcode: Opcode, fields: &[u8]) -> Option<Request<'_>> {
     let mut reader = Reader(fields);

@@ -88,9 +88,11 @@ fn put_key(key: &[u8], out: &mut Vec<u8>) {
 /// assert_eq!(out, b"\x00\x00\x00\x01\x01");
 /// ```
 pub fn encode_reply(status: Status, body: &[u8], out: &mut Vec<u8>) {
+    let len = u32::try_from(1 + body.len()).expect("reply body longer than u32::MAX - 1");
+    let [a, b, c, d] = len.to_be_bytes();
     out.reserve(HEADER_BYTES + 1 + body.len());
-    put_header(1 + body.len(), out);
-    out.push(status as u8);
+    // Header and status in one append: one capacity check, not two.
+    out.extend_from_slice(&[a, b, c, d, status as u8]);
     out.extend_from_slice(body);
 }
 

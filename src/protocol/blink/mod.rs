@@ -54,7 +54,7 @@ mod proptests;
 #[cfg(test)]
 mod vectors_tests;
 
-pub use decode::{Decoded, RequestError, decode_request};
+pub use decode::{Decoded, RequestError, decode_request, peek_key};
 pub use encode::{
     ReplyWriter, encode_hello_reply, encode_reply, encode_request, encode_ttl_reply,
     write_stat_line,

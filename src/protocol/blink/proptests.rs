@@ -160,6 +160,26 @@ proptest! {
     fn arbitrary_bytes_meet_the_contract_under_small_limits(buf in stream()) {
         check_stream(&buf, &SMALL).map_err(TestCaseError::fail)?;
     }
+
+    #[test]
+    fn peek_key_agrees_with_the_decoder(buf in stream()) {
+        let peeked = peek_key(&buf, &Limits::DEFAULT);
+        match decode_request(&buf, &Limits::DEFAULT) {
+            Decoded::Request { request, frame_len } => {
+                prop_assert_eq!(peeked, Some((request.key(), frame_len)));
+            }
+            Decoded::Rejected { frame_len, .. } => {
+                prop_assert_eq!(peeked.map(|(_, len)| len), Some(frame_len));
+            }
+            Decoded::NeedMore => prop_assert_eq!(peeked, None),
+            // Bad framing peeks nothing; fields that do not fill a complete
+            // frame may still yield a key hint.
+            Decoded::Fatal(_) => {
+                let whole = peeked.is_none_or(|(_, len)| len <= buf.len());
+                prop_assert!(whole);
+            }
+        }
+    }
 }
 
 proptest! {
