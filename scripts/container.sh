@@ -161,7 +161,9 @@ answers_ping() {
 start_server() {
 	local port
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	container=$(buildah from --pull-never "$IMAGE") || return 1
+	container=$(buildah from --pull=never "$IMAGE") || return 1
+	# Emptied before the background start, so the wait reads only this run.
+	: >"$work/server.out"
 	# chroot isolation shares the host's network, as --network host would.
 	buildah run --isolation chroot --env "BLINK_TCP=127.0.0.1:$port" "$container" \
 		/blink-store --memory-limit 64MiB >"$work/server.out" 2>"$work/server.err" &

@@ -79,18 +79,29 @@ bin() {
 	echo "$root/target/$1/dist/$2$suffix"
 }
 
+# file_says FILE WORDS: file(1)'s description of FILE, shown, contains WORDS.
+file_says() {
+	local description
+	description=$(file "$1")
+	echo "$description" >&2
+	grep -q "$2" <<<"$description"
+}
+
 is_pe32_plus() {
-	file "$1" | tee /dev/stderr | grep -q 'PE32+ executable'
+	file_says "$1" 'PE32+ executable'
 }
 
 is_static() {
-	file "$1" | tee /dev/stderr | grep -q 'statically linked'
+	file_says "$1" 'statically linked'
 }
 
 # start_server RUNNER... : starts the server on a free port, waits for its
 # ready line, sets SERVER_PORT; RUNNER is the emulator (or none) and binary.
 start_server() {
 	SERVER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	# Emptied here, not by the background redirect: the wait below must
+	# never read the previous server's ready line.
+	: >"$work/server.out"
 	"$@" --tcp "127.0.0.1:$SERVER_PORT" --memory-limit 64MiB >"$work/server.out" 2>"$work/server.err" &
 	server_pid=$!
 	local deadline=$((SECONDS + PATIENCE_S))

@@ -283,6 +283,8 @@ binary_runs() {
 # dir: /run/blink-store is the service manager's) answers PING on it.
 defaults_serve_the_socket() {
 	local unpacked=$1
+	# Emptied before the background start, so the wait reads only this run.
+	: >"$work/server.out"
 	(
 		set -a
 		# shellcheck source=/dev/null
