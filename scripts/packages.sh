@@ -212,7 +212,7 @@ deb_for() {
 deb_control_is_right() {
 	local deb=$1 arch=$2
 	[ "$(dpkg-deb -f "$deb" Package)" = blink-store ] &&
-		[ "$(dpkg-deb -f "$deb" Version)" = "$VERSION" ] &&
+		[ "$(dpkg-deb -f "$deb" Version)" = "$VERSION-1" ] &&
 		[ "$(dpkg-deb -f "$deb" Architecture)" = "$arch" ] &&
 		dpkg-deb -f "$deb" Depends | grep -q adduser &&
 		dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/default/blink-store &&
@@ -254,16 +254,23 @@ unit_is_hardened() {
 }
 
 # systemd-analyze verify checks ExecStart's binary exists: point it at the
-# unpacked one, in a copy of the unit.
+# unpacked one, in a copy of the unit (with EDIT, a sed expression, applied).
 unit_verifies() {
-	local unpacked=$1 copy=$work/verify/blink-store.service
+	local unpacked=$1 edit=${2:-} copy=$work/verify/blink-store.service
 	mkdir -p "$work/verify"
-	sed "s|^ExecStart=/usr/bin/blink-store|ExecStart=$unpacked/usr/bin/blink-store|" "$(unit_path "$unpacked")" >"$copy"
+	sed -e "s|^ExecStart=/usr/bin/blink-store|ExecStart=$unpacked/usr/bin/blink-store|" ${edit:+-e "$edit"} \
+		"$(unit_path "$unpacked")" >"$copy"
 	local output
 	output=$(systemd-analyze verify "$copy" 2>&1)
 	echo "$output"
 	# Only this unit's own problems count (the host's other units are not ours).
 	! grep -q 'blink-store.service' <<<"$output"
+}
+
+# systemd-analyze verify warns, rather than fails, on a bad setting: the
+# check above must see such a warning.
+unit_verify_catches_a_bad_setting() {
+	! unit_verifies "$1" 's/^ProtectSystem=strict/ProtectSystem=bogus/' >/dev/null
 }
 
 unit_security_scores_ok() {
@@ -354,20 +361,20 @@ formula_parses() {
 formula_urls() {
 	ruby - "$work/rendered/homebrew/blink-store.rb" <<'EOF'
 $entries = []
+$context = []
 class Formula
-  @context = []
   class << self
     %i[desc homepage version license].each { |name| define_method(name) { |*| } }
     %i[service test].each { |name| define_method(name) { |*, &_block| } }
     %i[on_macos on_linux on_arm on_intel].each do |name|
       define_method(name) do |&block|
-        @context.push(name)
+        $context.push(name)
         block.call
-        @context.pop
+        $context.pop
       end
     end
 
-    def url(address) = $entries << { context: @context.join(","), url: address }
+    def url(address) = $entries << { context: $context.join(","), url: address }
     def sha256(sum) = $entries.last[:sha256] = sum
   end
 end
@@ -441,6 +448,7 @@ for pair in amd64:x86_64-unknown-linux-musl arm64:aarch64-unknown-linux-musl; do
 		kit_check "$arch: unpacked binary runs" binary_runs "$unpacked/usr/bin/blink-store"
 		kit_check "unit hardened as promised" unit_is_hardened "$(unit_path "$unpacked")"
 		kit_check "systemd-analyze verify: the unit" unit_verifies "$unpacked"
+		kit_check "systemd-analyze verify: a bad setting is caught" unit_verify_catches_a_bad_setting "$unpacked"
 		kit_check "systemd-analyze security: exposure 2.0 or less" unit_security_scores_ok "$unpacked"
 		kit_check "packaged defaults serve PING on the socket, mode 660, 256 MiB" defaults_serve_the_socket "$unpacked"
 	else
