@@ -2,7 +2,9 @@
 # Runs every test suite: the server's (unit, property, wire-level and doc
 # tests of the workspace, but for the crates whose own test.sh runs them), then every client's examples/clients/*/test.sh
 # and the HTTP backend examples (examples/test.sh) against the release
-# server, then the conformance kit's coverage check.
+# server, then the conformance kit's coverage check; with
+# BLINK_RELEASE_SUITES=1 (as .ci/run sets it), also scripts/cross.sh,
+# scripts/packages.sh and scripts/container.sh.
 # Builds and installs what it needs (cargo must exist; each client installs
 # its own toolchain). Ends with one line per suite and a total; exits
 # non-zero if any suite failed.
@@ -86,6 +88,17 @@ status=${PIPESTATUS[0]}
 covered=$(grep -c ': all ' "$log")
 missing=$(grep -c ': missing ' "$log")
 record conformance "$covered" "$missing" "$status"
+
+# The install paths (release targets, packages, the container image) take
+# about ten minutes more: .ci/run asks for them, a plain run does not.
+if [ "${BLINK_RELEASE_SUITES:-0}" = 1 ]; then
+    echo "== release targets: scripts/cross.sh"
+    run_suite cross scripts/cross.sh
+    echo "== packages: scripts/packages.sh"
+    run_suite packages scripts/packages.sh
+    echo "== container image: scripts/container.sh"
+    run_suite container scripts/container.sh
+fi
 
 echo
 echo "== summary"

@@ -51,7 +51,8 @@ pub enum LogRotation {
 
 /// Raw command-line flags, each with an environment-variable fallback.
 #[derive(Parser, Debug)]
-#[command(name = "blink-store", version, about, long_about = None)]
+#[command(name = "blink-store", version, about, long_about = None,
+          after_help = "Health probe: blink-store ping [--tcp HOST:PORT | --unix-socket PATH] [--timeout-ms MS]\n(exit 0 when the server answers PING; see blink-store ping --help)")]
 pub struct Cli {
     /// TCP address to listen on (host:port). Loopback unless --allow-non-loopback.
     #[arg(long, env = "BLINK_TCP", default_value_t = SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)))]
@@ -62,7 +63,7 @@ pub struct Cli {
     /// Permit binding a TCP address that is not loopback.
     #[arg(long, env = "BLINK_ALLOW_NON_LOOPBACK")]
     pub allow_non_loopback: bool,
-    /// Unix-domain socket path to listen on (off unless set).
+    /// Unix-domain socket path to listen on (off unless set; Unix systems only).
     #[arg(long, env = "BLINK_UNIX_SOCKET")]
     pub unix_socket: Option<PathBuf>,
     /// Permission bits of the Unix socket, in octal (in place before it accepts).
@@ -219,6 +220,13 @@ impl Config {
                     "--tcp {addr} is not a loopback address; pass --allow-non-loopback to expose the cache"
                 ));
             }
+        }
+        #[cfg(not(unix))]
+        if let Some(path) = &cli.unix_socket {
+            return Err(format!(
+                "--unix-socket {} is not available on this system (no Unix-domain sockets); serve --tcp instead",
+                path.display()
+            ));
         }
         if let Some(path) = &cli.unix_socket {
             let path_bytes = path.as_os_str().len();

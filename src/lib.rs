@@ -22,11 +22,13 @@
 //! - [`config`]: CLI flags and env vars, validated limits.
 //! - [`stats`], [`clock`], [`logging`]: counters and the STATS text, the
 //!   loop's clock, log files and their retention.
+//! - [`probe`]: `blink-store ping`, the health probe for images with no shell.
 
 pub mod clock;
 pub mod command;
 pub mod config;
 pub mod logging;
+pub mod probe;
 pub mod protocol;
 pub mod server;
 pub mod session;

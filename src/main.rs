@@ -1,5 +1,6 @@
 //! The `blink-store` server binary: parse the configuration, start logging,
-//! run the event loop, and turn how it ended into an exit code.
+//! run the event loop, and turn how it ended into an exit code. Its one
+//! other mode, `blink-store ping`, is the health probe ([`blink_store::probe`]).
 //!
 //! `main` returns instead of calling `process::exit`, so the logging guard
 //! is dropped last and the final lines reach the log file.
@@ -12,6 +13,10 @@ use blink_store::server::{Exit, Server};
 use blink_store::stats;
 
 fn main() -> ExitCode {
+    let mut args = std::env::args_os().skip(1).peekable();
+    if args.next_if(|first| first == "ping").is_some() {
+        return ExitCode::from(blink_store::probe::run(args));
+    }
     let config = Config::from_env_and_args();
     let snapshot = stats::shared_snapshot();
     let logging = match Logging::init(&config, snapshot.clone()) {

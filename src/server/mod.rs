@@ -18,19 +18,22 @@
 //! - [`connection`]: one client's turn, phases and timers.
 //! - [`buffers`]: input and output buffers, and the budget that bounds them.
 //! - [`stream`]: a socket of either family.
+//! - [`shutdown`]: signals (Unix) or console control events (Windows).
+//! - `unix_socket` (Unix only): the Unix listener and its socket file.
 
 pub mod buffers;
 pub mod connection;
 pub mod listener;
+pub mod shutdown;
 pub mod stream;
+#[cfg(unix)]
+pub mod unix_socket;
 
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
 use mio::{Events, Interest, Poll, Token};
-use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
 use crate::clock::Clock;
@@ -40,9 +43,10 @@ use crate::logging::LogCounters;
 use crate::stats::{CloseReason, SharedSnapshot};
 use connection::{Connection, LentBuffers, Timeouts, TurnEnd, TurnPolicy};
 use listener::Listener;
+use shutdown::ShutdownRequests;
 use stream::Stream;
 
-const SIGNAL_TOKEN: Token = Token(usize::MAX - 1);
+const SHUTDOWN_TOKEN: Token = Token(usize::MAX - 1);
 /// Listener `i` uses `Token(LISTENER_TOKEN_BASE - i)`.
 const LISTENER_TOKEN_BASE: usize = usize::MAX - 2;
 /// Connection timers are checked this often.
@@ -71,7 +75,7 @@ pub enum Exit {
 pub struct Server {
     poll: Poll,
     listeners: Vec<Listener>,
-    signals: Signals,
+    shutdown: ShutdownRequests,
     conns: Slab<Connection>,
     ctx: Context,
     lent: LentBuffers,
@@ -103,8 +107,9 @@ impl Server {
         if let Some(addr) = config.tcp_addr {
             listeners.push(listener::bind_tcp(addr)?);
         }
+        #[cfg(unix)]
         if let Some(path) = &config.unix_socket {
-            listeners.push(listener::bind_unix(path, config.unix_socket_mode)?);
+            listeners.push(unix_socket::bind(path, config.unix_socket_mode)?);
         }
         for (index, listener) in listeners.iter_mut().enumerate() {
             poll.registry().register(
@@ -115,13 +120,11 @@ impl Server {
         }
         let mut ctx = Context::new(&config, log_counters)?;
         ctx.tcp_port = listeners.iter().find_map(Listener::tcp_port).unwrap_or(0);
-        let mut signals = Signals::new([SIGTERM, SIGINT])?;
-        poll.registry()
-            .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
+        let shutdown = ShutdownRequests::register(poll.registry(), SHUTDOWN_TOKEN)?;
         Ok(Server {
             poll,
             listeners,
-            signals,
+            shutdown,
             conns: Slab::with_capacity(config.max_connections.min(1024)),
             ctx,
             lent: LentBuffers::default(),
@@ -186,7 +189,7 @@ impl Server {
     /// Routes one readiness event to the signals, a listener or a connection.
     fn dispatch(&mut self, event: &mio::event::Event, now_ms: u64) -> Option<Exit> {
         let Token(key) = event.token();
-        if event.token() == SIGNAL_TOKEN {
+        if event.token() == SHUTDOWN_TOKEN {
             return self.on_signals(now_ms);
         }
         if let Some(index) = self.listener_index(key) {
@@ -380,7 +383,7 @@ impl Server {
 
     /// Handles pending signals; returns `Forced` on a second one.
     fn on_signals(&mut self, now_ms: u64) -> Option<Exit> {
-        let received = self.signals.pending().count();
+        let received = self.shutdown.take_pending();
         if received == 0 {
             return None;
         }
@@ -405,9 +408,7 @@ impl Server {
     fn close_listeners(&mut self) {
         for mut listener in self.listeners.drain(..) {
             let _ = self.poll.registry().deregister(listener.source());
-            if let Listener::Unix(unix) = &listener {
-                unix.remove_file();
-            }
+            listener.remove_socket_file();
         }
     }
 }
@@ -417,9 +418,17 @@ fn listener_token(index: usize) -> Token {
 }
 
 /// Out of descriptors or kernel memory: retrying at once would spin.
+#[cfg(unix)]
 fn is_resource_exhaustion(error: &io::Error) -> bool {
     matches!(
         error.raw_os_error(),
         Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
     )
+}
+
+/// Out of sockets or buffer space (Winsock's codes): retrying at once would spin.
+#[cfg(windows)]
+fn is_resource_exhaustion(error: &io::Error) -> bool {
+    use windows_sys::Win32::Networking::WinSock::{WSAEMFILE, WSAENOBUFS};
+    matches!(error.raw_os_error(), Some(WSAEMFILE | WSAENOBUFS))
 }

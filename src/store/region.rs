@@ -29,6 +29,10 @@
 //!   read as zeros too. `MADV_FREE` is not used: it frees lazily, so the
 //!   kernel may zero a page at any later moment, while a shared borrow of
 //!   the range is alive, and a read would see bytes change under it.
+//! - Windows: decommit the pages and commit them again (`VirtualFree`,
+//!   `VirtualAlloc`), which frees them before it returns; they read as
+//!   zeros. The whole range is committed up front there (the `windows`
+//!   module says why and what it costs).
 //!
 //! Either way the bytes change inside [`Region::discard`], which holds
 //! `&mut self`, so no reference into the range is alive; after it they are
@@ -66,31 +70,17 @@ impl<const BYTES: usize> Region<BYTES> {
     /// (not memory), which an address-space limit (`ulimit -v`) can deny.
     pub(super) fn reserve() -> std::io::Result<Region<BYTES>> {
         const { assert!(BYTES > 0, "an empty region maps nothing") };
-        // SAFETY: a fresh anonymous private mapping at an address of the
-        // kernel's choosing aliases nothing; the result is checked.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                BYTES,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            let error = std::io::Error::last_os_error();
-            return Err(std::io::Error::new(
+        // SAFETY: a fresh mapping at an address of the system's choosing
+        // aliases nothing; the result is checked.
+        let ptr = unsafe { map_fresh(BYTES) }.map_err(|error| {
+            std::io::Error::new(
                 error.kind(),
                 format!("reserving {BYTES} bytes of address space for the store's pages: {error}"),
-            ));
-        }
-        let region = Region {
-            ptr: NonNull::new(ptr.cast()).expect("mmap returns no null mapping"),
-        };
-        // SAFETY: the whole fresh mapping, which this advice leaves as is.
-        unsafe { advise_range(ptr as usize, BYTES, NO_HUGE) };
-        Ok(region)
+            )
+        })?;
+        Ok(Region {
+            ptr: NonNull::new(ptr.cast()).expect("a successful mapping is not null"),
+        })
     }
 
     /// The whole range.
@@ -126,6 +116,32 @@ impl<const BYTES: usize> Region<BYTES> {
     }
 }
 
+/// Maps `len_bytes` of fresh anonymous memory, readable and writable,
+/// without reserving swap, and keeps transparent huge pages off it.
+///
+/// # Safety
+/// None beyond the call itself: the kernel picks an address no one uses.
+#[cfg(unix)]
+unsafe fn map_fresh(len_bytes: usize) -> std::io::Result<*mut u8> {
+    // SAFETY: an anonymous private mapping at an address of the kernel's choosing.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len_bytes,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the whole fresh mapping, which this advice leaves as is.
+    unsafe { advise_range(ptr as usize, len_bytes, NO_HUGE) };
+    Ok(ptr.cast())
+}
+
 /// Frees the memory of whole pages of a private anonymous mapping, which
 /// then read as zeros: `MADV_DONTNEED` does exactly that on Linux, before
 /// it returns.
@@ -146,7 +162,7 @@ unsafe fn discard_pages(start: *mut u8, len_bytes: usize) {
 ///
 /// # Safety
 /// As for the Linux version.
-#[cfg(not(target_os = "linux"))]
+#[cfg(all(unix, not(target_os = "linux")))]
 unsafe fn discard_pages(start: *mut u8, len_bytes: usize) {
     // SAFETY: the range is ours and unborrowed (the caller's promise), so
     // replacing its pages changes nothing anyone holds.
@@ -173,6 +189,7 @@ unsafe fn discard_pages(start: *mut u8, len_bytes: usize) {
 
 /// The system's page size: 4 KiB on x86-64, 16 or 64 KiB on some aarch64
 /// systems.
+#[cfg(unix)]
 fn system_page_bytes() -> usize {
     static PAGE_BYTES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     // SAFETY: sysconf reads a constant of the system.
@@ -187,6 +204,7 @@ fn system_page_bytes() -> usize {
 /// # Safety
 /// The range starts at a page and is mapped memory the caller owns; if
 /// `advice` can change its bytes (`MADV_DONTNEED`), nothing may borrow it.
+#[cfg(unix)]
 unsafe fn advise_range(start: usize, len_bytes: usize, advice: libc::c_int) {
     // SAFETY: as the caller promised.
     let result = unsafe { libc::madvise(start as *mut libc::c_void, len_bytes, advice) };
@@ -196,14 +214,110 @@ unsafe fn advise_range(start: usize, len_bytes: usize, advice: libc::c_int) {
 /// `MADV_NOHUGEPAGE` where it exists (Linux); a harmless no-op elsewhere.
 #[cfg(target_os = "linux")]
 const NO_HUGE: libc::c_int = libc::MADV_NOHUGEPAGE;
-#[cfg(not(target_os = "linux"))]
+#[cfg(all(unix, not(target_os = "linux")))]
 const NO_HUGE: libc::c_int = libc::MADV_NORMAL;
 
+#[cfg(unix)]
 impl<const BYTES: usize> Drop for Region<BYTES> {
     fn drop(&mut self) {
         // SAFETY: the mapping is ours and nothing borrows it any more.
         let result = unsafe { libc::munmap(self.ptr.as_ptr().cast(), BYTES) };
         debug_assert_eq!(result, 0, "munmap of our own mapping");
+    }
+}
+
+#[cfg(windows)]
+mod windows {
+    //! Windows: `VirtualAlloc` commits the range up front (Windows has no
+    //! overcommit: an uncommitted page faults on touch), which charges
+    //! `BYTES` against the commit limit (memory plus page file) but uses
+    //! no memory until a page is first written, when it reads as zeros.
+    //! Discarding decommits whole pages and commits them again: the memory
+    //! goes back at once and the pages read as zeros, as on Linux.
+
+    use windows_sys::Win32::System::Memory::{
+        MEM_COMMIT, MEM_DECOMMIT, MEM_RELEASE, MEM_RESERVE, PAGE_READWRITE, VirtualAlloc,
+        VirtualFree,
+    };
+
+    /// Reserves and commits `len_bytes` of zeroed memory.
+    ///
+    /// # Safety
+    /// None beyond the call itself: Windows picks an address no one uses.
+    pub(super) unsafe fn map_fresh(len_bytes: usize) -> std::io::Result<*mut u8> {
+        // SAFETY: a fresh allocation at an address of the system's choosing.
+        let ptr = unsafe {
+            VirtualAlloc(
+                std::ptr::null(),
+                len_bytes,
+                MEM_RESERVE | MEM_COMMIT,
+                PAGE_READWRITE,
+            )
+        };
+        if ptr.is_null() {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(ptr.cast())
+    }
+
+    /// Frees whole pages' memory; they read as zeros afterwards.
+    ///
+    /// # Safety
+    /// As for the Linux version.
+    pub(super) unsafe fn discard_pages(start: *mut u8, len_bytes: usize) {
+        // SAFETY: the range is whole pages of our committed allocation and
+        // nothing borrows it, so its pages may vanish and come back as zeros.
+        let recommitted = unsafe {
+            VirtualFree(start.cast(), len_bytes, MEM_DECOMMIT) != 0
+                && VirtualAlloc(start.cast(), len_bytes, MEM_COMMIT, PAGE_READWRITE) == start.cast()
+        };
+        if !recommitted {
+            // The store would fault on its next touch of these pages: stop
+            // now, with a cause.
+            eprintln!(
+                "recommitting {len_bytes} bytes of the store's pages failed: {}",
+                std::io::Error::last_os_error()
+            );
+            std::process::abort();
+        }
+    }
+
+    /// The system's page size (4 KiB on x86-64 and aarch64 Windows).
+    pub(super) fn system_page_bytes() -> usize {
+        use windows_sys::Win32::System::SystemInformation::{GetSystemInfo, SYSTEM_INFO};
+        // SAFETY: GetSystemInfo fills the struct it is given; all-zero
+        // bytes are a valid SYSTEM_INFO (plain integers and pointers).
+        let info = unsafe {
+            let mut info: SYSTEM_INFO = std::mem::zeroed();
+            GetSystemInfo(&mut info);
+            info
+        };
+        match info.dwPageSize {
+            0 => 4096,
+            bytes => bytes as usize,
+        }
+    }
+
+    /// Gives the whole allocation back.
+    ///
+    /// # Safety
+    /// `ptr` is the start of an allocation from [`map_fresh`] that nothing
+    /// borrows any more.
+    pub(super) unsafe fn unmap(ptr: *mut u8) {
+        // SAFETY: as the caller promised; MEM_RELEASE takes a size of 0.
+        let released = unsafe { VirtualFree(ptr.cast(), 0, MEM_RELEASE) };
+        debug_assert_ne!(released, 0, "VirtualFree of our own allocation");
+    }
+}
+
+#[cfg(windows)]
+use windows::{discard_pages, map_fresh, system_page_bytes};
+
+#[cfg(windows)]
+impl<const BYTES: usize> Drop for Region<BYTES> {
+    fn drop(&mut self) {
+        // SAFETY: the allocation is ours and nothing borrows it any more.
+        unsafe { windows::unmap(self.ptr.as_ptr().cast()) };
     }
 }
 

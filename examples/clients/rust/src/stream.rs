@@ -1,12 +1,14 @@
-//! The blocking client's socket: TCP (NODELAY, keepalive) or Unix, always in
-//! non-blocking mode, with [`Stream::wait`] (poll(2)) as the only place a
-//! thread blocks. One wait for "readable or writable" is what lets a pipeline
+//! The blocking client's socket: TCP (NODELAY, keepalive) or Unix (Unix
+//! systems only), always in non-blocking mode, with [`Stream::wait`]
+//! (poll(2), or `WSAPoll` on Windows) as the only place a thread blocks. One wait for "readable or writable" is what lets a pipeline
 //! read replies while its requests are still being written (SPEC §8), and
 //! its timeout is how every read and write deadline is enforced.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+#[cfg(unix)]
 use std::os::fd::{AsRawFd, RawFd};
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +20,7 @@ use crate::error::{Error, Result, TimeoutKind};
 #[derive(Debug)]
 pub(crate) enum Stream {
     Tcp(TcpStream),
+    #[cfg(unix)]
     Unix(UnixStream),
 }
 
@@ -35,8 +38,16 @@ impl Stream {
             Address::Tcp(host_port) => Stream::Tcp(connect_tcp(host_port, timeout)?),
             // A local connect does not wait on a network: it succeeds or is
             // refused at once.
+            #[cfg(unix)]
             Address::Unix(path) => {
                 Stream::Unix(UnixStream::connect(path).map_err(|e| Error::Connect(Arc::new(e)))?)
+            }
+            #[cfg(not(unix))]
+            Address::Unix(path) => {
+                return Err(Error::Config(format!(
+                    "unix {}: Unix-domain sockets are not available on this system",
+                    path.display()
+                )));
             }
         };
         stream
@@ -48,6 +59,7 @@ impl Stream {
     fn set_nonblocking(&self) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.set_nonblocking(true),
+            #[cfg(unix)]
             Stream::Unix(s) => s.set_nonblocking(true),
         }
     }
@@ -55,6 +67,7 @@ impl Stream {
     pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => Read::read(&mut &*s, buf),
+            #[cfg(unix)]
             Stream::Unix(s) => Read::read(&mut &*s, buf),
         }
     }
@@ -62,6 +75,7 @@ impl Stream {
     pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => Write::write(&mut &*s, buf),
+            #[cfg(unix)]
             Stream::Unix(s) => Write::write(&mut &*s, buf),
         }
     }
@@ -72,6 +86,7 @@ impl Stream {
         // An already-closed socket is exactly what we wanted.
         let _ = match self {
             Stream::Tcp(s) => s.shutdown(Shutdown::Both),
+            #[cfg(unix)]
             Stream::Unix(s) => s.shutdown(Shutdown::Both),
         };
     }
@@ -83,6 +98,7 @@ impl Stream {
         let mut byte = [0u8; 1];
         let peeked = match self {
             Stream::Tcp(s) => s.peek(&mut byte),
+            #[cfg(unix)]
             Stream::Unix(s) => {
                 // std has no peek on UnixStream: recv with MSG_PEEK.
                 let fd = s.as_raw_fd();
@@ -101,6 +117,7 @@ impl Stream {
 
     /// Blocks until the socket is readable, or writable when `want_write`,
     /// or `timeout` passes (both flags false).
+    #[cfg(unix)]
     pub(crate) fn wait(&self, want_write: bool, timeout: Duration) -> io::Result<Ready> {
         let mut events = libc::POLLIN;
         if want_write {
@@ -132,11 +149,45 @@ impl Stream {
         })
     }
 
+    #[cfg(unix)]
     fn raw_fd(&self) -> RawFd {
         match self {
             Stream::Tcp(s) => s.as_raw_fd(),
+            #[cfg(unix)]
             Stream::Unix(s) => s.as_raw_fd(),
         }
+    }
+
+    /// Blocks until the socket is readable, or writable when `want_write`,
+    /// or `timeout` passes (both flags false): `WSAPoll`, Windows' poll.
+    #[cfg(windows)]
+    pub(crate) fn wait(&self, want_write: bool, timeout: Duration) -> io::Result<Ready> {
+        use std::os::windows::io::AsRawSocket;
+        use windows_sys::Win32::Networking::WinSock::{
+            POLLERR, POLLHUP, POLLRDNORM, POLLWRNORM, SOCKET, WSAPOLLFD, WSAPoll,
+        };
+        let Stream::Tcp(stream) = self;
+        let mut events = POLLRDNORM;
+        if want_write {
+            events |= POLLWRNORM;
+        }
+        let mut fd = WSAPOLLFD {
+            fd: stream.as_raw_socket() as SOCKET,
+            events,
+            revents: 0,
+        };
+        // Round up, so a wait never ends early and spins.
+        let timeout_ms = timeout.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32;
+        // SAFETY: `fd` is one valid WSAPOLLFD and we pass a count of 1.
+        if unsafe { WSAPoll(&mut fd, 1, timeout_ms) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // Hang-up and error count as readable: the read reports them.
+        let readable = fd.revents & (POLLRDNORM | POLLHUP | POLLERR) != 0;
+        Ok(Ready {
+            readable,
+            writable: fd.revents & POLLWRNORM != 0,
+        })
     }
 }
 

@@ -9,7 +9,6 @@ mod repl;
 
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
-use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -147,7 +146,7 @@ fn run(
         }
     };
     let outcome = match command {
-        Command::Get { key } => match conn.get(key.into_vec())? {
+        Command::Get { key } => match conn.get(key.into_encoded_bytes())? {
             Some(value) if format == Format::Raw => {
                 write_out(out, &value).map(|()| Outcome::Done)?
             }
@@ -157,15 +156,15 @@ fn run(
         },
         Command::Set { key, value, ttl } => {
             let value = match value {
-                Some(value) => value.into_vec(),
+                Some(value) => value.into_encoded_bytes(),
                 None => read_stdin()?,
             };
-            conn.set(key.into_vec(), value, ttl)?;
+            conn.set(key.into_encoded_bytes(), value, ttl)?;
             Outcome::Done
         }
-        Command::Del { key } => found(conn.del(key.into_vec())?),
-        Command::Expire { key, ttl } => found(conn.expire(key.into_vec(), ttl.0)?),
-        Command::Ttl { key } => match conn.ttl(key.into_vec())? {
+        Command::Del { key } => found(conn.del(key.into_encoded_bytes())?),
+        Command::Expire { key, ttl } => found(conn.expire(key.into_encoded_bytes(), ttl.0)?),
+        Command::Ttl { key } => match conn.ttl(key.into_encoded_bytes())? {
             None => Outcome::NotFound,
             Some(Ttl::Persistent) => write_out(out, b"none\n").map(|()| Outcome::Done)?,
             Some(Ttl::ExpiresIn(left)) => {
@@ -235,7 +234,7 @@ fn config(args: &ConnectArgs) -> Result<Config, String> {
         .connect_timeout(timeout)
         .read_timeout(timeout)
         .write_timeout(timeout);
-    let env_token = std::env::var_os("BLINK_AUTH_TOKEN").map(OsString::into_vec);
+    let env_token = std::env::var_os("BLINK_AUTH_TOKEN").map(OsString::into_encoded_bytes);
     let token = match (&args.auth_token_file, env_token) {
         (Some(_), Some(_)) => {
             return Err("set either --auth-token-file or BLINK_AUTH_TOKEN, not both".into());

@@ -5,7 +5,6 @@
 
 use std::ffi::OsString;
 use std::io::{self, BufRead, IsTerminal, Write};
-use std::os::unix::ffi::OsStringExt;
 use std::process::ExitCode;
 
 use blink_client::{Config, Connection};
@@ -46,7 +45,15 @@ pub(crate) fn run_lines(config: &Config) -> ExitCode {
         if matches!(&words[..], [word] if word == b"quit" || word == b"exit") {
             break;
         }
-        let command = match Line::try_parse_from(words.into_iter().map(OsString::from_vec)) {
+        let words: Result<Vec<OsString>, String> = words.into_iter().map(os_string).collect();
+        let words = match words {
+            Ok(words) => words,
+            Err(message) => {
+                eprintln!("(error) {message}");
+                continue;
+            }
+        };
+        let command = match Line::try_parse_from(words) {
             Ok(line) => line.command,
             Err(error) => {
                 eprintln!("{error}");
@@ -152,6 +159,22 @@ pub(crate) fn quote(value: &[u8]) -> String {
     }
     quoted.push('"');
     quoted
+}
+
+/// A word as an argument: any bytes on Unix, where arguments are bytes.
+#[cfg(unix)]
+fn os_string(word: Vec<u8>) -> Result<OsString, String> {
+    use std::os::unix::ffi::OsStringExt;
+    Ok(OsString::from_vec(word))
+}
+
+/// A word as an argument: elsewhere arguments are text, so a word must be
+/// UTF-8 (a key or value with other bytes needs a Unix system).
+#[cfg(not(unix))]
+fn os_string(word: Vec<u8>) -> Result<OsString, String> {
+    String::from_utf8(word)
+        .map(OsString::from)
+        .map_err(|_| "a word that is not UTF-8 needs a Unix system".to_owned())
 }
 
 #[cfg(test)]
