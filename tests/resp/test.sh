@@ -271,6 +271,34 @@ benchmark() {
 			grep -qE '^GET: [0-9.]+ requests per second' <<<"$out"
 	fi
 }
+# --bigkeys walks SCAN, TYPE and STRLEN; --memkeys MEMORY USAGE, which on Blink is the
+# exact charge: (1+1+57) + (1+2+57) + (1+3+57) = 180 bytes for these three keys.
+bigkeys() {
+	local out
+	cli FLUSHALL >/dev/null && cli MSET a 1 b 22 c 333 >/dev/null || return 1
+	out="$(cli --bigkeys 2>&1)"
+	grep -q "Biggest string found '\"c\"' has 3 bytes" <<<"$out" && grep -q '^3 strings with 6 bytes' <<<"$out"
+}
+memkeys() {
+	local out want='^3 strings with [0-9]+ bytes'
+	[ "$target" = blink ] && want='^3 strings with 180 bytes'
+	cli FLUSHALL >/dev/null && cli MSET a 1 b 22 c 333 >/dev/null || return 1
+	out="$(cli --memkeys 2>&1)"
+	grep -qE "$want" <<<"$out" || {
+		echo "    no line matching $want in:" >&2
+		echo "$out" | tail -n 6 >&2
+		return 1
+	}
+}
+benchmark_more() {
+	local out test
+	out="$(timeout 120 nice redis-benchmark -h "$tgt_host" -p "$tgt_port" -t ping,incr,mset -n 10000 -P 16 --csv 2>&1)"
+	echo "$out" | tail -n 4
+	! grep -qiE 'error|ERR|WARN' <<<"$out" || return 1
+	for test in PING_INLINE PING_MBULK INCR 'MSET (10 keys)'; do
+		grep -qF "\"$test\"," <<<"$out" || return 1
+	done
+}
 tgt_auth_host_port="${RESP_TGT_AUTH_TCP#tcp:}"
 
 kit_check "redis-cli PING" expect_output PONG cli PING
@@ -290,6 +318,9 @@ kit_check "redis-cli with a password (REDISCLI_AUTH)" expect_output PONG env RED
 	timeout 60 redis-cli -h "${tgt_auth_host_port%:*}" -p "${tgt_auth_host_port##*:}" PING
 kit_check "redis-benchmark -t get,set -n 20000 -P 16 -q" benchmark -q
 kit_check "redis-benchmark --csv" benchmark --csv
+kit_check "redis-benchmark -t ping,incr,mset --csv" benchmark_more
+kit_check "redis-cli --bigkeys" bigkeys
+kit_check "redis-cli --memkeys" memkeys
 
 # --- lints of the suite's own files --------------------------------------------------------
 kit_check "ruff format --check" "$python" -m ruff format --check .
