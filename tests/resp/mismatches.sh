@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Development aid while RESP lands: runs the differential and hardening checks
-# (RESP_ONLY=wire) against a Blink build and prepends the failing cases, with the
-# expected and actual bytes, to a Markdown report (newest run first).
+# Development aid while RESP lands: runs the whole suite against a Blink build and
+# prepends the failing cases (differential, hardening and redis-py with the expected and
+# actual bytes; the other peers' and lints' failing check names) to a Markdown report,
+# newest run first.
 #
 #   tests/resp/mismatches.sh [BINARY] [REPORT]            one run
 #   tests/resp/mismatches.sh --watch UNTIL_HH:MM [BINARY] [REPORT]
@@ -26,9 +27,13 @@ run_once() {
 	log="$(mktemp)"
 	stamp="$(date -u -r "$binary" '+%Y-%m-%d %H:%M:%S UTC')"
 	echo "== $(date -u +%H:%M:%S) checking $binary (built $stamp)"
-	BLINK_STORE_BIN="$binary" RESP_ONLY=wire RESP_FAILURES_FILE="$failures" \
+	BLINK_STORE_BIN="$binary" RESP_FAILURES_FILE="$failures" \
 		timeout 900 "$here/test.sh" >"$log" 2>&1
-	summary="$(grep -E '^(differential|hardening|resp): ' "$log" | paste -sd ';' | sed 's/;/; /g')"
+	summary="$(grep -E '^(differential|hardening|redis-py|resp): ' "$log" | paste -sd ';' | sed 's/;/; /g')"
+	# kit_check failures (node, redis-rs, redis-cli, redis-benchmark, lints) name the check only.
+	grep -E '^FAIL: ' "$log" | while IFS= read -r line; do
+		printf '### peer or lint check: %s\n\n(details in the test.sh output)\n\n' "${line#FAIL: }"
+	done >>"$failures"
 	{
 		echo "## Run at $(date -u '+%H:%M:%S UTC') against the build of $stamp"
 		echo
@@ -54,9 +59,10 @@ run_once() {
 	{
 		echo "# RESP mismatches: Blink vs redis-server 7.0.15"
 		echo
-		echo "Written by tests/resp/mismatches.sh (differential.py + hardening.py); newest run first."
+		echo "Written by tests/resp/mismatches.sh (the whole RESP suite); newest run first."
 		printf '%s\n' 'Bytes are escaped: \r \n \xNN. Rerun some cases by name:' \
-			"\`RESP_ONLY=wire RESP_FILTER='SET EX' BLINK_STORE_BIN=$binary tests/resp/test.sh\`"
+			"\`RESP_ONLY=wire RESP_FILTER='SET EX' BLINK_STORE_BIN=$binary tests/resp/test.sh\`" \
+			'(RESP_ONLY=peers for the clients alone).'
 		echo
 		echo "<!-- runs -->"
 		cat "$report.new"
