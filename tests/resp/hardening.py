@@ -62,6 +62,8 @@ class Attack:
     #: Afterwards, on a fresh connection: (request, exact reply), e.g. that nothing after
     #: the offending bytes was executed.
     afterwards: tuple[bytes, bytes] | None = None
+    #: Blink-only: run on the server started with --frame-timeout-ms 500 --idle-timeout-ms 1000.
+    timeouts: bool = False
     #: Against Blink, the connection closes right after `expect` instead of `then`
     #: (docs/resp.md: a wrong token costs the connection, as on the binary protocol).
     blink_closes: bool = False
@@ -168,6 +170,22 @@ def attacks(token: str) -> list[Attack]:
             [b"*1\r\n$4\r\nPINGxx"],
             protocol_error("expected '\\r\\n' after a bulk string"),
             where="blink",
+        ),
+        # Timeouts as on the binary protocol, their closing errors as -ERR lines (docs/resp.md);
+        # Redis's `timeout` closes an idle client without a word, and has no frame timeout.
+        Attack(
+            "a request left incomplete past --frame-timeout-ms",
+            [b"*1\r\n$4\r\nPI"],
+            b"-ERR frame not completed in time\r\n",
+            where="blink",
+            timeouts=True,
+        ),
+        Attack(
+            "a RESP connection idle past --idle-timeout-ms",
+            [PING],
+            PONG + b"-ERR idle too long\r\n",
+            where="blink",
+            timeouts=True,
         ),
         # SPEC §3.1: a first byte 0x00-0x10 is a Blink frame. CR (0x0D) and LF (0x0A) are in
         # that range, so a connection that opens with an empty inline line speaks Blink:
@@ -350,6 +368,8 @@ def main() -> int:
         if only and only not in attack.name:
             continue
         servers = auth if attack.auth else plain
+        if attack.timeouts:
+            servers = {"target": env("RESP_TGT_TIMEOUTS_TCP")} if kind == "blink" else {}
         if attack.where == "blink" and kind != "blink":
             not_run += 1
             continue
