@@ -27,8 +27,12 @@ run_once() {
 	log="$(mktemp)"
 	stamp="$(date -u -r "$binary" '+%Y-%m-%d %H:%M:%S UTC')"
 	echo "== $(date -u +%H:%M:%S) checking $binary (built $stamp)"
+	# A snapshot of test.sh beside it: bash reads a script as it runs, so an edit made to
+	# test.sh during a run would otherwise change the running script.
+	cp "$here/test.sh" "$here/.mismatches-test.sh"
 	BLINK_STORE_BIN="$binary" RESP_FAILURES_FILE="$failures" \
-		timeout 900 "$here/test.sh" >"$log" 2>&1
+		timeout 900 "$here/.mismatches-test.sh" >"$log" 2>&1
+	rm -f "$here/.mismatches-test.sh"
 	summary="$(grep -E '^(differential|hardening|redis-py|resp): ' "$log" | paste -sd ';' | sed 's/;/; /g')"
 	# kit_check failures (node, redis-rs, redis-cli, redis-benchmark, lints) name the check only.
 	grep -E '^FAIL: ' "$log" | while IFS= read -r line; do
