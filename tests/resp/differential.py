@@ -451,7 +451,7 @@ def c(*args: Arg) -> list[Arg]:
 #: (command, arity as in Redis's command table: n = exactly n words, -n = at least n).
 ARITIES: list[tuple[str, int]] = [
     ("ping", -1), ("echo", 2), ("select", 2), ("get", 2), ("set", -3), ("setnx", 3),
-    ("setex", 4), ("psetex", 4), ("getdel", 2), ("getex", -2), ("mget", -2), ("mset", -3),
+    ("setex", 4), ("psetex", 4), ("getset", 3), ("getdel", 2), ("getex", -2), ("mget", -2), ("mset", -3),
     ("msetnx", -3), ("del", -2), ("unlink", -2), ("exists", -2), ("type", 2), ("strlen", 2),
     ("append", 3), ("incr", 2), ("decr", 2), ("incrby", 3), ("decrby", 3), ("expire", -3),
     ("pexpire", -3), ("expireat", -3), ("pexpireat", -3), ("ttl", 2), ("pttl", 2),
