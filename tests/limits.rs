@@ -68,15 +68,24 @@ fn absurd_declared_lengths_are_refused_at_once_without_allocating() {
             Status::FrameTooLarge,
         );
     }
-    for header in [0xFFFF_FFFFu32, 0x8000_0000, 0x4000_0000] {
+    // From 0x7F up a first byte is Blink's and refused (0x20 to 0x7E is RESP's).
+    for header in [0xFFFF_FFFFu32, 0x8000_0000, 0x7F00_0000] {
         expect_error_then_close(&mut server.tcp(), &header.to_be_bytes(), Status::Malformed);
     }
-    for _ in 0..10_000 {
+    for _ in 0..5_000 {
         expect_error_then_close(
             &mut server.tcp(),
-            &(1u32 << 30).to_be_bytes(),
+            &0xC000_0000u32.to_be_bytes(),
             Status::Malformed,
         );
+        // The same over RESP: a 2 GB bulk string declared, never sent.
+        let mut stream = server.raw_tcp();
+        stream
+            .write_all(b"*2\r\n$3\r\nGET\r\n$2000000000\r\n")
+            .unwrap();
+        let mut reply = Vec::new();
+        let _ = stream.read_to_end(&mut reply);
+        assert_eq!(reply, b"-ERR Protocol error: invalid bulk length\r\n");
     }
     let rss_after = server.stat("rss_bytes");
     assert!(
@@ -101,15 +110,30 @@ fn zero_length_and_short_frames_close_the_connection() {
 }
 
 #[test]
-fn foreign_protocols_are_turned_away_from_the_first_bytes() {
+fn the_first_bytes_choose_resp_or_are_turned_away() {
     let server = Server::start(&[]);
-    for greeting in [
-        &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
-        b"*1\r\n$4\r\nPING\r\n",
-        b"get foo\r\n",
-    ] {
-        expect_error_then_close(&mut server.tcp(), greeting, Status::Malformed);
-    }
+    // Printable ASCII speaks RESP (SPEC §3.1): an HTTP request gets what
+    // Redis gives it, and its `Host:` line closes the connection.
+    let resp = |bytes: &[u8]| {
+        let mut stream = server.raw_tcp();
+        stream.write_all(bytes).unwrap();
+        let mut reply = Vec::new();
+        let _ = stream.read_to_end(&mut reply);
+        String::from_utf8_lossy(&reply).into_owned()
+    };
+    assert_eq!(
+        resp(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        "-ERR wrong number of arguments for 'get' command\r\n"
+    );
+    assert_eq!(resp(b"POST / HTTP/1.1\r\nHost: x\r\n\r\n"), "");
+    assert_eq!(resp(b"*1\r\n$4\r\nPING\r\nQUIT\r\n"), "+PONG\r\n+OK\r\n");
+    // TLS, other bytes from 0x7F up, and a zero length are Blink's to refuse.
+    expect_error_then_close(
+        &mut server.tcp(),
+        b"\x16\x03\x01\x02\x00",
+        Status::FrameTooLarge,
+    );
+    expect_error_then_close(&mut server.tcp(), b"\xff\xfe", Status::Malformed);
     expect_error_then_close(&mut server.tcp(), &vec![0u8; 64 * 1024], Status::Malformed);
 }
 
