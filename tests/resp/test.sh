@@ -25,6 +25,15 @@ cd "$here" || exit 1
 . "$here/../../examples/clients/conformance/kit.sh"
 kit_begin resp
 
+# One run at a time on a machine: runs share node/node_modules (npm ci empties it) and
+# would compete for the CPU. Waits at most 15 minutes for another run to end.
+exec {lock_fd}>"$here/.suite.lock"
+flock -w 900 "$lock_fd" || {
+	echo "resp: another run of tests/resp/test.sh held the lock for 15 minutes" >&2
+	echo "resp: 0 passed, 1 failed"
+	exit 1
+}
+
 target="${RESP_TARGET:-blink}"
 only="${RESP_ONLY:-all}"
 #: Seconds a server may take to accept connections.
@@ -91,7 +100,7 @@ start_redis() {
 		port="$(free_port)"
 		redis-server --port "$port" --bind 127.0.0.1 --unixsocket "$dir/s.sock" \
 			--unixsocketperm 700 --save '' --appendonly no --databases 1 --dir "$dir" \
-			--logfile "$dir/redis.log" "$@" &
+			--logfile "$dir/redis.log" "$@" {lock_fd}>&- &
 		pid=$!
 		deadline=$((SECONDS + ready_timeout_s))
 		while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
@@ -121,7 +130,7 @@ start_blink() {
 	mkdir -p "$dir"
 	mkfifo "$dir/stdout"
 	BLINK_LOG_LEVEL=warn "$BLINK_STORE_BIN" --tcp 127.0.0.1:0 --unix-socket "$dir/s.sock" "$@" \
-		>"$dir/stdout" 2>"$dir/stderr" &
+		>"$dir/stdout" 2>"$dir/stderr" {lock_fd}>&- &
 	pids+=("$!")
 	printf -v "${name}_pid" '%s' "$!"
 	exec {fd}<>"$dir/stdout"

@@ -171,22 +171,27 @@ fn scan(con: &mut Connection) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let address = std::env::args().nth(1).unwrap_or_default();
-    let client =
-        match url(&address).and_then(|url| redis::Client::open(url).map_err(|e| e.to_string())) {
-            Ok(client) => client,
-            Err(error) => {
-                eprintln!("redis-rs: {error}");
-                return ExitCode::FAILURE;
-            }
-        };
-    let checks: [(&str, Check); 4] = [
-        ("commands", commands),
-        ("errors keep Redis's texts", errors),
-        ("pipeline of 300 commands", pipeline),
-        ("SCAN iterator", scan),
+    let open = |query: &str| {
+        url(&address)
+            .and_then(|url| redis::Client::open(format!("{url}{query}")).map_err(|e| e.to_string()))
+    };
+    let (resp2, resp3) = match (open(""), open("?protocol=resp3")) {
+        (Ok(resp2), Ok(resp3)) => (resp2, resp3),
+        (Err(error), _) | (_, Err(error)) => {
+            eprintln!("redis-rs: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let checks: [(&str, &redis::Client, Check); 6] = [
+        ("commands", &resp2, commands),
+        ("errors keep Redis's texts", &resp2, errors),
+        ("pipeline of 300 commands", &resp2, pipeline),
+        ("SCAN iterator", &resp2, scan),
+        ("RESP3 (?protocol=resp3): commands", &resp3, commands),
+        ("RESP3 (?protocol=resp3): pipeline", &resp3, pipeline),
     ];
     let mut failed = 0;
-    for (name, check) in checks {
+    for (name, client, check) in checks {
         let outcome = client
             .get_connection_with_timeout(IO_TIMEOUT)
             .map_err(|error| format!("connect: {error}"))
