@@ -254,6 +254,17 @@ def norm_expiretime(value: Any, args: list[bytes], scale: int = 1) -> Any:
     return value
 
 
+def norm_client_info(value: Any, _args: list[bytes]) -> Any:
+    """CLIENT INFO lists per-server facts (addr, fd, age, memory): keep the reply type, that
+    `id` is there, and the values of name, db and resp."""
+    kind, payload = value
+    if kind not in "$=" or payload is None:
+        return value
+    text = payload.removeprefix(b"txt:").decode(errors="replace").strip()
+    fields = dict(item.partition("=")[::2] for item in text.split(" "))
+    return (kind, "client info", "id" in fields, tuple((k, fields.get(k)) for k in ("name", "db", "resp")))
+
+
 def norm_integer(value: Any, _args: list[bytes]) -> Any:
     """CLIENT ID is a per-server counter; COMMAND COUNT counts each server's commands."""
     return (":", "some integer") if value[0] == ":" else value
@@ -295,6 +306,8 @@ def norm_for(args: list[bytes]) -> Callable[[Any, list[bytes]], Any] | None:
         return lambda v, a: norm_expiretime(v, a, 1000)
     if name == b"CLIENT" and sub == b"ID":
         return norm_integer
+    if name == b"CLIENT" and sub == b"INFO":
+        return norm_client_info
     if name == b"COMMAND":
         return norm_integer if sub == b"COUNT" else (lambda v, a: shape(v))
     return None
@@ -526,6 +539,7 @@ def connection_cases() -> list[Case]:
         Case("CLIENT SETNAME with a space", [c("CLIENT", "SETNAME", "a b")]),
         Case("CLIENT SETNAME with a newline", [c("CLIENT", "SETNAME", "a\nb")]),
         Case("CLIENT ID", [c("CLIENT", "ID")]),
+        Case("CLIENT INFO", [c("CLIENT", "INFO"), c("CLIENT", "SETNAME", "info-name"), c("CLIENT", "INFO")]),
         Case("CLIENT unknown subcommand", [c("CLIENT", "FROB")]),
         Case("client setname in lower case", [c("client", "setname", "lc"), c("client", "getname")]),
         Case("UNWATCH", [c("UNWATCH")]),
