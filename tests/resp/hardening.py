@@ -127,6 +127,24 @@ def attacks(token: str) -> list[Attack]:
             auth=True,
         ),
         Attack(
+            "before AUTH: a million arguments",
+            [b"*1000000\r\n"],
+            protocol_error("unauthenticated multibulk length"),
+            auth=True,
+        ),
+        Attack(
+            "before AUTH: a multibulk length above INT_MAX is invalid before unauthenticated",
+            [b"*3000000000\r\n"],
+            protocol_error("invalid multibulk length"),
+            auth=True,
+        ),
+        Attack(
+            "before AUTH: a 16 KiB + 1 bulk inside an AUTH of 2 arguments",
+            [b"*3\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$16385\r\n"],
+            protocol_error("unauthenticated bulk length"),
+            auth=True,
+        ),
+        Attack(
             f"before AUTH: {REDIS_PRE_AUTH_ARGS} arguments are still parsed",
             [encode(["AUTH", *["x"] * (REDIS_PRE_AUTH_ARGS - 1)])],
             b"-ERR syntax error\r\n",
