@@ -789,6 +789,24 @@ def inline_cases() -> list[Case]:
     ]
 
 
+def transaction_cases() -> list[Case]:
+    """MULTI/EXEC: outside the first command list, but redis-py's pipeline() sends them at
+    its default (transaction=True), so a Redis client at its defaults needs them."""
+    return [
+        Case("MULTI / EXEC", [c("MULTI"), c("SET", "k", "v"), c("INCR", "n"), c("GET", "k"), c("EXEC"), c("GET", "k")]),
+        Case("MULTI / DISCARD", [c("MULTI"), c("SET", "k", "v"), c("DISCARD"), c("GET", "k")]),
+        Case("EXEC without MULTI", [c("EXEC")]),
+        Case("DISCARD without MULTI", [c("DISCARD")]),
+        Case("MULTI nested", [c("MULTI"), c("MULTI"), c("EXEC")]),
+        Case("a runtime error inside MULTI", [c("SET", "s", "abc"), c("MULTI"), c("INCR", "s"), c("SET", "t", "1"), c("EXEC"), c("GET", "t")]),
+        Case("a syntax error inside MULTI aborts EXEC", [c("MULTI"), c("SET", "k"), c("SET", "t", "1"), c("EXEC"), c("GET", "t")]),
+        Case("an unknown command inside MULTI aborts EXEC", [c("MULTI"), c("NOPE"), c("EXEC")]),
+        Case("WATCH / UNWATCH then EXEC", [c("WATCH", "k"), c("UNWATCH"), c("MULTI"), c("PING"), c("EXEC")]),
+        Case("WATCH inside MULTI", [c("MULTI"), c("WATCH", "k"), c("EXEC")]),
+        Case("an empty MULTI / EXEC", [c("MULTI"), c("EXEC")]),
+    ]  # fmt: skip
+
+
 def pipeline_cases() -> list[Case]:
     commands: list[list[Arg]] = []
     for n in range(20):
@@ -990,6 +1008,7 @@ def all_cases() -> list[Case]:
         *error_cases(),
         *inline_cases(),
         *pipeline_cases(),
+        *transaction_cases(),
         *arity_cases(),
         *redis72_cases(),
         *blink_cases(),

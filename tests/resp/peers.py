@@ -178,6 +178,14 @@ def pipelines(r: redis.Redis) -> None:
     eq(replies[2], b"abc", "the pipeline goes on after an error")
 
 
+def default_pipeline(r: redis.Redis) -> None:
+    """pipeline() at its default, transaction=True: wrapped in MULTI / EXEC."""
+    r.flushall()
+    pipe = r.pipeline()
+    pipe.set("tx", "1").incr("tx").get("tx")
+    eq(pipe.execute(), [True, 2, b"2"], "MULTI/EXEC pipeline")
+
+
 def workload(r: redis.Redis) -> None:
     """Seeded random SET/GET/DEL/INCR/APPEND/EXISTS/MGET against a dict model."""
     r.flushall()
@@ -346,6 +354,7 @@ def main() -> int:
             ("expiry and keyspace", expiry_and_keyspace),
             ("connection commands", connection),
             ("pipelines (transaction=False)", pipelines),
+            ("pipeline() at its default (transaction=True, MULTI/EXEC)", default_pipeline),
             (f"mixed workload of {WORKLOAD_OPS} ops against a model", workload),
             (f"{SHARED_THREADS} threads sharing one client", shared_client),
         ]:
