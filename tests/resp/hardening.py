@@ -222,10 +222,10 @@ def attacks(token: str) -> list[Attack]:
             where="blink",
         ),
         Attack(
-            "a value of exactly Blink's limit is accepted",
+            "a value of exactly Blink's limit is stored and read back",
             [big_bulk % BLINK_MAX_BULK_BYTES + b"v" * BLINK_MAX_BULK_BYTES + b"\r\n"],
             b"+OK\r\n",
-            then=(encode(["STRLEN", "k"]), b":%d\r\n" % BLINK_MAX_BULK_BYTES),
+            then=(encode(["GET", "k"]), b"$%d\r\n%s\r\n" % (BLINK_MAX_BULK_BYTES, b"v" * BLINK_MAX_BULK_BYTES)),
             where="blink",
         ),
         Attack(
