@@ -2,7 +2,9 @@
 # Side-by-side benchmark of Blink-Store, Redis and memcached on this machine,
 # and of the floor server (benches/floor: the same loop shape and decoder,
 # a canned reply, no store), against which Blink's CPU per request is
-# reported as a multiple.
+# reported as a multiple. Blink runs twice: "blink" spoken to in its own
+# protocol, "blink-resp" (a second, identical server) in RESP, as Redis
+# clients speak to it.
 #
 # Each server starts fresh, pinned to CPU 0 (memcached with -t 1); the load
 # generator (blink-bench, and redis-benchmark for calibration) is pinned to
@@ -18,6 +20,8 @@
 #   RSS (VmHWM) / cap and the final accounted bytes.
 # Calibration: redis-benchmark and blink-bench on the same GET workload
 #   against Redis should agree within 15%.
+# Third-party tool: redis-benchmark -t get,set at pipeline 1 and 16 against
+#   Redis and Blink over RESP: ops/s, server CPU per request, errors.
 #
 # Output: docs/benchmarks.md and docs/benchmarks.png.
 #
@@ -39,7 +43,7 @@ for arg in "$@"; do
         --quick) QUICK=1 ;;
         --install) INSTALL=1 ;;
         --skip-build) BUILD=0 ;;
-        -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -74,6 +78,9 @@ REDIS_PORT=16379
 MEMCACHED_PORT=11311
 BLINK_PORT=26465
 FLOOR_PORT=26466
+BLINK_RESP_PORT=26467
+# Requests per redis-benchmark test (GET and SET each).
+if [ "$QUICK" = 1 ]; then REDIS_BENCHMARK_REQUESTS=50000; else REDIS_BENCHMARK_REQUESTS=400000; fi
 
 OUT_DIR="$ROOT/docs"
 TARGET_DIR="$ROOT/target"
@@ -84,6 +91,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/blink-compare.XXXXXX")
 RESULTS="$WORK/results.jsonl"
 SOCKET="$WORK/blink.sock"
 FLOOR_SOCKET="$WORK/floor.sock"
+BLINK_RESP_SOCKET="$WORK/blink-resp.sock"
 : > "$RESULTS"
 
 # PID of each running server, by name.
@@ -162,6 +170,13 @@ start_server() {
                 --memory-limit "${cap_mib}MiB" --log-dir "$WORK/blink-logs" \
                 >"$WORK/blink.out" 2>&1 &
             ;;
+        blink-resp)
+            port=$BLINK_RESP_PORT
+            rm -f "$BLINK_RESP_SOCKET"
+            taskset -c 0 "${WRAP[@]}" "$BLINK" --tcp "127.0.0.1:$port" --unix-socket "$BLINK_RESP_SOCKET" \
+                --memory-limit "${cap_mib}MiB" --log-dir "$WORK/blink-resp-logs" \
+                >"$WORK/blink-resp.out" 2>&1 &
+            ;;
         floor)
             port=$FLOOR_PORT
             rm -f "$FLOOR_SOCKET"
@@ -180,7 +195,7 @@ start_server() {
         sleep 0.1
         waited=$((waited + 1))
     done
-    if [ "$name" = blink ] || [ "$name" = floor ]; then
+    if [ -n "$(server_socket "$name")" ]; then
         local socket
         socket=$(server_socket "$name")
         waited=0
@@ -197,9 +212,9 @@ stop_server() {
     fi
 }
 
-server_protocol() { case "$1" in redis) echo resp ;; memcached) echo memcache ;; blink|floor) echo blink ;; esac; }
-server_port() { case "$1" in redis) echo $REDIS_PORT ;; memcached) echo $MEMCACHED_PORT ;; blink) echo $BLINK_PORT ;; floor) echo $FLOOR_PORT ;; esac; }
-server_socket() { case "$1" in blink) echo "$SOCKET" ;; floor) echo "$FLOOR_SOCKET" ;; esac; }
+server_protocol() { case "$1" in redis|blink-resp) echo resp ;; memcached) echo memcache ;; blink|floor) echo blink ;; esac; }
+server_port() { case "$1" in redis) echo $REDIS_PORT ;; memcached) echo $MEMCACHED_PORT ;; blink) echo $BLINK_PORT ;; floor) echo $FLOOR_PORT ;; blink-resp) echo $BLINK_RESP_PORT ;; esac; }
+server_socket() { case "$1" in blink) echo "$SOCKET" ;; floor) echo "$FLOOR_SOCKET" ;; blink-resp) echo "$BLINK_RESP_SOCKET" ;; esac; }
 
 # target_args SERVER TRANSPORT
 target_args() {
@@ -306,7 +321,7 @@ WORKLOADS=(
 throughput() {
     log "throughput: $ROUNDS round(s) of ${DURATION_S} s per server and workload"
     local server targets=() entry workload flags round target
-    for server in redis memcached blink floor; do
+    for server in redis memcached blink blink-resp floor; do
         start_server "$server" "$BIG_MIB" || continue
         prefill "$server" "$KEYS"
         targets+=("$server/tcp")
@@ -321,7 +336,44 @@ throughput() {
             done
         done
     done
-    for server in redis memcached blink floor; do stop_server "$server"; done
+    for server in redis memcached blink blink-resp floor; do stop_server "$server"; done
+}
+
+# The same third-party tool against Redis and Blink over RESP:
+# redis-benchmark's GET and SET tests (random keys over the prefilled key
+# space, 100-byte values), server CPU per request from /proc, and the
+# errors redis-benchmark counts.
+third_party() {
+    log "redis-benchmark: GET and SET, $REDIS_BENCHMARK_REQUESTS requests each, pipeline 1 and 16"
+    local server pipeline cpu_before cpu_after csv
+    for server in redis blink-resp; do
+        start_server "$server" "$BIG_MIB" || continue
+        prefill "$server" "$KEYS"
+        for pipeline in 1 16; do
+            cpu_before=$(proc_cpu_us "${PIDS[$server]}")
+            if ! csv=$(timeout "$STEP_TIMEOUT_S" taskset -c 1 redis-benchmark -h 127.0.0.1 -p "$(server_port "$server")" \
+                    -c "$CONNECTIONS" -n "$REDIS_BENCHMARK_REQUESTS" -P "$pipeline" -t get,set \
+                    -r "$KEYS" -d "$VALUE_BYTES" --csv 2>&1); then
+                log "  $server pipeline $pipeline: redis-benchmark failed"
+                continue
+            fi
+            cpu_after=$(proc_cpu_us "${PIDS[$server]}")
+            python3 - "$server" "$pipeline" "$((cpu_after - cpu_before))" "$((2 * REDIS_BENCHMARK_REQUESTS))" "$csv" >> "$RESULTS" <<'PY'
+import csv, io, json, sys
+server, pipeline, cpu_us, requests, text = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+rows = [r for r in csv.reader(io.StringIO(text)) if r and r[0] in ("GET", "SET")]
+header = next(r for r in csv.reader(io.StringIO(text)) if r and r[0] == "test")
+tests = {r[0]: dict(zip(header, r)) for r in rows}
+print(json.dumps({"kind": "redis-benchmark", "server": server, "pipeline": pipeline,
+    "server_cpu_us_per_request": cpu_us / requests, "requests": requests,
+    "errors": text.count("ERR"),
+    "tests": {name: {"rps": float(t["rps"]), "p50_ms": float(t.get("p50_latency_ms", "nan")),
+                     "p99_ms": float(t.get("p99_latency_ms", "nan"))} for name, t in tests.items()}}))
+PY
+            log "  $server pipeline $pipeline: $(echo "$csv" | grep -E '^"(GET|SET)"' | cut -d, -f1,2 | tr '\n' ' ')"
+        done
+        stop_server "$server"
+    done
 }
 
 # timed CMD...: runs CMD with its stdout in $WORK/timed.out and sets
@@ -411,9 +463,9 @@ instruction_counts() {
         log "instructions: valgrind not installed (apt-get install valgrind); skipped"
         return 0
     fi
-    log "instructions: Redis, Blink and the floor under callgrind, $CALLGRIND_REQUESTS requests per run"
+    log "instructions: Redis, Blink, Blink over RESP and the floor under callgrind, $CALLGRIND_REQUESTS requests per run"
     local server pid pipeline json dump
-    for server in redis blink floor; do
+    for server in redis blink blink-resp floor; do
         WRAP=(valgrind --tool=callgrind "--callgrind-out-file=$WORK/callgrind.$server" "--log-file=$WORK/valgrind.$server.log")
         SERVER_START_TIMEOUT_S=60 start_server "$server" "$BIG_MIB" || { WRAP=(); continue; }
         WRAP=()
@@ -456,7 +508,7 @@ PY
 
 # ---------------------------------------------------------------- main
 check_tools
-for port in $REDIS_PORT $MEMCACHED_PORT $BLINK_PORT $FLOOR_PORT; do
+for port in $REDIS_PORT $MEMCACHED_PORT $BLINK_PORT $FLOOR_PORT $BLINK_RESP_PORT; do
     if port_open "$port"; then echo "port $port is already in use; stop whatever listens there" >&2; exit 1; fi
 done
 if [ "$BUILD" = 1 ]; then
@@ -468,6 +520,7 @@ machine_json >> "$RESULTS"
 
 throughput
 calibration
+third_party
 for server in redis memcached blink; do memory_per_item "$server"; done
 for server in redis memcached blink; do memory_cap "$server"; done
 instruction_counts

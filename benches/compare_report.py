@@ -6,19 +6,22 @@ Usage: compare_report.py RESULTS.jsonl OUT.md OUT.png
 
 Line kinds: machine (one), run (one blink-bench result per server, transport
 and workload; the servers include the floor, benches/floor), calibration (redis-benchmark vs blink-bench), memory (RSS
-before/after loading N items), cap (peak RSS under a memory cap).
+before/after loading N items), cap (peak RSS under a memory cap), instructions (callgrind counts), redis-benchmark
+(redis-benchmark GET and SET against Redis and Blink over RESP).
 """
 
 import json
 import sys
 
 SERVERS = [("redis", "tcp"), ("memcached", "tcp"), ("blink", "tcp"), ("blink", "uds"),
-           ("floor", "tcp"), ("floor", "uds")]
+           ("blink-resp", "tcp"), ("blink-resp", "uds"), ("floor", "tcp"), ("floor", "uds")]
 NAMES = {("redis", "tcp"): "Redis", ("memcached", "tcp"): "memcached",
          ("blink", "tcp"): "Blink TCP", ("blink", "uds"): "Blink UDS",
+         ("blink-resp", "tcp"): "Blink RESP TCP", ("blink-resp", "uds"): "Blink RESP UDS",
          ("floor", "tcp"): "floor TCP", ("floor", "uds"): "floor UDS"}
 COLORS = {("redis", "tcp"): "#d62728", ("memcached", "tcp"): "#2ca02c",
           ("blink", "tcp"): "#1f77b4", ("blink", "uds"): "#9ecae1",
+          ("blink-resp", "tcp"): "#9467bd", ("blink-resp", "uds"): "#c5b0d5",
           ("floor", "tcp"): "#7f7f7f", ("floor", "uds"): "#c7c7c7"}
 WORKLOADS = ["get90-set10-p1", "get90-set10-p16", "set-p1", "get90-set10-open"]
 WORKLOAD_NAMES = {
@@ -57,7 +60,8 @@ def load(path):
     memory = {l["server"]: l for l in lines if l["kind"] == "memory"}
     cap = {l["server"]: l for l in lines if l["kind"] == "cap"}
     instructions = {(l["server"], l["pipeline"]): l for l in lines if l["kind"] == "instructions"}
-    return machine, runs, calibration, memory, cap, instructions
+    third_party = [l for l in lines if l["kind"] == "redis-benchmark"]
+    return machine, runs, calibration, memory, cap, instructions, third_party
 
 
 def fmt(value, spec="{:,.0f}"):
@@ -184,13 +188,21 @@ def targets_table(runs, memory, cap):
                       get(base, workload, "server_cpu_us_per_request"))
         check("server CPU/req ≤ {}× {} ({})".format(limit, NAMES[(base, "tcp")], WORKLOAD_NAMES[workload]),
               value, limit, lambda v, l: v <= l, lambda v: fmt(v, "{:.2f}×"))
+    for workload, server, base, limit in [("get90-set10-p1", "blink-resp", "blink", 1.1),
+                                          ("get90-set10-p16", "blink-resp", "blink", 1.1),
+                                          ("get90-set10-p16", "blink-resp", "redis", 0.6)]:
+        value = ratio(get(server, workload, "server_cpu_us_per_request"),
+                      get(base, workload, "server_cpu_us_per_request"))
+        check("RESP: server CPU/req ≤ {}× {} ({})".format(limit, NAMES[(base, "tcp")], WORKLOAD_NAMES[workload]),
+              value, limit, lambda v, l: v <= l, lambda v: fmt(v, "{:.2f}×"))
     value = ratio(get("blink", "get90-set10-p16", "ops_per_s"), get("redis", "get90-set10-p16", "ops_per_s"))
     check("ops/s ≥ 1.3× Redis (pipeline 16)", value, 1.3, lambda v, l: v >= l, lambda v: fmt(v, "{:.2f}×"))
-    for workload in ["get90-set10-open", "get90-set10-p1", "get90-set10-p16"]:
-        blink, redis = get("blink", workload, "p99.9"), get("redis", workload, "p99.9")
-        value = None if blink is None or redis is None else (blink, redis)
-        check("p99.9 ≤ Redis's ({})".format(WORKLOAD_NAMES[workload]), value, None,
-              lambda v, l: v[0] <= v[1], lambda v: "n/a" if v is None else "{:,.0f} vs {:,.0f} µs".format(*v))
+    for server in ["blink", "blink-resp"]:
+        for workload in ["get90-set10-open", "get90-set10-p1", "get90-set10-p16"]:
+            ours, redis = get(server, workload, "p99.9"), get("redis", workload, "p99.9")
+            value = None if ours is None or redis is None else (ours, redis)
+            check("{}: p99.9 ≤ Redis's ({})".format(NAMES[(server, "tcp")], WORKLOAD_NAMES[workload]), value, None,
+                  lambda v, l: v[0] <= v[1], lambda v: "n/a" if v is None else "{:,.0f} vs {:,.0f} µs".format(*v))
     m = memory.get("blink")
     value = None if m is None else memory_per_item(m) - ITEM_PAYLOAD_BYTES
     check("RSS overhead per 100-byte item ≤ 32 B", value, 32, lambda v, l: v <= l, lambda v: fmt(v, "{:.1f} B"))
@@ -208,24 +220,46 @@ def open_rate(runs):
 
 def instructions_table(instructions):
     out = ["| workload (get90/set10, 50 conns) | Redis instructions/request | Blink instructions/request | "
-           "floor instructions/request | Blink ÷ Redis | Blink ÷ floor |",
-           "|---|---:|---:|---:|---:|---:|"]
+           "Blink over RESP | floor instructions/request | Blink ÷ Redis | Blink ÷ floor | RESP ÷ Blink |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for pipeline in [1, 16]:
         per_request = {}
-        for server in ["redis", "blink", "floor"]:
+        for server in ["redis", "blink", "blink-resp", "floor"]:
             entry = instructions.get((server, pipeline))
             if entry and entry["result"] and entry["result"]["requests"]:
                 per_request[server] = entry["instructions"] / entry["result"]["requests"]
         if per_request:
-            out.append("| pipeline {} | {} | {} | {} | {} | {} |".format(
+            out.append("| pipeline {} | {} | {} | {} | {} | {} | {} | {} |".format(
                 pipeline, fmt(per_request.get("redis")), fmt(per_request.get("blink")),
-                fmt(per_request.get("floor")),
+                fmt(per_request.get("blink-resp")), fmt(per_request.get("floor")),
                 fmt(ratio(per_request.get("blink"), per_request.get("redis")), "{:.2f}"),
-                fmt(ratio(per_request.get("blink"), per_request.get("floor")), "{:.2f}")))
+                fmt(ratio(per_request.get("blink"), per_request.get("floor")), "{:.2f}"),
+                fmt(ratio(per_request.get("blink-resp"), per_request.get("blink")), "{:.2f}")))
     return out
 
 
-def write_markdown(path, machine, runs, calibration, memory, cap, instructions):
+def third_party_table(third_party):
+    out = ["| pipeline | server | GET ops/s | SET ops/s | GET p50 / p99 ms | SET p50 / p99 ms | "
+           "server CPU µs/req | × Redis | errors |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    by_key = {(t["server"], t["pipeline"]): t for t in third_party}
+    for pipeline in [1, 16]:
+        redis = by_key.get(("redis", pipeline))
+        for server in ["redis", "blink-resp"]:
+            t = by_key.get((server, pipeline))
+            if t is None:
+                continue
+            get, set_ = t["tests"].get("GET", {}), t["tests"].get("SET", {})
+            out.append("| {} | {} | {} | {} | {} / {} | {} / {} | {} | {} | {} |".format(
+                pipeline, NAMES[(server, "tcp")], fmt(get.get("rps")), fmt(set_.get("rps")),
+                fmt(get.get("p50_ms"), "{:.3f}"), fmt(get.get("p99_ms"), "{:.3f}"),
+                fmt(set_.get("p50_ms"), "{:.3f}"), fmt(set_.get("p99_ms"), "{:.3f}"),
+                fmt(t["server_cpu_us_per_request"], "{:.2f}"),
+                fmt(ratio(t["server_cpu_us_per_request"], redis and redis["server_cpu_us_per_request"]), "{:.2f}"),
+                t["errors"]))
+    return out
+
+
+def write_markdown(path, machine, runs, calibration, memory, cap, instructions, third_party):
     lines = ["# Benchmarks: Blink-Store, Redis and memcached", "",
              "Generated by `benches/compare.sh`; do not edit by hand. Raw results: `benchmarks.jsonl`. "
              "Where Blink-Store's time and bytes go: [performance-notes.md](performance-notes.md).", "",
@@ -264,6 +298,10 @@ def write_markdown(path, machine, runs, calibration, memory, cap, instructions):
              "Redis's. The server's CPU per request, the figure the targets are stated in, depends on the client "
              "only through the load it offers (more requests per wake-up cost less each), so it agrees better "
              "across the two tools than their rates do.",
+             "", "## The same third-party tool: redis-benchmark", "",
+             "`redis-benchmark -t get,set -c 50 -r 100000 -d 100 --csv` against Redis and against Blink-Store "
+             "spoken to in RESP (\"Blink RESP\": the same binary, a connection's first byte chooses the protocol); "
+             "server CPU per request from /proc around each run.", ""] + third_party_table(third_party) + [
              "", "## Memory per item", "",
              "{:,} items, 16-byte keys, 100-byte values; overhead = RSS per item − {} B of key and value.".format(
                  next(iter(memory.values()))["items"] if memory else 0, ITEM_PAYLOAD_BYTES), ""
@@ -355,8 +393,8 @@ def write_chart(path, runs, memory, cap):
 
 def main():
     results, md_path, png_path = sys.argv[1:4]
-    machine, runs, calibration, memory, cap, instructions = load(results)
-    write_markdown(md_path, machine, runs, calibration, memory, cap, instructions)
+    machine, runs, calibration, memory, cap, instructions, third_party = load(results)
+    write_markdown(md_path, machine, runs, calibration, memory, cap, instructions, third_party)
     write_chart(png_path, runs, memory, cap)
 
 

@@ -31,6 +31,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use blink_store::server::listener::{self, Listener};
+use blink_store::server::unix_socket;
 use blink_store::server::stream::Stream;
 use clap::Parser;
 use mio::{Events, Interest, Poll, Token};
@@ -95,7 +96,7 @@ fn serve(cli: &Cli, codec: impl Codec) -> io::Result<()> {
     let mut poll = Poll::new()?;
     let mut listeners = vec![listener::bind_tcp(cli.tcp)?];
     if let Some(path) = &cli.unix_socket {
-        listeners.push(listener::bind_unix(path, UNIX_SOCKET_MODE)?);
+        listeners.push(unix_socket::bind(path, UNIX_SOCKET_MODE)?);
     }
     for (index, listener) in listeners.iter_mut().enumerate() {
         let token = Token(LISTENER_TOKEN_BASE - index);
