@@ -777,6 +777,8 @@ def inline_cases() -> list[Case]:
             "inline closing quote not followed by a space",
             [Raw(b'SET "a"b c\r\n', 1), EOF],
         ),
+        Case("a first byte '$' is an inline command named '$4'", [Raw(b"$4\r\nPING\r\n", 2)]),
+        Case("a first byte ':' is an inline command too", [Raw(b":1\r\n", 1), c("PING")]),
         Case(
             "multibulk then inline on one connection",
             [c("SET", "a", "1"), Raw(b"GET a\r\n", 1)],
