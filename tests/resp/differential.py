@@ -376,7 +376,10 @@ def _read_after(reader: Reader, request: bytes, label: str) -> Observation:
 
 def run_steps(address: str, steps: list[Step], prefix: list[Step]) -> list[Observation]:
     observations: list[Observation] = []
-    reader = open_reader(address)
+    try:
+        reader = open_reader(address)
+    except OSError as error:
+        return [Observation("(connect)", f"<cannot connect: {error}>".encode(), ("connect", str(error)))]
     try:
         for step in [*prefix, *steps]:
             if isinstance(step, Eof):

@@ -398,7 +398,10 @@ def main() -> int:
             shown = name.replace("target", "blink" if kind == "blink" else "target redis")
             if attack.blink_closes and name != "redis" and kind == "blink":
                 attack = dataclasses.replace(attack, then=None)
-            problem = run_attack(servers[name], attack, token if attack.auth else None)
+            try:
+                problem = run_attack(servers[name], attack, token if attack.auth else None)
+            except OSError as error:
+                problem = f"connection error: {error!r}"
             tally.check(f"[{attack.where}] {shown}: {attack.name}", not problem, problem)
     name = f"[blink] {kind}: {DECLARED_CONNECTIONS} connections declaring 1 MiB bulks allocate nothing"
     if only and only not in name:

@@ -198,9 +198,16 @@ run_counted() {
 	fi
 }
 
+# survived: the target's process still runs and answers PING.
+survived() {
+	local address=${RESP_TGT_TCP#tcp:}
+	kill -0 "$RESP_TGT_PID" 2>/dev/null &&
+		[ "$(timeout 10 redis-cli -h "${address%:*}" -p "${address##*:}" PING)" = PONG ]
+}
 if [ "$only" != peers ]; then
 	run_counted differential "$python" differential.py
 	run_counted hardening "$python" hardening.py
+	kit_check "the target server survived the differential and hardening checks" survived
 fi
 if [ "$only" = wire ]; then
 	kit_finish
@@ -333,6 +340,9 @@ kit_check "redis-benchmark --csv" benchmark --csv
 kit_check "redis-benchmark -t ping,incr,mset --csv" benchmark_more
 kit_check "redis-cli --bigkeys" bigkeys
 kit_check "redis-cli --memkeys" memkeys
+
+# --- the server under test lived through all of it --------------------------------------
+kit_check "the target server survived the clients" survived
 
 # --- lints of the suite's own files --------------------------------------------------------
 kit_check "ruff format --check" "$python" -m ruff format --check .
