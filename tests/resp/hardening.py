@@ -313,6 +313,9 @@ def _attack(address: str, attack: Attack) -> str:
             return ""
         got, why = read_exactly(reader, len(want), 5.0)
         if got != want:
+            if not why:  # show the rest of what was sent, up to EOF or a short pause
+                rest = reader.wait_eof(0.5)
+                got, why = got + (reader.buf if rest is None else rest), "" if rest is None else "EOF"
             return f"expected {esc(want)}\n  actual {esc(got)}{' <' + why + '>' if why else ''}"
         if attack.then is None:
             rest = reader.wait_eof()
