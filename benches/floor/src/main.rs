@@ -31,8 +31,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use blink_store::server::listener::{self, Listener};
-use blink_store::server::unix_socket;
 use blink_store::server::stream::Stream;
+use blink_store::server::unix_socket;
 use clap::Parser;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;

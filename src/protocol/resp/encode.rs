@@ -86,19 +86,15 @@ impl Reply<'_> {
     /// A bulk string (`$`).
     #[inline]
     pub fn bulk(&mut self, bytes: &[u8]) {
+        // `$`, the length and `\r\n` go in one append, built on the stack.
+        let mut header = [0u8; BULK_FRAMING_MAX_BYTES];
+        header[0] = b'$';
+        let digits = decimal(bytes.len() as u64, &mut header[1..21]);
+        header[1 + digits..3 + digits].copy_from_slice(b"\r\n");
         self.out.reserve(bytes.len() + BULK_FRAMING_MAX_BYTES);
-        self.out.push(b'$');
-        push_decimal(bytes.len() as i64, self.out);
-        self.out.extend_from_slice(b"\r\n");
+        self.out.extend_from_slice(&header[..3 + digits]);
         self.out.extend_from_slice(bytes);
         self.out.extend_from_slice(b"\r\n");
-    }
-
-    /// A bulk string of a number's decimal digits.
-    pub fn bulk_decimal(&mut self, value: i64) {
-        let mut digits = Vec::with_capacity(20);
-        push_decimal(value, &mut digits);
-        self.bulk(&digits);
     }
 
     /// The null value: `$-1` in RESP2, `_` in RESP3.
@@ -154,33 +150,43 @@ impl Reply<'_> {
 }
 
 /// Appends `value` in decimal.
-#[inline]
 fn push_decimal(value: i64, out: &mut Vec<u8>) {
-    // Lengths and counts are mostly short: up to three digits in one step.
-    let digit = |n: i64| b'0' + (n % 10) as u8;
-    match value {
-        0..=9 => return out.push(digit(value)),
-        10..=99 => return out.extend_from_slice(&[digit(value / 10), digit(value)]),
-        100..=999 => {
-            return out.extend_from_slice(&[digit(value / 100), digit(value / 10), digit(value)]);
-        }
-        _ => {}
-    }
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = value.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
     if value < 0 {
         out.push(b'-');
     }
-    out.extend_from_slice(&digits[at..]);
+    let mut digits = [0u8; 20];
+    let len = decimal(value.unsigned_abs(), &mut digits);
+    out.extend_from_slice(&digits[..len]);
+}
+
+/// Writes `value`'s decimal digits at the start of `buf` (20 bytes, the
+/// most a `u64` needs) and returns how many; short numbers in one step.
+#[inline]
+fn decimal(value: u64, buf: &mut [u8]) -> usize {
+    let digit = |n: u64| b'0' + (n % 10) as u8;
+    match value {
+        0..=9 => {
+            buf[0] = digit(value);
+            1
+        }
+        10..=99 => {
+            buf[..2].copy_from_slice(&[digit(value / 10), digit(value)]);
+            2
+        }
+        100..=999 => {
+            buf[..3].copy_from_slice(&[digit(value / 100), digit(value / 10), digit(value)]);
+            3
+        }
+        _ => {
+            let len = value.ilog10() as usize + 1;
+            let mut rest = value;
+            for at in (0..len).rev() {
+                buf[at] = digit(rest);
+                rest /= 10;
+            }
+            len
+        }
+    }
 }
 
 #[cfg(test)]
@@ -200,9 +206,16 @@ mod tests {
     fn scalars_in_both_versions() {
         for version in [Version::Resp2, Version::Resp3] {
             assert_eq!(written(version, |r| r.integer(-42)), b":-42\r\n");
-            for n in [0, 7, 10, 99, 100, 999, 1000, 123_456] {
+            for n in [0, 7, 10, 99, 100, 999, 1000, 123_456, i64::MAX, -1, -1000] {
                 let text = format!(":{n}\r\n");
                 assert_eq!(written(version, |r| r.integer(n)), text.as_bytes());
+            }
+            for len in [0, 9, 10, 100, 1000, 65_536] {
+                let value = vec![b'x'; len];
+                let mut text = format!("${len}\r\n").into_bytes();
+                text.extend_from_slice(&value);
+                text.extend_from_slice(b"\r\n");
+                assert_eq!(written(version, |r| r.bulk(&value)), text);
             }
             assert_eq!(
                 written(version, |r| r.integer(i64::MIN)),

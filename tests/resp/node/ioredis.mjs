@@ -69,5 +69,18 @@ await check(`ioredis ${transport}: SCAN stream`, async () => {
   assert.equal(keys.size, 40);
 });
 
+await check(`ioredis ${transport}: RESP2 (protocol: 2)`, async () => {
+  const resp2 = new Redis({ ...target(transport), protocol: 2, maxRetriesPerRequest: 1 });
+  resp2.on("error", () => {});
+  try {
+    assert.equal(await resp2.set("r2", "v", "EX", 100), "OK");
+    assert.equal(await resp2.get("r2"), "v");
+    assert.equal(await resp2.get("missing"), null);
+    assert.deepEqual(await resp2.mget("r2", "missing"), ["v", null]);
+  } finally {
+    resp2.disconnect();
+  }
+});
+
 redis.disconnect();
 finish(`ioredis ${transport}`);

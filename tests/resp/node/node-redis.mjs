@@ -71,5 +71,22 @@ await check(`node-redis ${transport}: scanIterator`, async () => {
   assert.equal(keys.size, 30);
 });
 
+await check(`node-redis ${transport}: RESP2 (RESP: 2)`, async () => {
+  const socket = path
+    ? { path, reconnectStrategy: false }
+    : { host, port, reconnectStrategy: false };
+  const resp2 = createClient({ socket, RESP: 2 });
+  resp2.on("error", () => {});
+  await resp2.connect();
+  try {
+    assert.equal(await resp2.set("r2", "v"), "OK");
+    assert.equal(await resp2.get("r2"), "v");
+    assert.equal(await resp2.get("missing"), null);
+    assert.deepEqual(await resp2.mGet(["r2", "missing"]), ["v", null]);
+  } finally {
+    await resp2.close().catch(() => resp2.destroy());
+  }
+});
+
 await client.close().catch(() => client.destroy());
 finish(`node-redis ${transport}`);
