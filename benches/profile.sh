@@ -13,6 +13,9 @@
 #   - system calls (strace -c -f on the server running natively), in total
 #     and for the four the loop makes (recvfrom, sendto, epoll_wait,
 #     epoll_ctl),
+#   - with --functions N, blink-store's N costliest functions per request
+#     at each depth (self cost, from the same callgrind dumps;
+#     benches/callgrind_self.py),
 #   - with --perf, the kernel's share of the server's CPU samples (perf
 #     record -e cpu-clock on the native server under 6 s of load; a
 #     software clock, so it works where hardware counters do not).
@@ -22,12 +25,12 @@
 #
 # Usage: benches/profile.sh [--skip-build] [--servers "blink floor"]
 #          [--pipelines "1 16"] [--requests N] [--ll-l3] [--no-strace]
-#          [--perf] [--blink-args "..."]
+#          [--functions N] [--perf] [--blink-args "..."]
 #   --blink-args  extra flags for blink-store (e.g. "--requests-per-turn 64")
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=1 SERVERS="blink floor" PIPELINES="1 16" REQUESTS=50000 STRACE=1 PERF=0 BLINK_ARGS=""
+BUILD=1 SERVERS="blink floor" PIPELINES="1 16" REQUESTS=50000 STRACE=1 PERF=0 FUNCTIONS=0 BLINK_ARGS=""
 LL="524288,8,64"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -38,8 +41,9 @@ while [ $# -gt 0 ]; do
         --ll-l3) LL="33554432,16,64" ;;
         --no-strace) STRACE=0 ;;
         --perf) PERF=1 ;;
+        --functions) FUNCTIONS=$2; shift ;;
         --blink-args) BLINK_ARGS=$2; shift ;;
-        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -124,6 +128,7 @@ callgrind_runs() {
         callgrind_control -z "$SERVER_PID" >/dev/null 2>&1
         # shellcheck disable=SC2012
         dump=$(ls -t "$WORK/callgrind.$server".* | head -1)
+        cp "$dump" "$WORK/dump.$server.$pipeline"
         awk -v server="$server" -v pipeline="$pipeline" -v n="$(completed "$json")" '
             /^events:/ { for (i = 2; i <= NF; i++) col[$i] = i - 1 }
             /^summary:/ {
@@ -216,4 +221,14 @@ if [ "$PERF" = 1 ]; then
     echo "| server | pipeline | kernel share of CPU samples | user space (server and libc) |"
     echo "|---|---:|---:|---:|"
     awk '$1 == "perf" { printf "| %s | %s | %.1f%% | %.1f%% |\n", $2, $3, $4, 100 - $4 }' "$WORK/results"
+fi
+if [ "$FUNCTIONS" -gt 0 ]; then
+    for pipeline in $PIPELINES; do
+        [ -f "$WORK/dump.blink.$pipeline" ] || continue
+        echo
+        echo "blink-store, pipeline $pipeline, self cost:"
+        echo
+        python3 "$ROOT/benches/callgrind_self.py" "$WORK/dump.blink.$pipeline" \
+            "$(awk -v p="$pipeline" '$1 == "callgrind" && $2 == "blink" && $3 == p { print $4 }' "$WORK/results")" "$FUNCTIONS"
+    done
 fi
