@@ -244,8 +244,8 @@ const LOOKAHEAD_FRAMES: usize = 8;
 #[inline(always)]
 fn holds_two_frames(input: &[u8]) -> bool {
     input.first_chunk::<HEADER_BYTES>().is_some_and(|header| {
-        let first_frame_bytes = HEADER_BYTES + u32::from_be_bytes(*header) as usize;
-        input.len() > first_frame_bytes + HEADER_BYTES
+        let first_frame_bytes = HEADER_BYTES.saturating_add(u32::from_be_bytes(*header) as usize);
+        input.len() > first_frame_bytes.saturating_add(HEADER_BYTES)
     })
 }
 
