@@ -8,7 +8,8 @@
 # Every server listed starts at once, pinned to CPU 0, and is prefilled
 # (100k keys, 100-byte values); then each round runs blink-bench (pinned to
 # CPU 1, 50 connections, get90/set10) against each server in turn. Prints
-# one line per run and, per server, the median and mean of its rounds.
+# one line per run (round, server, CPU µs/request, ops/s, p99.9 µs) and, per
+# server, the median and mean CPU of its rounds and the median p99.9.
 #
 # Usage: benches/ab_cpu.sh [--rounds N] [--pipeline P] [--duration-s S] SERVER...
 #   SERVER  a blink-store binary, or "floor" (target/release/blink-floor)
@@ -81,10 +82,11 @@ echo "pipeline $PIPELINE, $ROUNDS rounds of $DURATION_S s, load average at the e
 python3 - "$WORK/runs" "$@" <<'PY'
 import statistics, sys
 runs = [line.split() for line in open(sys.argv[1])]
-print("| server | CPU µs/req median | mean | rounds |")
-print("|---|---:|---:|---|")
+print("| server | CPU µs/req median | mean | rounds | p99.9 µs median |")
+print("|---|---:|---:|---|---:|")
 for server in sys.argv[2:]:
     cpu = [float(r[2]) for r in runs if r[1] == server]
-    print("| {} | {:.3f} | {:.3f} | {} |".format(server, statistics.median(cpu), statistics.mean(cpu),
-                                                ", ".join("%.2f" % c for c in cpu)))
+    p999 = [float(r[4]) for r in runs if r[1] == server]
+    print("| {} | {:.3f} | {:.3f} | {} | {:,.0f} |".format(server, statistics.median(cpu), statistics.mean(cpu),
+                                                          ", ".join("%.2f" % c for c in cpu), statistics.median(p999)))
 PY
