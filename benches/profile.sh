@@ -12,19 +12,25 @@
 #     simulates the 32 MiB L3 as LL instead),
 #   - system calls (strace -c -f on the server running natively), in total
 #     and for the four the loop makes (recvfrom, sendto, epoll_wait,
-#     epoll_ctl).
+#     epoll_ctl),
+#   - with --functions N, blink-store's N costliest functions per request
+#     at each depth (self cost, from the same callgrind dumps;
+#     benches/callgrind_self.py),
+#   - with --perf, the kernel's share of the server's CPU samples (perf
+#     record -e cpu-clock on the native server under 6 s of load; a
+#     software clock, so it works where hardware counters do not).
 # Instruction and miss counts repeat to within about 1% run to run; valgrind
 # ignores software prefetches, so the miss counts are lines touched, not
 # latency hidden. Kernel work is in none of them except the syscall count.
 #
 # Usage: benches/profile.sh [--skip-build] [--servers "blink floor"]
 #          [--pipelines "1 16"] [--requests N] [--ll-l3] [--no-strace]
-#          [--blink-args "..."]
+#          [--functions N] [--perf] [--blink-args "..."]
 #   --blink-args  extra flags for blink-store (e.g. "--requests-per-turn 64")
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=1 SERVERS="blink floor" PIPELINES="1 16" REQUESTS=50000 STRACE=1 BLINK_ARGS=""
+BUILD=1 SERVERS="blink floor" PIPELINES="1 16" REQUESTS=50000 STRACE=1 PERF=0 FUNCTIONS=0 BLINK_ARGS=""
 LL="524288,8,64"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -34,8 +40,10 @@ while [ $# -gt 0 ]; do
         --requests) REQUESTS=$2; shift ;;
         --ll-l3) LL="33554432,16,64" ;;
         --no-strace) STRACE=0 ;;
+        --perf) PERF=1 ;;
+        --functions) FUNCTIONS=$2; shift ;;
         --blink-args) BLINK_ARGS=$2; shift ;;
-        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -120,6 +128,7 @@ callgrind_runs() {
         callgrind_control -z "$SERVER_PID" >/dev/null 2>&1
         # shellcheck disable=SC2012
         dump=$(ls -t "$WORK/callgrind.$server".* | head -1)
+        cp "$dump" "$WORK/dump.$server.$pipeline"
         awk -v server="$server" -v pipeline="$pipeline" -v n="$(completed "$json")" '
             /^events:/ { for (i = 2; i <= NF; i++) col[$i] = i - 1 }
             /^summary:/ {
@@ -160,10 +169,30 @@ strace_runs() {
     stop
 }
 
+# perf record of the native server under load: the kernel's share of its samples.
+perf_runs() {
+    local server=$1 pipeline load
+    log "$server: perf record -e cpu-clock, 4 s per pipeline depth"
+    start "$server"
+    prefill
+    for pipeline in $PIPELINES; do
+        taskset -c 1 "$BENCH" --tcp "127.0.0.1:$PORT" --connections "$CONNECTIONS" --keys "$KEYS" \
+            --value-size "$VALUE_BYTES" --ratio 1:9 --pipeline "$pipeline" --duration-s 6 --quiet >/dev/null &
+        load=$!
+        perf record -q -e cpu-clock -F 2000 -p "$SERVER_PID" -o "$WORK/perf.data" -- sleep 4 >/dev/null 2>&1
+        wait "$load" || true
+        perf report -i "$WORK/perf.data" --sort dso --stdio 2>/dev/null | awk -v server="$server" -v pipeline="$pipeline" '
+            $2 == "[kernel.kallsyms]" { kernel = $1 + 0 }
+            END { printf "perf %s %s %.1f\n", server, pipeline, kernel }' >> "$WORK/results"
+    done
+    stop
+}
+
 for tool in valgrind callgrind_control taskset python3; do
     command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
 done
 [ "$STRACE" = 0 ] || command -v strace >/dev/null || { echo "missing: strace (or pass --no-strace)" >&2; exit 1; }
+[ "$PERF" = 0 ] || command -v perf >/dev/null || { echo "missing: perf (or leave out --perf)" >&2; exit 1; }
 if port_open "$PORT"; then echo "port $PORT is already in use" >&2; exit 1; fi
 if [ "$BUILD" = 1 ]; then
     log "building blink-store, blink-floor and blink-bench (release)"
@@ -173,6 +202,7 @@ fi
 for server in $SERVERS; do
     callgrind_runs "$server"
     [ "$STRACE" = 0 ] || strace_runs "$server"
+    [ "$PERF" = 0 ] || perf_runs "$server"
 done
 
 echo "# benches/profile.sh $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet || echo +dirty): $REQUESTS get90/set10 requests, $CONNECTIONS conns, LL $LL${BLINK_ARGS:+, blink-store $BLINK_ARGS}"
@@ -185,4 +215,20 @@ if [ "$STRACE" = 1 ]; then
     echo "| server | pipeline | requests | syscalls/req | recvfrom/req | sendto/req | epoll_wait/req | epoll_ctl/req |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     awk '$1 == "strace" { printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, $6, $7, $8, $9 }' "$WORK/results"
+fi
+if [ "$PERF" = 1 ]; then
+    echo
+    echo "| server | pipeline | kernel share of CPU samples | user space (server and libc) |"
+    echo "|---|---:|---:|---:|"
+    awk '$1 == "perf" { printf "| %s | %s | %.1f%% | %.1f%% |\n", $2, $3, $4, 100 - $4 }' "$WORK/results"
+fi
+if [ "$FUNCTIONS" -gt 0 ]; then
+    for pipeline in $PIPELINES; do
+        [ -f "$WORK/dump.blink.$pipeline" ] || continue
+        echo
+        echo "blink-store, pipeline $pipeline, self cost:"
+        echo
+        python3 "$ROOT/benches/callgrind_self.py" "$WORK/dump.blink.$pipeline" \
+            "$(awk -v p="$pipeline" '$1 == "callgrind" && $2 == "blink" && $3 == p { print $4 }' "$WORK/results")" "$FUNCTIONS"
+    done
 fi

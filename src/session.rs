@@ -31,7 +31,7 @@ use crate::logging::Escaped;
 use crate::protocol::{
     self, Decoded, Detected, HEADER_BYTES, Limits, PRE_AUTH_MAX_FRAME_BYTES, Request, Status,
 };
-use crate::store::Store;
+use crate::store::{KeyHash, Store};
 
 /// The largest reply to anything but GET and STATS: empty OKs, TTL, HELLO,
 /// and every error message (all well under 256 bytes).
@@ -325,8 +325,8 @@ const LOOKAHEAD_FRAMES: usize = 8;
 #[inline(always)]
 fn holds_two_frames(input: &[u8]) -> bool {
     input.first_chunk::<HEADER_BYTES>().is_some_and(|header| {
-        let first_frame_bytes = HEADER_BYTES + u32::from_be_bytes(*header) as usize;
-        input.len() > first_frame_bytes + HEADER_BYTES
+        let first_frame_bytes = HEADER_BYTES.saturating_add(u32::from_be_bytes(*header) as usize);
+        input.len() > first_frame_bytes.saturating_add(HEADER_BYTES)
     })
 }
 
@@ -336,26 +336,22 @@ fn holds_two_frames(input: &[u8]) -> bool {
 /// at. Out of line, so the answer loop's own code stays as it was.
 #[inline(never)]
 fn start_lookups(input: &[u8], limits: &Limits, store: &Store, max_frames: usize) -> usize {
-    let mut keys: [&[u8]; LOOKAHEAD_FRAMES] = [&[]; LOOKAHEAD_FRAMES];
+    let mut hashes = [KeyHash::default(); LOOKAHEAD_FRAMES];
     let (mut frames, mut keyed, mut offset) = (0, 0, 0);
     while frames < max_frames.min(LOOKAHEAD_FRAMES) {
         let Some((key, frame_len)) = protocol::peek_key(&input[offset..], limits) else {
             break;
         };
         if let Some(key) = key {
-            keys[keyed] = key;
+            let hash = store.key_hash(key);
+            store.prefetch_index(hash);
+            hashes[keyed] = hash;
             keyed += 1;
         }
         frames += 1;
         offset += frame_len;
     }
-    let mut hashes = [None; LOOKAHEAD_FRAMES];
-    for (hash, key) in hashes.iter_mut().zip(&keys[..keyed]) {
-        let key_hash = store.key_hash(key);
-        store.prefetch_index(key_hash);
-        *hash = Some(key_hash);
-    }
-    for &hash in hashes.iter().flatten() {
+    for &hash in &hashes[..keyed] {
         store.prefetch_record(hash);
     }
     offset

@@ -35,8 +35,9 @@
 use super::Store;
 use super::table::Home;
 
-/// A key's hash under this store's hasher, for the prefetch hints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A key's hash under this store's hasher, for the prefetch hints (the
+/// default is a placeholder for arrays of them, any key's or none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KeyHash(u64);
 
 impl Store {
