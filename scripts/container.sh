@@ -24,6 +24,7 @@ kit_begin container
 
 IMAGE=localhost/blink-store:ci
 STANDIN=docker.io/library/rust:1-slim-bookworm
+STANDIN_RECIPE=2
 IMAGE_MAX_BYTES=$((10 * 1024 * 1024))
 CA_BUNDLE=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -62,7 +63,8 @@ tools() {
 # machine's rustup, cargo and rustc at the official image's paths.
 make_standin() {
 	local rustc_version toolchain root
-	rustc_version=$(rustc --version)
+	# The recipe's number goes in the label too, so a changed recipe remakes it.
+	rustc_version="$(rustc --version); recipe $STANDIN_RECIPE"
 	if podman image exists "$STANDIN" &&
 		[ "$(podman image inspect --format '{{index .Labels "blink-store.standin"}}' "$STANDIN")" = "$rustc_version" ]; then
 		return 0
@@ -85,11 +87,11 @@ make_standin() {
 	host_target=$(rustc -vV | sed -n 's/^host: //p')
 	for entry in "$toolchain"/lib/rustlib/*; do
 		case $(basename "$entry") in
-		*-*-*) case $(basename "$entry") in
-			"$host_target" | "$(uname -m)-unknown-linux-musl" | manifest-*) cp -a "$entry" "$root/usr/local/rustup/toolchains/$name/lib/rustlib/" ;;
-			esac ;;
-		*) cp -a "$entry" "$root/usr/local/rustup/toolchains/$name/lib/rustlib/" ;;
+		"$host_target" | "$(uname -m)-unknown-linux-musl" | etc) ;;
+		# Other targets' standard libraries: not needed, and large.
+		*) [ -d "$entry" ] && continue ;;
 		esac
+		cp -a "$entry" "$root/usr/local/rustup/toolchains/$name/lib/rustlib/"
 	done
 	printf 'version = "12"\ndefault_toolchain = "%s"\nprofile = "minimal"\nauto_self_update = "disable"\n' \
 		"$name" >"$root/usr/local/rustup/settings.toml"
@@ -191,7 +193,7 @@ KEY_K=6b
 # The HEALTHCHECK's command, one word a line (the "CMD" marker dropped).
 health_command() {
 	# shellcheck disable=SC2016 # a Go template, not a shell expansion
-	config_field '{{range $i, $a := .Config.Healthcheck.Test}}{{if $i}}{{println $a}}{{end}}{{end}}'
+	config_field '{{range $i, $a := .Config.Healthcheck.Test}}{{if $i}}{{println $a}}{{end}}{{end}}' | grep -v '^$'
 }
 
 # The image's own HEALTHCHECK command, run inside the running container.
@@ -201,20 +203,39 @@ health_check_passes() {
 	buildah run --isolation chroot --env "BLINK_TCP=127.0.0.1:$SERVER_PORT" "$container" "${command[@]}"
 }
 
+# Exit 1 (unhealthy), not 2 (a usage error), when nothing listens.
 health_check_fails_without_server() {
 	local -a command
 	mapfile -t command < <(health_command)
-	! buildah run --isolation chroot --env "BLINK_TCP=127.0.0.1:1" "$container" "${command[@]}" 2>/dev/null
+	buildah run --isolation chroot --env "BLINK_TCP=127.0.0.1:1" "$container" "${command[@]}" 2>/dev/null
+	[ $? -eq 1 ]
 }
 
+# descendant_named PID NAME: the first process under PID called NAME.
+descendant_named() {
+	local child children
+	read -ra children < <(cat /proc/"$1"/task/*/children 2>/dev/null | tr '\n' ' ')
+	for child in "${children[@]}"; do
+		if [ "$(cat "/proc/$child/comm" 2>/dev/null)" = "$2" ]; then
+			echo "$child"
+			return 0
+		fi
+		descendant_named "$child" "$2" && return 0
+	done
+	return 1
+}
+
+# buildah run answers a signal by killing its command outright, so the
+# SIGTERM goes to the server itself (found under this run's buildah), and
+# buildah's exit status is the server's.
 stops_cleanly_on_sigterm() {
-	# buildah run passes the signal to the server in its chroot.
-	kill -TERM "$server_pid"
-	local status
+	local server status
+	server=$(descendant_named "$server_pid" blink-store) || return 1
+	kill -TERM "$server"
 	wait "$server_pid"
 	status=$?
 	server_pid=
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 0 ] && grep -q 'shutdown complete' "$work/server.err"
 }
 
 tools || fail_now "installing podman, buildah, debootstrap, xxd, hadolint"
