@@ -212,9 +212,10 @@ stop_server() {
     fi
 }
 
-server_protocol() { case "$1" in redis|blink-resp) echo resp ;; memcached) echo memcache ;; blink|floor) echo blink ;; esac; }
-server_port() { case "$1" in redis) echo $REDIS_PORT ;; memcached) echo $MEMCACHED_PORT ;; blink) echo $BLINK_PORT ;; floor) echo $FLOOR_PORT ;; blink-resp) echo $BLINK_RESP_PORT ;; esac; }
-server_socket() { case "$1" in blink) echo "$SOCKET" ;; floor) echo "$FLOOR_SOCKET" ;; blink-resp) echo "$BLINK_RESP_SOCKET" ;; esac; }
+# floor-resp is the floor process spoken to in RESP (it answers both).
+server_protocol() { case "$1" in redis|blink-resp|floor-resp) echo resp ;; memcached) echo memcache ;; blink|floor) echo blink ;; esac; }
+server_port() { case "$1" in redis) echo $REDIS_PORT ;; memcached) echo $MEMCACHED_PORT ;; blink) echo $BLINK_PORT ;; floor|floor-resp) echo $FLOOR_PORT ;; blink-resp) echo $BLINK_RESP_PORT ;; esac; }
+server_socket() { case "$1" in blink) echo "$SOCKET" ;; floor|floor-resp) echo "$FLOOR_SOCKET" ;; blink-resp) echo "$BLINK_RESP_SOCKET" ;; esac; }
 
 # target_args SERVER TRANSPORT
 target_args() {
@@ -325,8 +326,12 @@ throughput() {
         start_server "$server" "$BIG_MIB" || continue
         prefill "$server" "$KEYS"
         targets+=("$server/tcp")
-        if [ "$server" = blink ] || [ "$server" = floor ]; then targets+=("$server/uds"); fi
+        if [ -n "$(server_socket "$server")" ]; then targets+=("$server/uds"); fi
     done
+    if [ -n "${PIDS[floor]:-}" ]; then
+        PIDS[floor-resp]=${PIDS[floor]}
+        targets+=("floor-resp/tcp" "floor-resp/uds")
+    fi
     for entry in "${WORKLOADS[@]}"; do
         workload=${entry%%|*} flags=${entry#*|}
         for round in $(seq "$ROUNDS"); do
@@ -336,6 +341,7 @@ throughput() {
             done
         done
     done
+    unset "PIDS[floor-resp]"
     for server in redis memcached blink blink-resp floor; do stop_server "$server"; done
 }
 

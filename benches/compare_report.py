@@ -14,15 +14,20 @@ import json
 import sys
 
 SERVERS = [("redis", "tcp"), ("memcached", "tcp"), ("blink", "tcp"), ("blink", "uds"),
-           ("blink-resp", "tcp"), ("blink-resp", "uds"), ("floor", "tcp"), ("floor", "uds")]
+           ("blink-resp", "tcp"), ("blink-resp", "uds"), ("floor", "tcp"), ("floor", "uds"),
+           ("floor-resp", "tcp"), ("floor-resp", "uds")]
+# The floor that each server's "× floor" divides by: the same protocol.
+FLOOR_OF = {"blink-resp": "floor-resp"}
 NAMES = {("redis", "tcp"): "Redis", ("memcached", "tcp"): "memcached",
          ("blink", "tcp"): "Blink TCP", ("blink", "uds"): "Blink UDS",
          ("blink-resp", "tcp"): "Blink RESP TCP", ("blink-resp", "uds"): "Blink RESP UDS",
-         ("floor", "tcp"): "floor TCP", ("floor", "uds"): "floor UDS"}
+         ("floor", "tcp"): "floor TCP", ("floor", "uds"): "floor UDS",
+         ("floor-resp", "tcp"): "floor RESP TCP", ("floor-resp", "uds"): "floor RESP UDS"}
 COLORS = {("redis", "tcp"): "#d62728", ("memcached", "tcp"): "#2ca02c",
           ("blink", "tcp"): "#1f77b4", ("blink", "uds"): "#9ecae1",
           ("blink-resp", "tcp"): "#9467bd", ("blink-resp", "uds"): "#c5b0d5",
-          ("floor", "tcp"): "#7f7f7f", ("floor", "uds"): "#c7c7c7"}
+          ("floor", "tcp"): "#7f7f7f", ("floor", "uds"): "#c7c7c7",
+          ("floor-resp", "tcp"): "#bcbd22", ("floor-resp", "uds"): "#dbdb8d"}
 WORKLOADS = ["get90-set10-p1", "get90-set10-p16", "set-p1", "get90-set10-open"]
 WORKLOAD_NAMES = {
     "get90-set10-p1": "get90/set10, pipeline 1",
@@ -83,8 +88,8 @@ def throughput_table(runs):
             r = runs.get((server, transport, workload))
             if r is None:
                 continue
-            # The floor over the same transport: what any server pays.
-            floor = runs.get(("floor", transport, workload))
+            # The floor over the same transport and protocol: what any server pays.
+            floor = runs.get((FLOOR_OF.get(server, "floor"), transport, workload))
             lat = r["latency_us"]
             errors = r["error_replies"] + r["conn_errors"]
             out.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(

@@ -14,22 +14,25 @@
 //! (doubling) only when one partial frame fills it; frames are decoded with
 //! the default limits.
 //!
-//! A protocol is a [`Codec`]: `blink` is the one today. Another (RESP) is
-//! another module implementing [`Codec`], picked per connection from its
-//! first byte as Blink-Store does (a Blink frame's first byte is below
-//! `0x20`, SPEC §3.1), where [`serve_conn`] hands a turn its codec.
+//! A protocol is a [`Codec`]: `blink` and `resp`. [`ByFirstByte`] picks one
+//! for each turn from the first unanswered byte, with Blink-Store's rule
+//! (SPEC §3.1: printable ASCII is RESP); a turn's input always starts at a
+//! request boundary, so for a client that keeps to one protocol (every
+//! benchmark) that is the protocol its connection's first byte chose.
 //!
 //! ```text
 //! blink-floor --tcp 127.0.0.1:26466 --unix-socket /tmp/floor.sock --value-size 100
 //! ```
 
 mod blink;
+mod resp;
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use blink_store::protocol::{Detected, detect};
 use blink_store::server::listener::{self, Listener};
 use blink_store::server::stream::Stream;
 use blink_store::server::unix_socket;
@@ -80,9 +83,32 @@ struct Answered {
     close: bool,
 }
 
+/// Both codecs, chosen by the first byte of what a turn answers.
+struct ByFirstByte {
+    blink: blink::Blink,
+    resp: resp::Resp,
+}
+
+impl Codec for ByFirstByte {
+    fn answer(&self, input: &[u8], out: &mut Vec<u8>) -> Answered {
+        match detect(input) {
+            Detected::NeedMore => Answered {
+                consumed_bytes: 0,
+                close: false,
+            },
+            Detected::Blink => self.blink.answer(input, out),
+            Detected::Resp => self.resp.answer(input, out),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match serve(&cli, blink::Blink::new(cli.value_size)) {
+    let codec = ByFirstByte {
+        blink: blink::Blink::new(cli.value_size),
+        resp: resp::Resp::new(cli.value_size),
+    };
+    match serve(&cli, codec) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("blink-floor: {error}");
