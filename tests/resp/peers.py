@@ -178,6 +178,40 @@ def pipelines(r: redis.Redis) -> None:
     eq(replies[2], b"abc", "the pipeline goes on after an error")
 
 
+#: Keys present for a whole SCAN, and keys added between its rounds.
+SCAN_KEYS = 3000
+SCAN_ADDED_PER_ROUND = 20
+
+
+def scan_during_writes(r: redis.Redis) -> None:
+    """SCAN's guarantee: a key present for the whole iteration is returned (Redis: at least
+    once; Blink, docs/resp.md: exactly once, even while the index grows)."""
+    r.flushall()
+    pipe = r.pipeline(transaction=False)
+    for n in range(SCAN_KEYS):
+        pipe.set(f"s:{n}", n)
+    pipe.execute()
+    seen: list[bytes] = []
+    cursor, rounds, added = 0, 0, 0
+    while True:
+        cursor, keys = r.scan(cursor, match="s:*", count=50)
+        seen.extend(keys)
+        rounds += 1
+        assert rounds < 10 * SCAN_KEYS, "SCAN did not finish"
+        if cursor == 0:
+            break
+        pipe = r.pipeline(transaction=False)
+        for _ in range(SCAN_ADDED_PER_ROUND):
+            pipe.set(f"s:new:{added}", 1)
+            added += 1
+        pipe.execute()
+    originals = [key for key in seen if not key.startswith(b"s:new:")]
+    missing = {f"s:{n}".encode() for n in range(SCAN_KEYS)} - set(originals)
+    assert not missing, f"{len(missing)} keys never returned, e.g. {sorted(missing)[:3]}"
+    if target_kind() == "blink":
+        eq(len(originals), SCAN_KEYS, "each original key returned exactly once")
+
+
 def default_pipeline(r: redis.Redis) -> None:
     """pipeline() at its default, transaction=True: wrapped in MULTI / EXEC."""
     r.flushall()
@@ -357,6 +391,7 @@ def main() -> int:
             ("pipeline() at its default (transaction=True, MULTI/EXEC)", default_pipeline),
             (f"mixed workload of {WORKLOAD_OPS} ops against a model", workload),
             (f"{SHARED_THREADS} threads sharing one client", shared_client),
+            ("SCAN while keys are added between rounds", scan_during_writes),
         ]:
             r = client(address)
             started = time.monotonic()
