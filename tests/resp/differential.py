@@ -17,9 +17,13 @@ Sections:
   redis72    commands newer than the reference (CLIENT SETINFO is Redis 7.2): expected
              replies taken from the Redis 7.2 source (networking.c, clientSetinfoCommand),
              run against the target only
-  blink      where Blink deliberately differs from Redis (MEMORY USAGE is Blink's exact
-             charge, key + value + 57 bytes, README "Memory"): expected replies of our own,
-             run against Blink only; Redis is only checked to give the same reply type
+  blink      where Blink deliberately differs from Redis (docs/resp.md; MEMORY USAGE is
+             Blink's exact charge, key + value + 57 bytes; other data types are unknown
+             commands; the key size limit): expected replies of our own, run against Blink
+             only; for MEMORY USAGE Redis is checked to give the same reply types
+Core and auth cases may also carry `blink_expect`: Blink's documented difference from
+Redis there (a wrong token closes the connection; COMMAND DOCS is empty), expected
+exactly against Blink and still compared with Redis against a redis-server target.
   blink-cap  Blink at its memory cap (a third server, --memory-limit 1MiB): LRU eviction
              where Redis would refuse (-OOM) or grow; exact counts, target only
 With RESP_TARGET=redis the target is a second redis-server: the redis72, blink and
