@@ -318,7 +318,9 @@ def write_markdown(path, machine, runs, calibration, memory, cap, instructions, 
              "User-space instructions (the server and its libraries; the kernel is not counted) per request "
              "under `valgrind --tool=callgrind`, counted after the prefill: repeatable, unlike the timings "
              "above. The gap between these ratios and the CPU-time ratios is the kernel's share and the cost "
-             "of cache misses, which instruction counts do not see.", ""] + instructions_table(instructions) + [""]
+             "of cache misses, which instruction counts do not see. The floor's count is what the loop and "
+             "the decoder cost any server; `benches/profile.sh` breaks Blink's down by function and adds "
+             "simulated cache misses and system calls.", ""] + instructions_table(instructions) + [""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
 
