@@ -16,6 +16,7 @@ mod glob;
 mod keys;
 mod server;
 mod strings;
+mod transaction;
 
 use super::{Context, Outcome};
 use crate::protocol::Opcode;
@@ -33,6 +34,10 @@ pub struct RespClient {
     /// `CLIENT SETINFO LIB-NAME` / `LIB-VER`.
     lib_name: Option<Box<[u8]>>,
     lib_ver: Option<Box<[u8]>>,
+    /// Commands queued since MULTI.
+    transaction: Option<transaction::Transaction>,
+    /// The store's change count at the first WATCH since the last EXEC.
+    watched_at: Option<u64>,
 }
 
 impl RespClient {
@@ -82,6 +87,9 @@ pub struct Spec {
     pub no_auth: bool,
     /// Changes the store (COMMAND reports it as `write`).
     pub write: bool,
+    /// Runs at once inside MULTI instead of being queued (EXEC, DISCARD,
+    /// MULTI, WATCH, QUIT, RESET).
+    pub in_multi: bool,
     /// Bound of its reply.
     pub reply: ReplyMax,
     /// The binary protocol's command it is counted as in STATS, if any.
@@ -109,8 +117,11 @@ macro_rules! spec {
     ($name:literal, $arity:expr, $run:path) => {
         spec!($name, $arity, $run, no_auth: false, write: false, reply: ReplyMax::Small)
     };
+    ($name:literal, $arity:expr, $run:path, in_multi, $($field:ident: $value:expr),*) => {
+        Spec { name: $name, arity: $arity, run: $run, counts_as: None, in_multi: true, $($field: $value),* }
+    };
     ($name:literal, $arity:expr, $run:path, counts_as: $op:expr, $($field:ident: $value:expr),*) => {
-        Spec { name: $name, arity: $arity, run: $run, counts_as: $op, $($field: $value),* }
+        Spec { name: $name, arity: $arity, run: $run, counts_as: $op, in_multi: false, $($field: $value),* }
     };
     ($name:literal, $arity:expr, $run:path, $($field:ident: $value:expr),*) => {
         spec!($name, $arity, $run, counts_as: None, $($field: $value),*)
@@ -160,9 +171,13 @@ pub static SPECS: &[Spec] = &[
     spec!("auth", -2, server::auth, counts_as: Some(Opcode::Auth), no_auth: true, write: false, reply: ReplyMax::Small),
     spec!("select", 2, server::select),
     spec!("client", -2, server::client),
-    spec!("unwatch", 1, server::unwatch),
-    spec!("quit", -1, server::quit, no_auth: true, write: false, reply: ReplyMax::Small),
-    spec!("reset", 1, server::reset, no_auth: true, write: false, reply: ReplyMax::Small),
+    spec!("multi", 1, transaction::multi, in_multi, no_auth: false, write: false, reply: ReplyMax::Small),
+    spec!("exec", 1, transaction::exec, in_multi, no_auth: false, write: false, reply: ReplyMax::Measured),
+    spec!("discard", 1, transaction::discard, in_multi, no_auth: false, write: false, reply: ReplyMax::Small),
+    spec!("watch", -2, transaction::watch, in_multi, no_auth: false, write: false, reply: ReplyMax::Small),
+    spec!("unwatch", 1, transaction::unwatch),
+    spec!("quit", -1, server::quit, in_multi, no_auth: true, write: false, reply: ReplyMax::Small),
+    spec!("reset", 1, server::reset, in_multi, no_auth: true, write: false, reply: ReplyMax::Small),
     spec!("info", -1, server::info, counts_as: Some(Opcode::Stats), no_auth: false, write: false, reply: ReplyMax::Small),
     spec!("config", -2, server::config),
     spec!("command", -1, server::command, no_auth: false, write: false, reply: ReplyMax::Measured),
@@ -177,14 +192,21 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
 }
 
 /// Executes the command in `args` (name first; never empty), whose
-/// [`lookup`] gave `spec`, writing its reply. `Err(NoRoom)` only from a
-/// [`ReplyMax::Measured`] handler whose reply would not fit
+/// [`lookup`] gave `spec` and whose bytes on the wire are `request`,
+/// writing its reply; inside MULTI, queues it instead. `Err(NoRoom)` only
+/// from a [`ReplyMax::Measured`] handler whose reply would not fit
 /// `call.room_bytes`; nothing was written or changed.
-pub fn execute(call: &mut Call<'_>, spec: Option<&'static Spec>, mut args: Args<'_>) -> Handled {
+pub fn execute(
+    call: &mut Call<'_>,
+    spec: Option<&'static Spec>,
+    mut args: Args<'_>,
+    request: &[u8],
+) -> Handled {
     let Some(name) = args.next() else {
         return Ok(Outcome::Continue);
     };
     let Some(spec) = spec else {
+        transaction::refused(call.client);
         return Ok(unknown_command(call, name, args));
     };
     match spec.counts_as {
@@ -197,11 +219,16 @@ pub fn execute(call: &mut Call<'_>, spec: Option<&'static Spec>, mut args: Args<
         Err(_) => argc >= spec.arity.unsigned_abs() as usize,
     };
     if !arity_ok {
+        transaction::refused(call.client);
         return Ok(wrong_arity(call, spec.name));
     }
     if !call.authenticated && !spec.no_auth {
+        transaction::refused(call.client);
         call.reply.error("NOAUTH Authentication required.");
         return Ok(Outcome::Continue);
+    }
+    if call.client.transaction.is_some() && !spec.in_multi {
+        return Ok(transaction::queue(call, request));
     }
     (spec.run)(call, args)
 }

@@ -94,7 +94,7 @@ impl RespSession {
                 reply: Reply { version, out },
                 room_bytes,
             };
-            let outcome = match resp::execute(&mut call, spec, args) {
+            let outcome = match resp::execute(&mut call, spec, args, &rest[..len]) {
                 Ok(outcome) => outcome,
                 Err(NoRoom) if out_len_before > 0 => break AnswerEnd::OutputFull,
                 Err(NoRoom) => {

@@ -254,6 +254,8 @@ pub struct Store {
     deadlined: usize,
     /// Sequence number of the next deadline setting (wraps).
     next_seq: u32,
+    /// Changes to any entry so far (see [`Store::changes`]).
+    changes: u64,
     arena: Arena,
     lru: Lru,
     index: Index,
@@ -302,6 +304,7 @@ impl Store {
             max_entries,
             deadlined: 0,
             next_seq: 0,
+            changes: 0,
             arena,
             lru: Lru::default(),
             index: Index::default(),
@@ -372,6 +375,7 @@ impl Store {
         let Some((loc, _)) = self.lookup(hash, key, now_ms) else {
             return false;
         };
+        self.changes += 1;
         let had = self.arena.record(loc).has_deadline();
         let deadline = ttl_ms.map(|ttl_ms| self.new_deadline(deadline_ms(now_ms, ttl_ms)));
         let new = self.arena.retag(loc, deadline);
@@ -474,6 +478,13 @@ impl Store {
             .snapshot(self.len() as u64, self.used_bytes, self.cap_bytes)
     }
 
+    /// How many times any entry has been added, replaced, re-timed or
+    /// removed (evictions and expirations included). Equal counts mean no
+    /// entry changed in between: RESP's WATCH compares them.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
     /// Number of stored entries that have a TTL.
     pub fn len_with_ttl(&self) -> usize {
         self.deadlined
@@ -561,6 +572,7 @@ impl Store {
         deadline: Option<Deadline>,
         now_ms: u64,
     ) {
+        self.changes += 1;
         let charge = entry_charge(key.len(), value.len());
         self.make_room(charge, 1, now_ms);
         let loc = self.arena.store(deadline, key, value);
@@ -583,6 +595,7 @@ impl Store {
         deadline: Option<Deadline>,
         now_ms: u64,
     ) {
+        self.changes += 1;
         let had = self.arena.record(loc).has_deadline();
         self.used_bytes -= self.charge_at(loc);
         self.lru.unlink(&mut self.arena, loc);
@@ -663,6 +676,7 @@ impl Store {
     /// Unlinks the entry at `loc` (key hash `hash`) from every structure and
     /// frees its bytes; returns its charge.
     fn remove(&mut self, loc: Loc, hash: u64) -> u64 {
+        self.changes += 1;
         let charge = self.charge_at(loc);
         let had = self.arena.record(loc).has_deadline();
         let indexed = self.index.remove(hash, loc);

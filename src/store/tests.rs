@@ -598,3 +598,29 @@ fn clear_and_peek() {
     store.set(b"c", b"v", None, 20).unwrap();
     assert_eq!(store.get(b"c", 20), Some(&b"v"[..]));
 }
+
+#[test]
+fn every_change_to_an_entry_is_counted_and_reads_are_not() {
+    let mut store = Store::new(entry_charge(1, 1) * 2);
+    let mut last = store.changes();
+    let mut changed = |store: &Store, what: &str| {
+        assert!(store.changes() > last, "{what} must count");
+        last = store.changes();
+    };
+    store.set(b"a", b"1", None, 0).unwrap();
+    changed(&store, "insert");
+    store.set(b"a", b"2", None, 0).unwrap();
+    changed(&store, "replace");
+    store.expire(b"a", ttl(10), 0);
+    changed(&store, "expire");
+    store.set(b"b", b"1", None, 0).unwrap();
+    store.set(b"c", b"1", None, 0).unwrap();
+    changed(&store, "insert with eviction");
+    let before = store.changes();
+    store.get(b"c", 0);
+    store.peek(b"b", 0);
+    store.ttl(b"b", 0);
+    assert_eq!(store.changes(), before, "reads change nothing");
+    store.delete(b"c", 0);
+    assert!(store.changes() > before, "delete must count");
+}

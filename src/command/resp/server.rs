@@ -263,12 +263,6 @@ fn client_line(client: &RespClient) -> String {
     )
 }
 
-/// UNWATCH: there are no transactions, so nothing is watched.
-pub(super) fn unwatch(call: &mut Call<'_>, _args: Args<'_>) -> Handled {
-    call.reply.ok();
-    Ok(Outcome::Continue)
-}
-
 pub(super) fn quit(call: &mut Call<'_>, _args: Args<'_>) -> Handled {
     call.reply.ok();
     Ok(Outcome::Close)

@@ -52,7 +52,7 @@ impl Harness {
             },
             room_bytes,
         };
-        let handled = execute(&mut call, spec, args);
+        let handled = execute(&mut call, spec, args, input.as_bytes());
         match handled {
             Ok(Outcome::Authenticated) => self.authenticated = true,
             Ok(Outcome::Unauthenticated) => self.authenticated = false,
@@ -292,4 +292,101 @@ fn every_spec_is_found_in_any_case() {
             spec
         ));
     }
+}
+
+#[test]
+fn multi_queues_and_exec_runs_in_order() {
+    let mut h = Harness::new(None);
+    assert_eq!(h.run("EXEC"), "-ERR EXEC without MULTI\r\n");
+    assert_eq!(h.run("DISCARD"), "-ERR DISCARD without MULTI\r\n");
+    assert_eq!(h.run("MULTI"), "+OK\r\n");
+    assert_eq!(h.run("MULTI"), "-ERR MULTI calls can not be nested\r\n");
+    assert_eq!(
+        h.run("WATCH k"),
+        "-ERR WATCH inside MULTI is not allowed\r\n"
+    );
+    assert_eq!(h.run("SET k 1"), "+QUEUED\r\n");
+    assert_eq!(h.run("INCR k"), "+QUEUED\r\n");
+    assert_eq!(h.run("GET k"), "+QUEUED\r\n");
+    assert_eq!(h.run("GET nope"), "+QUEUED\r\n");
+    assert_eq!(h.run("GET k"), "+QUEUED\r\n", "nothing ran yet");
+    assert_eq!(
+        h.run("EXEC"),
+        "*5\r\n+OK\r\n:2\r\n$1\r\n2\r\n$-1\r\n$1\r\n2\r\n"
+    );
+    assert_eq!(h.run("GET k"), "$1\r\n2\r\n", "out of MULTI again");
+}
+
+#[test]
+fn a_refused_command_dooms_the_transaction_and_runtime_errors_do_not() {
+    let mut h = Harness::new(None);
+    h.run("MULTI");
+    assert_eq!(
+        h.run("SET k"),
+        "-ERR wrong number of arguments for 'set' command\r\n"
+    );
+    h.run("SET t 1");
+    assert_eq!(
+        h.run("EXEC"),
+        "-EXECABORT Transaction discarded because of previous errors.\r\n"
+    );
+    assert_eq!(h.run("EXISTS t"), ":0\r\n", "nothing of it ran");
+    h.run("SET s abc");
+    h.run("MULTI");
+    h.run("INCR s");
+    h.run("SET t 1");
+    assert_eq!(
+        h.run("EXEC"),
+        "*2\r\n-ERR value is not an integer or out of range\r\n+OK\r\n"
+    );
+    h.run("MULTI");
+    h.run("SET u 1");
+    assert_eq!(h.run("DISCARD"), "+OK\r\n");
+    assert_eq!(h.run("EXISTS u"), ":0\r\n");
+}
+
+#[test]
+fn watch_aborts_exec_after_a_change_and_not_otherwise() {
+    let mut h = Harness::new(None);
+    h.run("SET k 1");
+    assert_eq!(h.run("WATCH k"), "+OK\r\n");
+    h.run("MULTI");
+    h.run("INCR k");
+    assert_eq!(h.run("EXEC"), "*1\r\n:2\r\n", "no change since WATCH");
+    h.run("WATCH k");
+    h.run("SET k 5");
+    h.run("MULTI");
+    h.run("INCR k");
+    assert_eq!(h.run("EXEC"), "*-1\r\n", "changed since WATCH");
+    assert_eq!(h.run("GET k"), "$1\r\n5\r\n");
+    h.run("WATCH k");
+    h.run("SET k 6");
+    assert_eq!(h.run("UNWATCH"), "+OK\r\n");
+    h.run("MULTI");
+    h.run("INCR k");
+    assert_eq!(h.run("EXEC"), "*1\r\n:7\r\n", "UNWATCH forgets");
+}
+
+#[test]
+fn a_transaction_is_bounded_and_big_reads_in_it_answer_with_an_error() {
+    let mut h = Harness::new(None);
+    h.run(&format!("SET big {}", "x".repeat(1000)));
+    h.run("MULTI");
+    h.run("GET big");
+    h.run("SET small v");
+    let (handled, out) = h.run_with_room("EXEC", 600);
+    assert_eq!(handled, Ok(Outcome::Continue));
+    assert_eq!(
+        out, "*2\r\n-ERR the reply would exceed the connection's output limit\r\n+OK\r\n",
+        "the read is refused, the write still runs"
+    );
+    h.run("MULTI");
+    for _ in 0..transaction::MAX_QUEUED_COMMANDS {
+        assert_eq!(h.run("PING"), "+QUEUED\r\n");
+    }
+    assert!(
+        h.run("PING")
+            .starts_with("-ERR a transaction queues at most 1024 commands")
+    );
+    assert!(h.run("EXEC").starts_with("-EXECABORT"));
 }

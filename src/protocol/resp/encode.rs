@@ -105,6 +105,14 @@ impl Reply<'_> {
         });
     }
 
+    /// A null array (an aborted EXEC): `*-1` in RESP2, `_` in RESP3.
+    pub fn null_array(&mut self) {
+        self.out.extend_from_slice(match self.version {
+            Version::Resp2 => b"*-1\r\n",
+            Version::Resp3 => b"_\r\n",
+        });
+    }
+
     /// The header of an array of `len` elements.
     pub fn array(&mut self, len: usize) {
         self.header(b'*', len);
