@@ -279,3 +279,43 @@ fn bytes_in_and_out_count_every_byte_including_closing_replies() {
     assert_eq!(common::stat(&text, "bytes_in"), sent_bytes as u64 + 5);
     assert_eq!(common::stat(&text, "bytes_out"), received_bytes as u64);
 }
+
+/// redis-py and Jedis write a whole pipeline before reading any reply:
+/// the server keeps reading requests while its replies wait, so neither
+/// side blocks on its own write (over a Unix socket, whose buffers are the
+/// smallest).
+#[test]
+fn a_client_that_writes_its_whole_pipeline_before_reading_completes() {
+    const GETS: usize = 20_000;
+    const VALUE_BYTES: usize = 4096;
+    let server = Server::start(&[]);
+    let path = server.unix.clone().expect("unix enabled");
+    let mut setter = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    let set = format!(
+        "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${VALUE_BYTES}\r\n{}\r\n",
+        "v".repeat(VALUE_BYTES)
+    );
+    setter.write_all(set.as_bytes()).unwrap();
+    let mut ok = [0u8; 5];
+    setter.read_exact(&mut ok).unwrap();
+    assert_eq!(&ok, b"+OK\r\n");
+
+    let stream = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let pipeline = "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n".repeat(GETS);
+    let sent = std::thread::spawn(move || writer.write_all(pipeline.as_bytes()).is_ok());
+    // Only once the whole pipeline is written does this client read.
+    assert!(sent.join().unwrap(), "the server read the whole pipeline");
+    let reply_bytes = GETS * (VALUE_BYTES + "$4096\r\n\r\n".len());
+    let mut replies = vec![0u8; reply_bytes];
+    (&stream).read_exact(&mut replies).unwrap();
+    let one = format!("$4096\r\n{}\r\n", "v".repeat(VALUE_BYTES));
+    assert!(
+        replies
+            .chunks(one.len())
+            .all(|reply| reply == one.as_bytes())
+    );
+}

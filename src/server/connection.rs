@@ -300,7 +300,11 @@ impl Connection {
                 }
                 AnswerEnd::OutputFull => match self.flush(ctx, now_ms) {
                     Err(end) => return end,
-                    Ok(()) if self.output.pending_bytes() > 0 => break,
+                    // The peer is not reading yet: go on reading its requests
+                    // (up to the input limit) while the replies wait, so a
+                    // client that writes a whole pipeline before it reads
+                    // (redis-py, Jedis) does not block on its own write.
+                    Ok(()) if self.output.pending_bytes() > 0 => {}
                     Ok(()) => continue,
                 },
                 AnswerEnd::Close => {

@@ -35,6 +35,12 @@ use super::args::Args;
 use super::inline::{self, Inline};
 use super::{MAX_INLINE_BYTES, RespLimits};
 
+/// Redis's own bounds (`INT_MAX` arguments, `proto-max-bulk-len` 512 MB):
+/// past them a length is "invalid" even before AUTH, as in Redis, whose
+/// "unauthenticated" errors name only lengths it would otherwise take.
+const REDIS_MAX_MULTIBULK: i64 = i32::MAX as i64;
+const REDIS_MAX_BULK: i64 = 512 * 1024 * 1024;
+
 /// The outcome of one [`decode_command`] call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decoded<'a> {
@@ -265,9 +271,11 @@ fn multibulk<'a>(input: &'a [u8], limits: &RespLimits) -> Decoded<'a> {
     if count <= 0 {
         return Decoded::Empty { len: args_start };
     }
+    // Redis's order: out of its own range is invalid, then past the
+    // (pre-auth) limit.
     let count = match usize::try_from(count) {
         Ok(count) if count <= limits.max_args => count,
-        _ if !limits.authenticated => {
+        _ if !limits.authenticated && count <= REDIS_MAX_MULTIBULK => {
             return Decoded::Fatal(ProtocolError::UnauthenticatedMultibulkLength);
         }
         _ => return Decoded::Fatal(ProtocolError::InvalidMultibulkLength),
@@ -287,7 +295,7 @@ fn multibulk<'a>(input: &'a [u8], limits: &RespLimits) -> Decoded<'a> {
         };
         let len = match usize::try_from(len) {
             Ok(len) if len <= limits.max_bulk_bytes => len,
-            Ok(_) if !limits.authenticated => {
+            Ok(_) if !limits.authenticated && len <= REDIS_MAX_BULK => {
                 return Decoded::Fatal(ProtocolError::UnauthenticatedBulkLength);
             }
             _ => return Decoded::Fatal(ProtocolError::InvalidBulkLength),
@@ -454,6 +462,14 @@ mod tests {
             decode_command(big, &limits, &mut scratch),
             Decoded::Fatal(ProtocolError::UnauthenticatedBulkLength)
         );
+        for beyond_redis in [&b"*3000000000\r\n"[..], b"*1\r\n$600000000\r\n"] {
+            assert!(matches!(
+                decode_command(beyond_redis, &limits, &mut scratch),
+                Decoded::Fatal(
+                    ProtocolError::InvalidMultibulkLength | ProtocolError::InvalidBulkLength
+                )
+            ));
+        }
     }
 
     #[test]
