@@ -92,12 +92,19 @@ class AwaitGone:
     timeout_s: float = 3.0
 
 
+@dataclass
+class Other:
+    """A command sent on a second, fresh connection to the same server, mid-case."""
+
+    args: list[Arg]
+
+
 class Eof:
     """The server must close the connection now (bytes sent before EOF are compared)."""
 
 
 EOF = Eof()
-Step = list[Arg] | Raw | ScanAll | AwaitGone | Eof
+Step = list[Arg] | Raw | ScanAll | AwaitGone | Other | Eof
 
 
 @dataclass
@@ -396,6 +403,15 @@ def run_steps(address: str, steps: list[Step], prefix: list[Step]) -> list[Obser
                 continue
             if isinstance(step, AwaitGone):
                 observations.append(_await_gone(reader, step))
+                continue
+            if isinstance(step, Other):
+                other = open_reader(address)
+                try:
+                    args = [as_bytes(a) for a in step.args]
+                    other.send(encode(args))
+                    observations.append(_read(other, "(other connection) " + " ".join(map(esc, args)), args))
+                finally:
+                    other.close()
                 continue
             try:
                 if isinstance(step, Raw):
@@ -813,6 +829,15 @@ def transaction_cases() -> list[Case]:
         Case("WATCH / UNWATCH then EXEC", [c("WATCH", "k"), c("UNWATCH"), c("MULTI"), c("PING"), c("EXEC")]),
         Case("WATCH inside MULTI", [c("MULTI"), c("WATCH", "k"), c("EXEC")]),
         Case("an empty MULTI / EXEC", [c("MULTI"), c("EXEC")]),
+        Case("WATCH: another client's SET aborts EXEC", [c("SET", "k", "1"), c("WATCH", "k"), Other(["SET", "k", "2"]), c("MULTI"), c("GET", "k"), c("EXEC"), c("GET", "k")]),
+        Case("WATCH of a missing key: another client creates it", [c("WATCH", "k"), Other(["SET", "k", "1"]), c("MULTI"), c("PING"), c("EXEC")]),
+        Case("WATCH: a write to another key does not abort", [c("WATCH", "k"), Other(["SET", "j", "1"]), c("MULTI"), c("INCR", "n"), c("EXEC")]),
+        Case("WATCH: this client's own write inside MULTI", [c("WATCH", "k"), c("MULTI"), c("SET", "k", "1"), c("EXEC"), c("GET", "k")]),
+        Case("WATCH: this client's own write before MULTI aborts", [c("WATCH", "k"), c("SET", "k", "1"), c("MULTI"), c("PING"), c("EXEC")]),
+        Case("UNWATCH forgets the watch", [c("WATCH", "k"), c("UNWATCH"), Other(["SET", "k", "2"]), c("MULTI"), c("PING"), c("EXEC")]),
+        Case("WATCH: another client's DEL aborts", [c("SET", "k", "1"), c("WATCH", "k"), Other(["DEL", "k"]), c("MULTI"), c("PING"), c("EXEC")]),
+        Case("WATCH: another client's FLUSHALL aborts", [c("SET", "k", "1"), c("WATCH", "k"), Other(["FLUSHALL"]), c("MULTI"), c("PING"), c("EXEC")]),
+        Case("WATCH: EXEC clears the watch", [c("WATCH", "k"), c("MULTI"), c("EXEC"), Other(["SET", "k", "2"]), c("MULTI"), c("PING"), c("EXEC")]),
     ]  # fmt: skip
 
 
