@@ -831,7 +831,13 @@ def transaction_cases() -> list[Case]:
         Case("an empty MULTI / EXEC", [c("MULTI"), c("EXEC")]),
         Case("WATCH: another client's SET aborts EXEC", [c("SET", "k", "1"), c("WATCH", "k"), Other(["SET", "k", "2"]), c("MULTI"), c("GET", "k"), c("EXEC"), c("GET", "k")]),
         Case("WATCH of a missing key: another client creates it", [c("WATCH", "k"), Other(["SET", "k", "1"]), c("MULTI"), c("PING"), c("EXEC")]),
-        Case("WATCH: a write to another key does not abort", [c("WATCH", "k"), Other(["SET", "j", "1"]), c("MULTI"), c("INCR", "n"), c("EXEC")]),
+        # docs/resp.md: Blink's WATCH aborts EXEC when any entry changed (never a false commit).
+        Case(
+            "WATCH: a write to another key (Redis runs EXEC; Blink aborts)",
+            [c("WATCH", "k"), Other(["SET", "j", "1"]), c("MULTI"), c("INCR", "n"), c("EXEC")],
+            blink_expect=[b"+OK\r\n", b"+OK\r\n", b"+OK\r\n", b"+QUEUED\r\n", b"*-1\r\n"],
+            blink_expect3=[b"+OK\r\n", b"+OK\r\n", b"+OK\r\n", b"+QUEUED\r\n", b"_\r\n"],
+        ),
         Case("WATCH: this client's own write inside MULTI", [c("WATCH", "k"), c("MULTI"), c("SET", "k", "1"), c("EXEC"), c("GET", "k")]),
         Case("WATCH: this client's own write before MULTI aborts", [c("WATCH", "k"), c("SET", "k", "1"), c("MULTI"), c("PING"), c("EXEC")]),
         Case("UNWATCH forgets the watch", [c("WATCH", "k"), c("UNWATCH"), Other(["SET", "k", "2"]), c("MULTI"), c("PING"), c("EXEC")]),
