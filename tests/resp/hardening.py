@@ -362,12 +362,14 @@ def declared_lengths_allocate_nothing(address: str, pid: int) -> str:
         for reader in readers:
             reader.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\nabc" % BLINK_MAX_BULK_BYTES)
         # A bystander's round trip: the loop has had turns to read every header by now.
+        started = time.monotonic()
         bystander = open_reader(address)
         got = bystander.command("PING")[0]
         bystander.close()
+        rtt_s = time.monotonic() - started
         grown = rss_bytes(pid) - before
-        if got != PONG:
-            return f"bystander PING got {esc(got)}"
+        if got != PONG or rtt_s > BYSTANDER_RTT_MAX_S:
+            return f"bystander PING got {esc(got)} in {rtt_s:.3f} s"
         if grown > DECLARED_RSS_GROWTH_MAX_BYTES:
             return f"RSS grew {grown} bytes for {DECLARED_CONNECTIONS} declared {BLINK_MAX_BULK_BYTES}-byte bulks"
         print(f"    RSS grew {grown} bytes for {DECLARED_CONNECTIONS} declared bulks of {BLINK_MAX_BULK_BYTES} bytes")
@@ -375,6 +377,45 @@ def declared_lengths_allocate_nothing(address: str, pid: int) -> str:
     finally:
         for reader in readers:
             reader.close()
+
+
+#: The slow reader: GETs of a big value sent and never read, for longer than the output
+#: timeout (500 ms on the short-timeouts Blink).
+SLOW_READER_GETS = 200
+SLOW_READER_VALUE_BYTES = 100 * 1024
+SLOW_READER_PAUSE_S = 2.0
+#: A bystander's round trip during the attacks must stay below this.
+BYSTANDER_RTT_MAX_S = 0.2
+
+
+def slow_reader_is_closed(address: str) -> str:
+    """Returns "" when a client that stops reading is closed (Blink's output timeout; Redis
+    would buffer without bound) while a bystander is served promptly."""
+    setup = open_reader(address)
+    setup.command("SET", "big", b"v" * SLOW_READER_VALUE_BYTES)
+    setup.close()
+    slow = open_reader(address)
+    try:
+        slow.send(encode(["GET", "big"]) * SLOW_READER_GETS)
+        # The stimulus is the absence of reads: a deliberate pause past the output timeout.
+        time.sleep(SLOW_READER_PAUSE_S)
+        started = time.monotonic()
+        bystander = open_reader(address)
+        pong = bystander.command("PING")[0]
+        bystander.close()
+        rtt_s = time.monotonic() - started
+        received = slow.wait_eof(10.0)
+        total = SLOW_READER_GETS * (SLOW_READER_VALUE_BYTES + 12)
+        if pong != PONG or rtt_s > BYSTANDER_RTT_MAX_S:
+            return f"bystander PING: {esc(pong)} in {rtt_s:.3f} s"
+        if received is None:
+            return "the connection that stopped reading stayed open"
+        if len(received) >= total:
+            return f"all {len(received)} reply bytes were kept for a client that did not read"
+        print(f"    closed after {len(received)} of {total} reply bytes; bystander PING {rtt_s * 1000:.1f} ms")
+        return ""
+    finally:
+        slow.close()
 
 
 def main() -> int:
@@ -406,6 +447,14 @@ def main() -> int:
             except OSError as error:
                 problem = f"connection error: {error!r}"
             tally.check(f"[{attack.where}] {shown}: {attack.name}", not problem, problem)
+    name = f"[blink] {kind}: a client that stops reading is closed (--output-timeout-ms), a bystander is not"
+    if only and only not in name:
+        pass
+    elif kind != "blink":
+        not_run += 1
+    else:
+        problem = slow_reader_is_closed(env("RESP_TGT_TIMEOUTS_TCP"))
+        tally.check(name, not problem, problem)
     name = f"[blink] {kind}: {DECLARED_CONNECTIONS} connections declaring 1 MiB bulks allocate nothing"
     if only and only not in name:
         pass

@@ -154,8 +154,8 @@ if [ "$target" = blink ]; then
 	# may be at most half of it).
 	start_blink tgt_small --memory-limit 1MiB --max-frame-bytes 262144 --max-value-bytes 131072 ||
 		fail_setup "blink-store (1 MiB cap)"
-	# hardening.py's timeout attacks: short frame and idle timeouts.
-	start_blink tgt_timeouts --frame-timeout-ms 500 --idle-timeout-ms 1000 ||
+	# hardening.py's timeout attacks: short frame, idle and output timeouts.
+	start_blink tgt_timeouts --frame-timeout-ms 500 --idle-timeout-ms 1000 --output-timeout-ms 500 ||
 		fail_setup "blink-store (short timeouts)"
 	# shellcheck disable=SC2154 # set by start_blink through printf -v
 	export RESP_TGT_SMALL_TCP="$tgt_small_tcp" RESP_TGT_TIMEOUTS_TCP="$tgt_timeouts_tcp"
