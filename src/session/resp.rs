@@ -184,6 +184,16 @@ mod tests {
     }
 
     #[test]
+    fn a_line_of_nul_bytes_is_an_empty_request() {
+        let (answered, out, _) = run(b"PING\r\n\0\0\n\0PING\r\nPING\r\n", None, UNBOUNDED);
+        assert_eq!(out, "+PONG\r\n+PONG\r\n");
+        assert_eq!(
+            (answered.consumed_bytes, answered.end),
+            (22, AnswerEnd::NeedMore)
+        );
+    }
+
+    #[test]
     fn a_partial_command_waits_and_consumes_nothing() {
         let (answered, out, _) = run(b"*2\r\n$3\r\nGET\r\n$1\r", None, UNBOUNDED);
         assert_eq!(

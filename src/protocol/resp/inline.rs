@@ -42,6 +42,10 @@ pub(super) fn split(input: &[u8], limits: &RespLimits, scratch: &mut Vec<u8>) ->
     if let Some(stripped) = line.strip_suffix(b"\r") {
         line = stripped;
     }
+    // Redis splits a C string: a NUL ends the line's words.
+    if let Some(nul) = memchr::memchr(0, line) {
+        line = line.get(..nul).unwrap_or_default();
+    }
     scratch.clear();
     let mut args = 0usize;
     let mut rest = line;
@@ -60,7 +64,10 @@ pub(super) fn split(input: &[u8], limits: &RespLimits, scratch: &mut Vec<u8>) ->
         let start = scratch.len();
         pack(&[], scratch);
         match word(rest, scratch) {
-            Some(after) => rest = after,
+            // A word is at least one byte (the line holds no NUL, and
+            // leading whitespace is gone), so every pass moves on.
+            Some(after) if after.len() < rest.len() => rest = after,
+            Some(_) => break,
             None => return Inline::Fatal(ProtocolError::UnbalancedQuotes),
         }
         let word_bytes = scratch.len().saturating_sub(start).saturating_sub(4);
@@ -188,6 +195,13 @@ mod tests {
         );
         assert_eq!(words("ECHO \"\"\r\n").unwrap(), [&b"ECHO"[..], b""]);
         assert_eq!(words("a\"b c\"\n").unwrap(), [&b"ab c"[..]]);
+    }
+
+    #[test]
+    fn a_nul_ends_the_line_as_in_redis() {
+        assert_eq!(words("\0\n"), Err(Decoded::Empty { len: 2 }));
+        assert_eq!(words("PING\0junk\r\n").unwrap(), [b"PING"]);
+        assert_eq!(words("a\x0bb\n").unwrap(), [&b"a\x0bb"[..]]);
     }
 
     #[test]
