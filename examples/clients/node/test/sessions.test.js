@@ -13,7 +13,7 @@ import { startServer } from "./helpers/server.js";
 import { VECTORS, bytesOf, limitFlags, statusCode } from "./helpers/vectors.js";
 
 /** Steps replayed over all sessions; a change to the vectors must update it on purpose. */
-const EXPECTED_STEPS_REPLAYED = 35;
+const EXPECTED_STEPS_REPLAYED = 36;
 
 /**
  * The frames of `bytes` as `{ command, key, value, ttlMs, version, token }`,

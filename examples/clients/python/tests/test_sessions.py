@@ -18,7 +18,7 @@ from .support import ERRORS, BlinkServer, limit_flags, load_vectors, vector_byte
 
 VECTORS = load_vectors()
 #: Steps replayed across all sessions; a change to the vectors must update it knowingly.
-EXPECTED_STEPS_REPLAYED = 35
+EXPECTED_STEPS_REPLAYED = 36
 #: Steps not sent because the API cannot express them (unknown opcode, malformed, header only).
 EXPECTED_STEPS_SKIPPED = 5
 

@@ -13,7 +13,7 @@ use common::vectors::{self, Call, Session};
 
 /// Steps of v1.json the API can express (every_command 20, pipelined 1,
 /// rejections 4 of 5, auth_flow 8, auth_failure 1, auth_without_token 1).
-const STEPS_REPLAYED: usize = 35;
+const STEPS_REPLAYED: usize = 36;
 
 fn server_for(session: &Session) -> Server {
     let args: Vec<&str> = session.server_args.iter().map(String::as_str).collect();

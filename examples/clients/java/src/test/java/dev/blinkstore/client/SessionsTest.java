@@ -31,7 +31,7 @@ class SessionsTest {
      * API cannot express (malformed, foreign, a bare header) or need a memory cap below the
      * server's minimum.
      */
-    private static final int STEPS_REPLAYED = 34;
+    private static final int STEPS_REPLAYED = 35;
 
     /** One request frame of a step, decoded by the test's own §5 decoder. */
     private record Frame(byte opcode, long ttlMs, byte[] key, byte[] tail) {
