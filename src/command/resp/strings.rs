@@ -24,6 +24,17 @@ pub(super) enum Expiry {
 }
 
 impl Expiry {
+    /// The form an (uppercased) EX / PX / EXAT / PXAT option names.
+    fn option(upper: &[u8]) -> Option<fn(i64) -> Expiry> {
+        match upper {
+            b"EX" => Some(Expiry::Seconds),
+            b"PX" => Some(Expiry::Millis),
+            b"EXAT" => Some(Expiry::UnixSeconds),
+            b"PXAT" => Some(Expiry::UnixMillis),
+            _ => None,
+        }
+    }
+
     /// Milliseconds from `unix_now_ms` to the deadline (zero or less:
     /// already past), or `None` where Redis says the time is invalid
     /// (it overflows once in milliseconds and made absolute).
@@ -125,13 +136,7 @@ pub(super) fn set(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
     let mut expiry_set = false;
     while let Some(option) = args.next() {
         let upper = option.to_ascii_uppercase();
-        let form: Option<fn(i64) -> Expiry> = match upper.as_slice() {
-            b"EX" => Some(Expiry::Seconds),
-            b"PX" => Some(Expiry::Millis),
-            b"EXAT" => Some(Expiry::UnixSeconds),
-            b"PXAT" => Some(Expiry::UnixMillis),
-            _ => None,
-        };
+        let form = Expiry::option(&upper);
         match (upper.as_slice(), form) {
             (b"NX", _) if !xx => nx = true,
             (b"XX", _) if !nx => xx = true,
@@ -266,13 +271,7 @@ pub(super) fn getex(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
     let mut change: Option<Option<Expiry>> = None;
     while let Some(option) = args.next() {
         let upper = option.to_ascii_uppercase();
-        let form: Option<fn(i64) -> Expiry> = match upper.as_slice() {
-            b"EX" => Some(Expiry::Seconds),
-            b"PX" => Some(Expiry::Millis),
-            b"EXAT" => Some(Expiry::UnixSeconds),
-            b"PXAT" => Some(Expiry::UnixMillis),
-            _ => None,
-        };
+        let form = Expiry::option(&upper);
         match form {
             _ if change.is_some() => return fail(call, SYNTAX_ERROR),
             None if upper == b"PERSIST" => change = Some(None),
