@@ -274,6 +274,35 @@ fn fail(call: &mut Call<'_>, message: &str) -> Handled {
 const SYNTAX_ERROR: &str = "ERR syntax error";
 const NOT_AN_INTEGER: &str = "ERR value is not an integer or out of range";
 
+/// Longest option name a command reads ([`Keyword`]).
+const KEYWORD_MAX_BYTES: usize = 16;
+
+/// An option name uppercased on the stack, so that matching the options
+/// of a SET or an EXPIRE allocates nothing per request. An argument
+/// longer than any option reads as empty, which names none.
+struct Keyword {
+    bytes: [u8; KEYWORD_MAX_BYTES],
+    len: usize,
+}
+
+impl Keyword {
+    fn of(arg: &[u8]) -> Keyword {
+        let mut bytes = [0; KEYWORD_MAX_BYTES];
+        let len = if arg.len() <= KEYWORD_MAX_BYTES {
+            arg.len()
+        } else {
+            0
+        };
+        bytes[..len].copy_from_slice(&arg[..len]);
+        bytes[..len].make_ascii_uppercase();
+        Keyword { bytes, len }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
 /// An integer argument, as Redis parses one.
 fn integer(arg: &[u8]) -> Option<i64> {
     crate::protocol::resp::parse_integer(arg)

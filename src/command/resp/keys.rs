@@ -4,7 +4,7 @@
 use std::num::NonZeroU64;
 
 use super::strings::{Expiry, invalid_expire};
-use super::{Call, Handled, NOT_AN_INTEGER, NoRoom, SYNTAX_ERROR, fail, glob, integer};
+use super::{Call, Handled, Keyword, NOT_AN_INTEGER, NoRoom, SYNTAX_ERROR, fail, glob, integer};
 use crate::command::Outcome;
 use crate::protocol::resp::Args;
 
@@ -45,7 +45,7 @@ struct Conditions {
 fn conditions(args: Args<'_>) -> Result<Conditions, String> {
     let mut c = Conditions::default();
     for option in args {
-        match option.to_ascii_uppercase().as_slice() {
+        match Keyword::of(option).as_bytes() {
             b"NX" => c.nx = true,
             b"XX" => c.xx = true,
             b"GT" => c.gt = true,
@@ -223,7 +223,7 @@ pub(super) fn scan(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
         let Some(value) = args.next() else {
             return fail(call, SYNTAX_ERROR);
         };
-        match option.to_ascii_uppercase().as_slice() {
+        match Keyword::of(option).as_bytes() {
             b"MATCH" => pattern = Some(value),
             b"COUNT" => match integer(value) {
                 None => return fail(call, NOT_AN_INTEGER),

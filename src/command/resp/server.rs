@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    Call, Handled, NOT_AN_INTEGER, NoRoom, RespClient, SPECS, SYNTAX_ERROR, Spec, fail, glob,
-    integer,
+    Call, Handled, Keyword, NOT_AN_INTEGER, NoRoom, RespClient, SPECS, SYNTAX_ERROR, Spec, fail,
+    glob, integer,
 };
 use crate::command::Outcome;
 use crate::protocol::resp::{Args, Version};
@@ -90,7 +90,7 @@ pub(super) fn hello(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
     let mut credentials = None;
     let mut name = None;
     while let Some(option) = args.next() {
-        match option.to_ascii_uppercase().as_slice() {
+        match Keyword::of(option).as_bytes() {
             b"AUTH" if args.remaining() >= 2 => credentials = Some((args.next(), args.next())),
             b"SETNAME" if args.remaining() >= 1 => name = args.next(),
             _ => {

@@ -4,7 +4,8 @@
 use std::num::NonZeroU64;
 
 use super::{
-    Call, Handled, ITEM_TOO_LARGE, NOT_AN_INTEGER, NoRoom, SYNTAX_ERROR, fail, integer, oversized,
+    Call, Handled, ITEM_TOO_LARGE, Keyword, NOT_AN_INTEGER, NoRoom, SYNTAX_ERROR, fail, integer,
+    oversized,
 };
 use crate::command::Outcome;
 use crate::protocol::resp::Args;
@@ -135,9 +136,10 @@ pub(super) fn set(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
     let mut ttl = TtlChoice::Clear;
     let mut expiry_set = false;
     while let Some(option) = args.next() {
-        let upper = option.to_ascii_uppercase();
-        let form = Expiry::option(&upper);
-        match (upper.as_slice(), form) {
+        let keyword = Keyword::of(option);
+        let upper = keyword.as_bytes();
+        let form = Expiry::option(upper);
+        match (upper, form) {
             (b"NX", _) if !xx => nx = true,
             (b"XX", _) if !nx => xx = true,
             (b"GET", _) => get = true,
@@ -270,8 +272,9 @@ pub(super) fn getex(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
     let key = args.next().unwrap_or_default();
     let mut change: Option<Option<Expiry>> = None;
     while let Some(option) = args.next() {
-        let upper = option.to_ascii_uppercase();
-        let form = Expiry::option(&upper);
+        let keyword = Keyword::of(option);
+        let upper = keyword.as_bytes();
+        let form = Expiry::option(upper);
         match form {
             _ if change.is_some() => return fail(call, SYNTAX_ERROR),
             None if upper == b"PERSIST" => change = Some(None),
