@@ -41,12 +41,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail_now() {
-	echo "FAIL: $1" >&2
-	failed=$((failed + 1))
-	kit_finish
-}
-
 tools() {
 	local missing=()
 	command -v podman >/dev/null || missing+=(podman)
@@ -238,16 +232,16 @@ stops_cleanly_on_sigterm() {
 	[ "$status" -eq 0 ] && grep -q 'shutdown complete' "$work/server.err"
 }
 
-tools || fail_now "installing podman, buildah, debootstrap, xxd, hadolint"
+tools || kit_abort "installing podman, buildah, debootstrap, xxd, hadolint"
 kit_check "hadolint: Dockerfile clean" hadolint Dockerfile
-make_standin || fail_now "the stand-in builder image $STANDIN"
+make_standin || kit_abort "the stand-in builder image $STANDIN"
 kit_check "podman build of the Dockerfile" build_image
-podman image exists "$IMAGE" || fail_now "no image to check"
+podman image exists "$IMAGE" || kit_abort "no image to check"
 kit_check "image under 10 MB" image_is_small
 kit_check "image runs as uid 10001" runs_as_non_root
 kit_check "HEALTHCHECK is blink-store ping" health_check_is_the_probe
 kit_check "image holds only the binary, licences and socket dir" holds_only_the_server
-start_server || fail_now "the image's server did not start"
+start_server || kit_abort "the image's server did not start"
 kit_check "PING through the image answered OK" answers_ping "$SERVER_PORT"
 kit_check "SET then GET through the image" set_then_get "$SERVER_PORT"
 kit_check "the image's HEALTHCHECK command passes" health_check_passes

@@ -36,12 +36,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail_now() {
-	echo "FAIL: $1" >&2
-	failed=$((failed + 1))
-	kit_finish
-}
-
 tools() {
 	rustup target add "${CHECK_TARGETS[@]}" "${BUILD_TARGETS[@]}" || return 1
 	command -v cargo-zigbuild >/dev/null || cargo install --locked cargo-zigbuild || return 1
@@ -187,9 +181,9 @@ windows_target() {
 	server_pid=
 }
 
-tools || fail_now "installing the targets, cargo-zigbuild, ziglang, qemu-user-static, wine"
+tools || kit_abort "installing the targets, cargo-zigbuild, ziglang, qemu-user-static, wine"
 kit_check "cargo check: ${CHECK_TARGETS[*]}" check_others
-zig_build || fail_now "cargo zigbuild ${BUILD_TARGETS[*]}"
+zig_build || kit_abort "cargo zigbuild ${BUILD_TARGETS[*]}"
 linux_target x86_64-unknown-linux-musl
 linux_target aarch64-unknown-linux-musl qemu-aarch64-static
 windows_target

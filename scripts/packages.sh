@@ -48,12 +48,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail_now() {
-	echo "FAIL: $1" >&2
-	failed=$((failed + 1))
-	kit_finish
-}
-
 tools() {
 	local missing=()
 	command -v ruby >/dev/null || missing+=(ruby)
@@ -423,7 +417,7 @@ render_refuses_missing_archives() {
 
 # --- run -------------------------------------------------------------------
 
-tools || fail_now "installing ruby, libxml2-utils, qemu-user-static, check-jsonschema, actionlint, cargo-deb, cargo-zigbuild"
+tools || kit_abort "installing ruby, libxml2-utils, qemu-user-static, check-jsonschema, actionlint, cargo-deb, cargo-zigbuild"
 kit_check "crate metadata complete" metadata_is_complete
 kit_check "cargo package --list: sources, tests, vectors, licences only" package_list_is_right
 kit_check "cargo package packs a .crate under 10 MB" crate_packs
@@ -432,7 +426,7 @@ kit_check "the compose schema refuses an unknown key" compose_schema_refuses_unk
 kit_check "compose: cpuset, memory headroom, read-only, shared socket, healthcheck, restart" compose_has_the_promised_settings
 kit_check "actionlint: workflows clean" workflows_lint_clean
 kit_check "release.yml builds every target" release_matrix_names_every_target
-build_linux_binaries || fail_now "building the static Linux binaries"
+build_linux_binaries || kit_abort "building the static Linux binaries"
 for pair in amd64:x86_64-unknown-linux-musl arm64:aarch64-unknown-linux-musl; do
 	arch=${pair%%:*} target=${pair#*:}
 	kit_check "cargo deb $arch" build_deb "$target"
@@ -455,7 +449,7 @@ for pair in amd64:x86_64-unknown-linux-musl arm64:aarch64-unknown-linux-musl; do
 		kit_check "$arch: unpacked binary runs under qemu" binary_runs qemu-aarch64-static "$unpacked/usr/bin/blink-store"
 	fi
 done
-pack_archives || fail_now "packing the archives"
+pack_archives || kit_abort "packing the archives"
 kit_check "archives hold the binaries, README and licences" archives_hold_what_the_formula_installs
 kit_check "render the formula and the Chocolatey package" render_packages
 kit_check "ruby -c: the rendered formula" formula_parses

@@ -3,6 +3,7 @@
 #   kit_begin NAME          start counting; kit_finish prints "NAME: N passed, M failed"
 #   kit_check LABEL CMD...  run one check, count it as passed or failed
 #   kit_finish              print the summary line and exit (non-zero on any failure)
+#   kit_abort LABEL         count LABEL as failed and finish now (nothing after it can run)
 #   kit_install PACKAGE...  apt-get install as root (apt-get update first), or fail loudly
 #   kit_server_bin          export BLINK_STORE_BIN: as given, else the repository's
 #                           release build, built with cargo when missing
@@ -29,6 +30,12 @@ kit_finish() {
 	echo "$KIT_NAME: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 	exit
+}
+
+kit_abort() {
+	echo "FAIL: $1" >&2
+	failed=$((failed + 1))
+	kit_finish
 }
 
 kit_install() {
