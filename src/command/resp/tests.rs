@@ -396,6 +396,9 @@ fn options_match_in_any_case_and_overlong_ones_match_none() {
     let mut h = Harness::new(None);
     assert_eq!(h.run("SET k v ex 10 Nx"), "+OK\r\n");
     assert_eq!(h.run("TTL k"), ":10\r\n");
-    assert_eq!(h.run(&format!("SET k v {}", "X".repeat(17))), "-ERR syntax error\r\n");
+    assert_eq!(
+        h.run(&format!("SET k v {}", "X".repeat(17))),
+        "-ERR syntax error\r\n"
+    );
     assert_eq!(h.run("EXPIRE k 20 gt"), ":1\r\n");
 }
