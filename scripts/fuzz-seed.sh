@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the fuzz seed corpora from the protocol test vectors:
+# Builds the fuzz seed corpora from the protocol test vectors (v1.json, v2.json):
 #   fuzz/corpus/decode/    one file per decode_request / decode_stream / session case
 #   fuzz/corpus/roundtrip/ the same bytes (arbitrary-derived inputs; any bytes are valid)
 #   fuzz/corpus/session/   the same bytes behind a 0x00 selector (1-byte chunks, no token)
@@ -13,7 +13,7 @@ python3 - <<'PY'
 import json, pathlib
 
 MAX_SEED_BYTES = 64 * 1024
-root = json.loads(pathlib.Path("protocol/vectors/v1.json").read_text())
+roots = [json.loads(pathlib.Path(f"protocol/vectors/{name}.json").read_text()) for name in ("v1", "v2")]
 
 def part(p):
     if isinstance(p, str):
@@ -24,11 +24,14 @@ def wire(value):
     return part(value) if isinstance(value, str) else b"".join(part(p) for p in value)
 
 seeds = {}
-for section in ("decode_request", "decode_stream"):
-    for case in root[section]:
-        seeds[f"{section}-{case['name']}"] = wire(case["bytes"])
-for session in root["sessions"]:
-    seeds[f"session-{session['name']}"] = b"".join(wire(s["send"]) for s in session["steps"])
+for root in roots:
+    version = root["protocol_version"]
+    for section in ("decode_request", "decode_stream"):
+        for case in root[section]:
+            seeds[f"v{version}-{section}-{case['name']}"] = wire(case["bytes"])
+    for session in root["sessions"]:
+        sent = b"".join(wire(s["send"]) for s in session["steps"])
+        seeds[f"v{version}-session-{session['name']}"] = sent
 
 written = 0
 for target, prefix in (("decode", b"\x00"), ("roundtrip", b""), ("session", b"\x00")):

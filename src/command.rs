@@ -10,6 +10,7 @@
 //! sockets, so every protocol front end (Blink today, RESP next) and every
 //! storage backend meets here.
 
+pub mod ops;
 pub mod resp;
 
 use std::io;
@@ -17,11 +18,12 @@ use std::num::NonZeroU64;
 
 use crate::config::{Config, Secret};
 use crate::logging::LogCounters;
-use crate::protocol::{self, ReplyWriter, Request, Status};
+use crate::protocol::{self, HEADER_BYTES, PROTOCOL_VERSION, ReplyWriter, Request, Status};
 use crate::server::buffers::BufferBudget;
 use crate::session::SessionLimits;
 use crate::stats::{self, ServerCounters, Snapshot};
 use crate::store::{SetError, Store, Ttl};
+use ops::OpError;
 
 /// The state every connection's requests share, owned by the event loop.
 pub struct Context {
@@ -60,6 +62,8 @@ pub enum Outcome {
     Continue,
     /// AUTH succeeded: the session is authenticated from the next frame on.
     Authenticated,
+    /// HELLO negotiated this protocol version for the next frames.
+    Negotiated(u8),
     /// RESET: the session must authenticate again.
     Unauthenticated,
     /// Close after sending the reply.
@@ -134,7 +138,8 @@ fn unix_now_ms() -> i64 {
 }
 
 /// Executes `request` for a session (`authenticated` or not) and appends
-/// its reply to `out`.
+/// its reply to `out`. The decoder has already refused the commands the
+/// session's protocol version lacks.
 pub fn execute(
     request: Request<'_>,
     authenticated: bool,
@@ -169,7 +174,109 @@ pub fn execute(
             Ttl::Remaining { remaining_ms } => protocol::encode_ttl_reply(Some(remaining_ms), out),
         },
         Request::Stats => stats_reply(ctx, now_ms, out),
+        Request::Add { key, value, ttl_ms } => {
+            if ctx.store.peek(key, now_ms).is_some() {
+                protocol::encode_reply(Status::Exists, &[], out);
+            } else {
+                return set(key, value, ttl_ms, ctx, now_ms, out);
+            }
+        }
+        Request::Replace { key, value, ttl_ms } => {
+            if ctx.store.peek(key, now_ms).is_none() {
+                protocol::encode_reply(Status::NotFound, &[], out);
+            } else {
+                return set(key, value, ttl_ms, ctx, now_ms, out);
+            }
+        }
+        Request::Incr { key, delta } => {
+            let max_value_bytes = ctx.limits.authenticated.max_value_bytes as usize;
+            return match ops::incr(&mut ctx.store, key, delta, max_value_bytes, now_ms) {
+                Ok(value) => {
+                    protocol::encode_reply(Status::Ok, &value.to_be_bytes(), out);
+                    Outcome::Continue
+                }
+                Err(refused) => op_error(ctx, refused, out),
+            };
+        }
+        Request::Append { key, suffix } => {
+            let max_value_bytes = ctx.limits.authenticated.max_value_bytes as usize;
+            let appended = ops::append(
+                &mut ctx.store,
+                &mut ctx.scratch,
+                key,
+                suffix,
+                max_value_bytes,
+                now_ms,
+            );
+            return match appended {
+                Ok(len) => {
+                    protocol::encode_reply(Status::Ok, &(len as u64).to_be_bytes(), out);
+                    Outcome::Continue
+                }
+                Err(refused) => op_error(ctx, refused, out),
+            };
+        }
+        Request::Flush => {
+            ctx.store.clear();
+            protocol::encode_reply(Status::Ok, &[], out);
+        }
+        Request::Scan {
+            cursor,
+            count,
+            prefix,
+        } => return scan(cursor, count, prefix, ctx, now_ms, out),
     }
+    Outcome::Continue
+}
+
+/// The error reply for an INCR or APPEND that stored nothing.
+fn op_error(ctx: &mut Context, refused: OpError, out: &mut Vec<u8>) -> Outcome {
+    let (status, message) = match refused {
+        OpError::NotAnInteger => (Status::NotInteger, "value is not a decimal integer"),
+        OpError::Overflow => (Status::NotInteger, "increment would overflow"),
+        OpError::ValueTooLarge => (Status::ValueTooLarge, "the result exceeds max_value_bytes"),
+        OpError::ItemTooLarge => (Status::ItemTooLarge, "item larger than the memory limit"),
+    };
+    error(ctx, status, message, out)
+}
+
+/// SCAN: the next cursor, then each key with a matching prefix as
+/// `key_len u16, key`, in one reply no longer than the frame limit.
+fn scan(
+    cursor: u64,
+    count: u16,
+    prefix: &[u8],
+    ctx: &mut Context,
+    now_ms: u64,
+    out: &mut Vec<u8>,
+) -> Outcome {
+    let reply_at = out.len();
+    let reply = ReplyWriter::begin(Status::Ok, out);
+    let cursor_at = out.len();
+    out.extend_from_slice(&[0; 8]);
+    let max_len = reply_at + HEADER_BYTES + ctx.limits.authenticated.max_frame_bytes as usize;
+    let page = ops::scan_page(
+        &ctx.store,
+        cursor,
+        usize::from(count),
+        now_ms,
+        out,
+        max_len,
+        |key, out| {
+            let wanted = key.starts_with(prefix);
+            if wanted {
+                protocol::put_scan_key(key, out);
+            }
+            wanted
+        },
+    );
+    let Some(page) = page else {
+        out.truncate(reply_at);
+        let message = "the keys of one scan step exceed max_frame_bytes";
+        return error(ctx, Status::ValueTooLarge, message, out);
+    };
+    out[cursor_at..cursor_at + 8].copy_from_slice(&page.next_cursor.to_be_bytes());
+    reply.finish(out);
     Outcome::Continue
 }
 
@@ -183,9 +290,10 @@ fn hello(version: u8, authenticated: bool, ctx: &mut Context, out: &mut Vec<u8>)
         let message = "protocol version 1 is the oldest";
         return error(ctx, Status::UnsupportedVersion, message, out);
     }
+    let version = version.min(PROTOCOL_VERSION);
     // The flag tells this connection whether it still has to AUTH.
-    protocol::encode_hello_reply(&ctx.limits.authenticated, !authenticated, out);
-    Outcome::Continue
+    protocol::encode_hello_reply(version, &ctx.limits.authenticated, !authenticated, out);
+    Outcome::Negotiated(version)
 }
 
 fn auth(token: &[u8], ctx: &mut Context, out: &mut Vec<u8>) -> Outcome {
@@ -355,14 +463,149 @@ mod tests {
     #[test]
     fn hello_reports_limits_and_auth() {
         let mut h = Harness::new(Some("t"));
-        let (status, body, _) = h.run(Request::Hello { version: 1 });
-        assert_eq!(status, OK);
-        assert_eq!(body[0], PROTOCOL_VERSION);
+        let (status, body, outcome) = h.run(Request::Hello { version: 1 });
+        assert_eq!((status, body[0], outcome), (OK, 1, Outcome::Negotiated(1)));
         assert_eq!(body[1] & 1, 1, "auth required flag");
+        for asked in [2, 255] {
+            let (_, body, outcome) = h.run(Request::Hello { version: asked });
+            assert_eq!(body[0], PROTOCOL_VERSION);
+            assert_eq!(outcome, Outcome::Negotiated(PROTOCOL_VERSION));
+        }
         assert_eq!(
             h.status(Request::Hello { version: 0 }),
             Status::UnsupportedVersion as u8
         );
+    }
+
+    #[test]
+    fn add_and_replace_store_only_on_their_condition() {
+        let mut h = Harness::new(None);
+        let add = |value| Request::Add {
+            key: b"k",
+            value,
+            ttl_ms: 0,
+        };
+        let replace = |value| Request::Replace {
+            key: b"k",
+            value,
+            ttl_ms: 9_000,
+        };
+        assert_eq!(h.status(replace(b"r")), NOT_FOUND);
+        assert_eq!(h.status(add(b"a")), OK);
+        assert_eq!(h.status(add(b"b")), Status::Exists as u8);
+        assert_eq!(h.run(Request::Get { key: b"k" }).1, b"a");
+        assert_eq!(h.status(replace(b"r")), OK);
+        assert_eq!(h.run(Request::Get { key: b"k" }).1, b"r");
+        let (_, ttl, _) = h.run(Request::Ttl { key: b"k" });
+        assert_eq!(ttl, 9_000u64.to_be_bytes());
+        assert_eq!(h.ctx.counters.commands[protocol::Opcode::Add as usize], 2);
+    }
+
+    #[test]
+    fn incr_and_append_reply_their_results_and_refuse_cleanly() {
+        let mut h = Harness::new(None);
+        let incr = |delta| Request::Incr { key: b"n", delta };
+        assert_eq!(h.run(incr(-3)).1, (-3i64).to_be_bytes());
+        assert_eq!(h.run(incr(10)).1, 7i64.to_be_bytes());
+        let append = Request::Append {
+            key: b"n",
+            suffix: b"x",
+        };
+        assert_eq!(h.run(append).1, 2u64.to_be_bytes());
+        let (status, body, outcome) = h.run(incr(1));
+        assert_eq!(
+            (status, outcome),
+            (Status::NotInteger as u8, Outcome::Continue)
+        );
+        assert!(!body.is_empty(), "an error carries its message");
+        assert_eq!(h.run(Request::Get { key: b"n" }).1, b"7x");
+        assert_eq!(h.ctx.counters.errors[0x0D], 1, "counted as ERR_NOT_INTEGER");
+    }
+
+    #[test]
+    fn flush_empties_and_scan_walks_every_key_with_the_prefix() {
+        let mut h = Harness::new(None);
+        for n in 0..300u32 {
+            let key = format!("{}:{n}", if n % 3 == 0 { "u" } else { "x" });
+            h.run(Request::Set {
+                key: key.as_bytes(),
+                value: b"v",
+                ttl_ms: 0,
+            });
+        }
+        let mut seen = Vec::new();
+        let mut cursor = 0;
+        for _ in 0..1_000 {
+            let (status, body, _) = h.run(Request::Scan {
+                cursor,
+                count: 7,
+                prefix: b"u:",
+            });
+            assert_eq!(status, OK);
+            let page = protocol::ScanReply::parse(&body).expect("a SCAN body");
+            seen.extend(page.keys().map(<[u8]>::to_vec));
+            cursor = page.next_cursor;
+            if cursor == 0 {
+                break;
+            }
+        }
+        seen.sort();
+        let mut wanted: Vec<Vec<u8>> = (0..300)
+            .filter(|n| n % 3 == 0)
+            .map(|n| format!("u:{n}").into_bytes())
+            .collect();
+        wanted.sort();
+        assert_eq!((cursor, seen), (0, wanted));
+        assert_eq!(h.status(Request::Flush), OK);
+        assert_eq!(h.ctx.store.len(), 0);
+        let (_, body, _) = h.run(Request::Scan {
+            cursor: 0,
+            count: 0,
+            prefix: b"",
+        });
+        let page = protocol::ScanReply::parse(&body).expect("a SCAN body");
+        assert_eq!(page.keys().count(), 0);
+    }
+
+    #[test]
+    fn a_scan_reply_never_exceeds_the_frame_limit() {
+        let limits = Limits {
+            max_frame_bytes: 4_096,
+            max_key_bytes: 1_000,
+            ..Limits::DEFAULT
+        };
+        let mut h = Harness::new(None);
+        h.ctx = Context::for_tests(1 << 22, limits, None);
+        for n in 0..200u32 {
+            let mut key = vec![b'k'; 96];
+            key.extend_from_slice(&n.to_be_bytes());
+            h.ctx.store.set(&key, b"", None, 1_000).unwrap();
+        }
+        let mut cursor = 0;
+        let (mut keys, mut pages) = (0, 0);
+        for _ in 0..10_000 {
+            let mut out = Vec::new();
+            let scan = Request::Scan {
+                cursor,
+                count: 1_000,
+                prefix: b"",
+            };
+            execute(scan, true, &mut h.ctx, 1_000, &mut out);
+            assert!(out.len() <= 4 + 4_096, "{} bytes", out.len());
+            let DecodedReply::Reply { status, body, .. } = decode_reply(&out, 4_096) else {
+                panic!("not a reply");
+            };
+            assert_eq!(status, OK);
+            let page = protocol::ScanReply::parse(body).expect("a SCAN body");
+            keys += page.keys().count();
+            pages += 1;
+            cursor = page.next_cursor;
+            if cursor == 0 {
+                break;
+            }
+        }
+        // 200 keys of 102 framed bytes need several 4 KiB pages.
+        assert_eq!((keys, pages > 5), (200, true));
     }
 
     #[test]

@@ -29,7 +29,8 @@ mod resp;
 use crate::command::{self, Context, Outcome};
 use crate::logging::Escaped;
 use crate::protocol::{
-    self, Decoded, Detected, HEADER_BYTES, Limits, PRE_AUTH_MAX_FRAME_BYTES, Request, Status,
+    self, Decoded, Detected, FIRST_PROTOCOL_VERSION, HEADER_BYTES, Limits,
+    PRE_AUTH_MAX_FRAME_BYTES, Request, Status,
 };
 use crate::store::{KeyHash, Store};
 
@@ -107,8 +108,11 @@ pub struct Session {
 enum Protocol {
     /// Nothing has arrived yet.
     Undecided,
-    /// The binary protocol.
-    Blink,
+    /// The binary protocol, at the version the last HELLO negotiated.
+    Blink {
+        /// The version this connection's frames are decoded at.
+        version: u8,
+    },
     /// RESP, with its own state.
     Resp(Box<resp::RespSession>),
 }
@@ -151,7 +155,9 @@ impl Session {
         if self.protocol == Protocol::Undecided {
             self.protocol = match protocol::detect(input) {
                 Detected::NeedMore => Protocol::Undecided,
-                Detected::Blink => Protocol::Blink,
+                Detected::Blink => Protocol::Blink {
+                    version: FIRST_PROTOCOL_VERSION,
+                },
                 Detected::Resp => Protocol::Resp(Box::new(resp::RespSession::new(ctx))),
             };
         }
@@ -161,7 +167,13 @@ impl Session {
                 replies: 0,
                 end: AnswerEnd::NeedMore,
             },
-            Protocol::Blink => self.answer_blink(input, ctx, budget, out, now_ms, conn),
+            Protocol::Blink { version } => {
+                let mut version = *version;
+                let answered =
+                    self.answer_blink(&mut version, input, ctx, budget, out, now_ms, conn);
+                self.protocol = Protocol::Blink { version };
+                answered
+            }
             Protocol::Resp(session) => session.answer(
                 &mut self.authenticated,
                 input,
@@ -191,15 +203,18 @@ impl Session {
                 out.extend_from_slice(message.as_bytes());
                 out.extend_from_slice(b"\r\n");
             }
-            Protocol::Undecided | Protocol::Blink => {
+            Protocol::Undecided | Protocol::Blink { .. } => {
                 command::error(ctx, status, message, out);
             }
         }
     }
 
-    /// The binary protocol's answer loop.
+    /// The binary protocol's answer loop; `version` is the connection's,
+    /// which a HELLO may change.
+    #[allow(clippy::too_many_arguments)] // the loop's whole state, passed once per turn
     fn answer_blink(
         &mut self,
+        version: &mut u8,
         input: &[u8],
         ctx: &mut Context,
         budget: AnswerBudget,
@@ -224,7 +239,7 @@ impl Session {
                 hinted_bytes =
                     consumed_bytes + start_lookups(rest, &limits, &ctx.store, max_frames);
             }
-            match protocol::decode_request(rest, &limits) {
+            match protocol::decode_request_at(rest, &limits, *version) {
                 Decoded::NeedMore => break AnswerEnd::NeedMore,
                 Decoded::Request { request, frame_len } => {
                     if out.len() >= out_limits.wait_at(&request) {
@@ -240,6 +255,7 @@ impl Session {
                     );
                     match command::execute(request, self.authenticated, ctx, now_ms, out) {
                         Outcome::Continue => {}
+                        Outcome::Negotiated(negotiated) => *version = negotiated,
                         Outcome::Authenticated => {
                             self.authenticated = true;
                             limits = *self.limits(&ctx.limits);
@@ -280,6 +296,7 @@ impl Session {
 #[derive(Clone, Copy, Debug)]
 struct OutputLimits {
     get: usize,
+    scan: usize,
     stats: usize,
     small: usize,
 }
@@ -299,6 +316,8 @@ impl OutputLimits {
         };
         OutputLimits {
             get: wait_at(get_reply_max_bytes),
+            // SCAN fills its reply up to the frame limit (SPEC §5.2).
+            scan: wait_at(HEADER_BYTES + limits.max_frame_bytes as usize),
             stats: wait_at(STATS_REPLY_MAX_BYTES),
             small: wait_at(SMALL_REPLY_MAX_BYTES),
         }
@@ -308,6 +327,7 @@ impl OutputLimits {
     fn wait_at(&self, request: &Request<'_>) -> usize {
         match request {
             Request::Get { .. } => self.get,
+            Request::Scan { .. } => self.scan,
             Request::Stats => self.stats,
             _ => self.small,
         }

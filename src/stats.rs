@@ -20,9 +20,9 @@ use crate::protocol::{Opcode, PROTOCOL_VERSION, Status};
 use crate::store::StoreStats;
 
 /// Counter slots per command: indexed by opcode byte (all opcodes are below this).
-const COMMAND_SLOTS: usize = 0x21;
+const COMMAND_SLOTS: usize = 0x23;
 /// Counter slots per error: indexed by status byte minus `ERROR_BASE`.
-const ERROR_SLOTS: usize = 0x0D;
+const ERROR_SLOTS: usize = 0x0E;
 /// The first error status code.
 const ERROR_BASE: u8 = 0x80;
 
@@ -66,7 +66,7 @@ pub struct ServerCounters {
     /// Requests executed, per command, indexed by opcode byte (RESP
     /// commands under the binary command they match: GET, SET, ...).
     pub commands: [u64; COMMAND_SLOTS],
-    /// RESP commands with no binary-protocol counterpart (INCR, SCAN, ...).
+    /// RESP commands with no binary-protocol counterpart (MGET, EXISTS, ...).
     pub resp_other_commands: u64,
     /// Error replies sent, per kind, indexed by status byte minus 0x80.
     pub errors: [u64; ERROR_SLOTS],

@@ -13,7 +13,9 @@ const NOT_FOUND: u8 = Status::NotFound as u8;
 
 fn every_command(client: &mut Client) {
     assert_eq!(client.call(&Request::Ping), (OK, vec![]));
-    let (status, hello) = client.call(&Request::Hello { version: 1 });
+    let (status, hello) = client.call(&Request::Hello {
+        version: protocol::PROTOCOL_VERSION,
+    });
     assert_eq!(status, OK);
     assert_eq!(hello[0], protocol::PROTOCOL_VERSION);
     assert_eq!(hello[1], 0, "no auth required");

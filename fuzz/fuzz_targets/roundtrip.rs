@@ -23,6 +23,12 @@ enum Mirror<'a> {
     Expire(&'a [u8], u64),
     Ttl(&'a [u8]),
     Stats,
+    Add(&'a [u8], &'a [u8], u64),
+    Replace(&'a [u8], &'a [u8], u64),
+    Incr(&'a [u8], i64),
+    Append(&'a [u8], &'a [u8]),
+    Flush,
+    Scan(u64, u16, &'a [u8]),
 }
 
 impl<'a> Mirror<'a> {
@@ -37,6 +43,16 @@ impl<'a> Mirror<'a> {
             Mirror::Expire(key, ttl_ms) => Request::Expire { key, ttl_ms },
             Mirror::Ttl(key) => Request::Ttl { key },
             Mirror::Stats => Request::Stats,
+            Mirror::Add(key, value, ttl_ms) => Request::Add { key, value, ttl_ms },
+            Mirror::Replace(key, value, ttl_ms) => Request::Replace { key, value, ttl_ms },
+            Mirror::Incr(key, delta) => Request::Incr { key, delta },
+            Mirror::Append(key, suffix) => Request::Append { key, suffix },
+            Mirror::Flush => Request::Flush,
+            Mirror::Scan(cursor, count, prefix) => Request::Scan {
+                cursor,
+                count,
+                prefix,
+            },
         }
     }
 }

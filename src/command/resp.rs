@@ -135,7 +135,7 @@ pub static SPECS: &[Spec] = &[
     spec!("mget", -2, strings::mget, no_auth: false, write: false, reply: ReplyMax::Measured),
     spec!("del", -2, keys::del, counts_as: Some(Opcode::Del), no_auth: false, write: true, reply: ReplyMax::Small),
     spec!("exists", -2, keys::exists),
-    spec!("incr", 2, strings::incr, no_auth: false, write: true, reply: ReplyMax::Small),
+    spec!("incr", 2, strings::incr, counts_as: Some(Opcode::Incr), no_auth: false, write: true, reply: ReplyMax::Small),
     spec!("expire", -3, keys::expire, counts_as: Some(Opcode::Expire), no_auth: false, write: true, reply: ReplyMax::Small),
     spec!("ttl", 2, keys::ttl, counts_as: Some(Opcode::Ttl), no_auth: false, write: false, reply: ReplyMax::Small),
     spec!("ping", -1, server::ping, counts_as: Some(Opcode::Ping), no_auth: false, write: false, reply: ReplyMax::Request),
@@ -143,16 +143,16 @@ pub static SPECS: &[Spec] = &[
     spec!("unlink", -2, keys::del, no_auth: false, write: true, reply: ReplyMax::Small),
     spec!("setex", 4, strings::setex, no_auth: false, write: true, reply: ReplyMax::Small),
     spec!("psetex", 4, strings::psetex, no_auth: false, write: true, reply: ReplyMax::Small),
-    spec!("setnx", 3, strings::setnx, no_auth: false, write: true, reply: ReplyMax::Small),
+    spec!("setnx", 3, strings::setnx, counts_as: Some(Opcode::Add), no_auth: false, write: true, reply: ReplyMax::Small),
     spec!("getdel", 2, strings::getdel, no_auth: false, write: true, reply: ReplyMax::Value),
     spec!("getex", -2, strings::getex, no_auth: false, write: true, reply: ReplyMax::Value),
     spec!("getset", 3, strings::getset, no_auth: false, write: true, reply: ReplyMax::Value),
     spec!("msetnx", -3, strings::msetnx, no_auth: false, write: true, reply: ReplyMax::Small),
     spec!("strlen", 2, strings::strlen),
-    spec!("append", 3, strings::append, no_auth: false, write: true, reply: ReplyMax::Small),
-    spec!("decr", 2, strings::decr, no_auth: false, write: true, reply: ReplyMax::Small),
-    spec!("incrby", 3, strings::incrby, no_auth: false, write: true, reply: ReplyMax::Small),
-    spec!("decrby", 3, strings::decrby, no_auth: false, write: true, reply: ReplyMax::Small),
+    spec!("append", 3, strings::append, counts_as: Some(Opcode::Append), no_auth: false, write: true, reply: ReplyMax::Small),
+    spec!("decr", 2, strings::decr, counts_as: Some(Opcode::Incr), no_auth: false, write: true, reply: ReplyMax::Small),
+    spec!("incrby", 3, strings::incrby, counts_as: Some(Opcode::Incr), no_auth: false, write: true, reply: ReplyMax::Small),
+    spec!("decrby", 3, strings::decrby, counts_as: Some(Opcode::Incr), no_auth: false, write: true, reply: ReplyMax::Small),
     spec!("type", 2, keys::key_type),
     spec!("pexpire", -3, keys::pexpire, no_auth: false, write: true, reply: ReplyMax::Small),
     spec!("expireat", -3, keys::expireat, no_auth: false, write: true, reply: ReplyMax::Small),
@@ -162,9 +162,9 @@ pub static SPECS: &[Spec] = &[
     spec!("expiretime", 2, keys::expiretime),
     spec!("pexpiretime", 2, keys::pexpiretime),
     spec!("dbsize", 1, keys::dbsize),
-    spec!("flushall", -1, keys::flush, no_auth: false, write: true, reply: ReplyMax::Small),
-    spec!("flushdb", -1, keys::flush, no_auth: false, write: true, reply: ReplyMax::Small),
-    spec!("scan", -2, keys::scan, no_auth: false, write: false, reply: ReplyMax::Measured),
+    spec!("flushall", -1, keys::flush, counts_as: Some(Opcode::Flush), no_auth: false, write: true, reply: ReplyMax::Small),
+    spec!("flushdb", -1, keys::flush, counts_as: Some(Opcode::Flush), no_auth: false, write: true, reply: ReplyMax::Small),
+    spec!("scan", -2, keys::scan, counts_as: Some(Opcode::Scan), no_auth: false, write: false, reply: ReplyMax::Measured),
     spec!("memory", -2, keys::memory),
     spec!("echo", 2, server::echo, no_auth: false, write: false, reply: ReplyMax::Request),
     spec!("hello", -1, server::hello, counts_as: Some(Opcode::Hello), no_auth: true, write: false, reply: ReplyMax::Small),
@@ -327,10 +327,13 @@ fn oversized(ctx: &Context, key: &[u8], value: Option<&[u8]>) -> Option<&'static
         return Some("ERR key exceeds the server's key size limit (--max-key-bytes)");
     }
     if value.is_some_and(|value| value.len() > limits.max_value_bytes as usize) {
-        return Some("ERR value exceeds the server's value size limit (--max-value-bytes)");
+        return Some(VALUE_TOO_LARGE);
     }
     None
 }
+
+/// The error for a value over the configured value limit.
+const VALUE_TOO_LARGE: &str = "ERR value exceeds the server's value size limit (--max-value-bytes)";
 
 /// The error for an item whose charge exceeds the memory cap.
 const ITEM_TOO_LARGE: &str = "ERR item larger than the memory limit";

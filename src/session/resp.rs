@@ -107,7 +107,8 @@ impl RespSession {
             // Every reply has bytes; only the silent close of an HTTP request has none.
             replies += usize::from(out.len() > out_len_before);
             match outcome {
-                Outcome::Continue => {}
+                // Only the binary protocol's HELLO negotiates a Blink version.
+                Outcome::Continue | Outcome::Negotiated(_) => {}
                 Outcome::Authenticated | Outcome::Unauthenticated => {
                     *authenticated = outcome == Outcome::Authenticated;
                     bounds = Bounds::new(ctx, *authenticated);

@@ -1,14 +1,24 @@
-//! Readers for `protocol/vectors/v1.json` (schema in `protocol/vectors/README.md`),
-//! shared by the wire tests here and the codec's unit tests.
+//! Readers for `protocol/vectors/v1.json` and `v2.json` (schema in
+//! `protocol/vectors/README.md`), shared by the wire tests here and the
+//! codec's unit tests.
 
 use serde_json::Value;
 
-/// The committed vectors file.
+/// The committed vectors of protocol version 1.
 pub const VECTORS_JSON: &str = include_str!("../../protocol/vectors/v1.json");
 
-/// The parsed vectors.
+/// The committed vectors of what protocol version 2 adds.
+pub const VECTORS_V2_JSON: &str = include_str!("../../protocol/vectors/v2.json");
+
+/// The parsed version-1 vectors.
 pub fn vectors() -> Value {
     serde_json::from_str(VECTORS_JSON).expect("v1.json is valid JSON")
+}
+
+/// Both files, parsed: version 1's, then what version 2 adds.
+pub fn all_vectors() -> [Value; 2] {
+    let v2 = serde_json::from_str(VECTORS_V2_JSON).expect("v2.json is valid JSON");
+    [vectors(), v2]
 }
 
 /// A byte string: hex (spaces ignored), or an array of hex strings and

@@ -5,7 +5,7 @@ use std::num::NonZeroU64;
 
 use super::strings::{Expiry, invalid_expire};
 use super::{Call, Handled, Keyword, NOT_AN_INTEGER, NoRoom, SYNTAX_ERROR, fail, glob, integer};
-use crate::command::Outcome;
+use crate::command::{Outcome, ops};
 use crate::protocol::resp::Args;
 
 pub(super) fn del(call: &mut Call<'_>, args: Args<'_>) -> Handled {
@@ -203,14 +203,10 @@ pub(super) fn flush(call: &mut Call<'_>, args: Args<'_>) -> Handled {
     Ok(Outcome::Continue)
 }
 
-/// Home chunks one SCAN call visits per 8 of COUNT (each holds 5 to 10
-/// entries), and at most this many in all.
-const SCAN_MAX_STEPS: usize = 1024;
-
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 pub(super) fn scan(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
     let cursor = args.next().unwrap_or_default();
-    let Some(mut cursor) = std::str::from_utf8(cursor)
+    let Some(cursor) = std::str::from_utf8(cursor)
         .ok()
         .and_then(|c| c.parse::<u64>().ok())
     else {
@@ -234,38 +230,29 @@ pub(super) fn scan(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
             _ => return fail(call, SYNTAX_ERROR),
         }
     }
-    let steps = count.div_ceil(8).min(SCAN_MAX_STEPS);
     // Keys are framed into `body` step by step; a step that would overflow
-    // the room is dropped whole and the cursor stays before it.
+    // the room is taken back whole and the cursor stays before it.
     let room_bytes = call.room_bytes.saturating_sub(64);
+    let version = call.reply.version;
     let mut body = Vec::new();
-    let mut keys = 0usize;
-    let mut framed = Reply {
-        version: call.reply.version,
-        out: &mut body,
+    let Some(page) = ops::scan_page(
+        &call.ctx.store,
+        cursor,
+        count,
+        call.now_ms,
+        &mut body,
+        room_bytes,
+        |key, out| {
+            let wanted = strings_only && pattern.is_none_or(|pattern| glob::matches(pattern, key));
+            if wanted {
+                Reply { version, out }.bulk(key);
+            }
+            wanted
+        },
+    ) else {
+        return Err(NoRoom);
     };
-    for _ in 0..steps {
-        let body_bytes = framed.out.len();
-        let keys_before = keys;
-        let next = call.ctx.store.scan_step(cursor, call.now_ms, |key| {
-            if strings_only && pattern.is_none_or(|pattern| glob::matches(pattern, key)) {
-                framed.bulk(key);
-                keys += 1;
-            }
-        });
-        if framed.out.len() > room_bytes {
-            if keys_before == 0 {
-                return Err(NoRoom);
-            }
-            framed.out.truncate(body_bytes);
-            keys = keys_before;
-            break;
-        }
-        cursor = next;
-        if cursor == 0 {
-            break;
-        }
-    }
+    let (cursor, keys) = (page.next_cursor, page.keys);
     call.reply.array(2);
     call.reply.bulk(cursor.to_string().as_bytes());
     call.reply.array(keys);

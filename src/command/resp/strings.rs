@@ -4,10 +4,11 @@
 use std::num::NonZeroU64;
 
 use super::{
-    Call, Handled, ITEM_TOO_LARGE, Keyword, NOT_AN_INTEGER, NoRoom, SYNTAX_ERROR, fail, integer,
-    oversized,
+    Call, Handled, ITEM_TOO_LARGE, Keyword, NOT_AN_INTEGER, NoRoom, SYNTAX_ERROR, VALUE_TOO_LARGE,
+    fail, integer, oversized,
 };
 use crate::command::Outcome;
+use crate::command::ops::{self, OpError};
 use crate::protocol::resp::Args;
 use crate::store::{SetError, entry_charge};
 
@@ -414,40 +415,52 @@ pub(super) fn strlen(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
 pub(super) fn append(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {
     let key = args.next().unwrap_or_default();
     let suffix = args.next().unwrap_or_default();
-    let mut value = std::mem::take(&mut call.ctx.scratch);
-    value.clear();
-    if let Some(entry) = call.ctx.store.peek(key, call.now_ms) {
-        value.extend_from_slice(entry.value);
+    if let Some(error) = oversized(call.ctx, key, None) {
+        return fail(call, error);
     }
-    value.extend_from_slice(suffix);
-    match store(call, key, &value, TtlChoice::Keep) {
-        Ok(()) => call.reply.integer(value.len() as i64),
-        Err(error) => call.reply.error(error),
+    let ctx = &mut *call.ctx;
+    let max_value_bytes = ctx.limits.authenticated.max_value_bytes as usize;
+    match ops::append(
+        &mut ctx.store,
+        &mut ctx.scratch,
+        key,
+        suffix,
+        max_value_bytes,
+        call.now_ms,
+    ) {
+        Ok(len) => call.reply.integer(len as i64),
+        Err(error) => return fail(call, op_error(error)),
     }
-    call.ctx.scratch = value;
     Ok(Outcome::Continue)
 }
 
 /// Adds `delta` to the integer under `key` (0 if missing), keeping its TTL.
 fn add(call: &mut Call<'_>, key: &[u8], delta: i64) -> Handled {
-    let current = match call.ctx.store.peek(key, call.now_ms) {
-        // Redis reads at most 20 characters as a number.
-        Some(entry) if entry.value.len() > 20 => None,
-        Some(entry) => integer(entry.value),
-        None => Some(0),
-    };
-    let Some(current) = current else {
-        return fail(call, NOT_AN_INTEGER);
-    };
-    let Some(next) = current.checked_add(delta) else {
-        return fail(call, "ERR increment or decrement would overflow");
-    };
-    let digits = next.to_string();
-    match store(call, key, digits.as_bytes(), TtlChoice::Keep) {
-        Ok(()) => call.reply.integer(next),
-        Err(error) => call.reply.error(error),
+    if let Some(error) = oversized(call.ctx, key, None) {
+        return fail(call, error);
+    }
+    let max_value_bytes = call.ctx.limits.authenticated.max_value_bytes as usize;
+    match ops::incr(
+        &mut call.ctx.store,
+        key,
+        delta,
+        max_value_bytes,
+        call.now_ms,
+    ) {
+        Ok(next) => call.reply.integer(next),
+        Err(error) => return fail(call, op_error(error)),
     }
     Ok(Outcome::Continue)
+}
+
+/// Redis's text for why INCR or APPEND stored nothing.
+fn op_error(error: OpError) -> &'static str {
+    match error {
+        OpError::NotAnInteger => NOT_AN_INTEGER,
+        OpError::Overflow => "ERR increment or decrement would overflow",
+        OpError::ValueTooLarge => VALUE_TOO_LARGE,
+        OpError::ItemTooLarge => ITEM_TOO_LARGE,
+    }
 }
 
 pub(super) fn incr(call: &mut Call<'_>, mut args: Args<'_>) -> Handled {

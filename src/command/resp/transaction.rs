@@ -161,7 +161,8 @@ pub(super) fn exec(call: &mut Call<'_>, _args: Args<'_>) -> Handled {
             room_bytes,
         };
         match execute(&mut each, spec, args, request) {
-            Ok(Outcome::Continue) => {}
+            // Only the binary protocol's HELLO negotiates a Blink version.
+            Ok(Outcome::Continue | Outcome::Negotiated(_)) => {}
             Ok(Outcome::Authenticated) => {
                 call.authenticated = true;
                 outcome = Outcome::Authenticated;

@@ -12,7 +12,8 @@
 //! 4. `len == 0` → `Fatal(Malformed)`
 //! 5. `len > max_frame_bytes` → `Fatal(FrameTooLarge)`
 //! 6. fewer than `4 + len` bytes → `NeedMore`
-//! 7. unknown opcode → `Rejected(UnknownCommand)`
+//! 7. unknown opcode, or one newer than the connection's version →
+//!    `Rejected(UnknownCommand)`
 //! 8. fields not exactly filling the payload → `Fatal(Malformed)`
 //! 9. key longer than `max_key_bytes` → `Rejected(KeyTooLarge)`
 //! 10. value longer than `max_value_bytes` → `Rejected(ValueTooLarge)`
@@ -28,7 +29,7 @@
 use std::fmt;
 
 use super::frame::{FrameError, Framing, split_frame};
-use super::{Limits, Opcode, Request, Status};
+use super::{Limits, Opcode, PROTOCOL_VERSION, Request, Status};
 
 /// The outcome of one [`decode_request`] call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,7 +91,9 @@ impl fmt::Display for RequestError {
 
 impl std::error::Error for RequestError {}
 
-/// Decodes the first request in `buf` against `limits`.
+/// Decodes the first request in `buf` against `limits`, on a connection
+/// that negotiated [`PROTOCOL_VERSION`] (every command known); see
+/// [`decode_request_at`].
 ///
 /// The caller keeps unconsumed bytes and calls again when more arrive; on
 /// `Request` or `Rejected` it drops `frame_len` bytes from the front.
@@ -105,6 +108,23 @@ impl std::error::Error for RequestError {}
 /// ```
 #[must_use]
 pub fn decode_request<'a>(buf: &'a [u8], limits: &Limits) -> Decoded<'a> {
+    decode_request_at(buf, limits, PROTOCOL_VERSION)
+}
+
+/// Decodes the first request in `buf` against `limits` on a connection
+/// speaking protocol `version`: an opcode newer than it is unknown, exactly
+/// as on a server of that version (SPEC §10).
+///
+/// ```
+/// use blink_store::protocol::{Decoded, Limits, RequestError, decode_request_at};
+///
+/// let flush = b"\x00\x00\x00\x01\x21";
+/// let unknown = Decoded::Rejected { error: RequestError::UnknownCommand, frame_len: 5 };
+/// assert_eq!(decode_request_at(flush, &Limits::DEFAULT, 1), unknown);
+/// assert!(matches!(decode_request_at(flush, &Limits::DEFAULT, 2), Decoded::Request { .. }));
+/// ```
+#[must_use]
+pub fn decode_request_at<'a>(buf: &'a [u8], limits: &Limits, version: u8) -> Decoded<'a> {
     let (payload, frame_len) = match split_frame(buf, limits.max_frame_bytes) {
         Framing::Complete { payload, frame_len } => (payload, frame_len),
         Framing::NeedMore => return Decoded::NeedMore,
@@ -114,7 +134,10 @@ pub fn decode_request<'a>(buf: &'a [u8], limits: &Limits) -> Decoded<'a> {
         // split_frame never yields an empty payload; stay total regardless.
         return Decoded::Fatal(FrameError::Malformed);
     };
-    let Ok(opcode) = Opcode::try_from(opcode_byte) else {
+    let Some(opcode) = Opcode::try_from(opcode_byte)
+        .ok()
+        .filter(|opcode| opcode.since_version() <= version)
+    else {
         return Decoded::Rejected {
             error: RequestError::UnknownCommand,
             frame_len,
@@ -155,9 +178,11 @@ pub fn peek_key<'a>(buf: &'a [u8], limits: &Limits) -> Option<(Option<&'a [u8]>,
     };
     let (&opcode_byte, fields) = payload.split_first()?;
     let key_fields = match Opcode::try_from(opcode_byte) {
-        Ok(Opcode::Get | Opcode::Del | Opcode::Ttl) => Some(fields),
-        // `ttl_ms u64` comes first.
-        Ok(Opcode::Set | Opcode::Expire) => fields.get(8..),
+        Ok(Opcode::Get | Opcode::Del | Opcode::Ttl | Opcode::Append) => Some(fields),
+        // `ttl_ms u64` (or INCR's `delta i64`) comes first.
+        Ok(Opcode::Set | Opcode::Expire | Opcode::Add | Opcode::Replace | Opcode::Incr) => {
+            fields.get(8..)
+        }
         _ => None,
     };
     Some((
@@ -178,13 +203,14 @@ fn parse_fields(opcode: Opcode, fields: &[u8]) -> Option<Request<'_>> {
             token: reader.rest(),
         },
         Opcode::Get => Request::Get { key: reader.key()? },
-        Opcode::Set => {
+        Opcode::Set | Opcode::Add | Opcode::Replace => {
             let ttl_ms = reader.u64()?;
             let key = reader.key()?;
-            Request::Set {
-                key,
-                value: reader.rest(),
-                ttl_ms,
+            let value = reader.rest();
+            match opcode {
+                Opcode::Add => Request::Add { key, value, ttl_ms },
+                Opcode::Replace => Request::Replace { key, value, ttl_ms },
+                _ => Request::Set { key, value, ttl_ms },
             }
         }
         Opcode::Del => Request::Del { key: reader.key()? },
@@ -197,6 +223,23 @@ fn parse_fields(opcode: Opcode, fields: &[u8]) -> Option<Request<'_>> {
         }
         Opcode::Ttl => Request::Ttl { key: reader.key()? },
         Opcode::Stats => Request::Stats,
+        Opcode::Incr => {
+            let delta = reader.array::<8>().map(i64::from_be_bytes)?;
+            Request::Incr {
+                key: reader.key()?,
+                delta,
+            }
+        }
+        Opcode::Append => Request::Append {
+            key: reader.key()?,
+            suffix: reader.rest(),
+        },
+        Opcode::Flush => Request::Flush,
+        Opcode::Scan => Request::Scan {
+            cursor: reader.u64()?,
+            count: reader.array::<2>().map(u16::from_be_bytes)?,
+            prefix: reader.rest(),
+        },
     };
     // Trailing bytes mean the client and server disagree on the layout.
     reader.0.is_empty().then_some(request)
@@ -305,9 +348,21 @@ mod tests {
 
     #[test]
     fn unknown_opcode_wins_over_malformed_fields() {
-        // Check 7 precedes check 8: a newer client's command is skipped, not fatal.
+        // Check 7 precedes check 8: a newer client's command is skipped, not
+        // fatal, also when it is a v2 command on a v1 connection.
+        assert_eq!(
+            decode_request_at(b"\x00\x00\x00\x01\x15", &Limits::DEFAULT, 1),
+            Decoded::Rejected {
+                error: RequestError::UnknownCommand,
+                frame_len: 5
+            }
+        );
         assert_eq!(
             decode(b"\x00\x00\x00\x01\x15"),
+            Decoded::Fatal(FrameError::Malformed)
+        );
+        assert_eq!(
+            decode(b"\x00\x00\x00\x01\x23"),
             Decoded::Rejected {
                 error: RequestError::UnknownCommand,
                 frame_len: 5
@@ -368,6 +423,68 @@ mod tests {
         assert_eq!(
             decode_request(b"\x00\x00\x10\x00", &limits),
             Decoded::NeedMore
+        );
+    }
+
+    #[test]
+    fn decodes_the_v2_commands() {
+        let incr = b"\x00\x00\x00\x0c\x17\xff\xff\xff\xff\xff\xff\xff\xfe\x00\x01k";
+        assert_eq!(
+            decode(incr),
+            Decoded::Request {
+                request: Request::Incr {
+                    key: b"k",
+                    delta: -2
+                },
+                frame_len: incr.len()
+            }
+        );
+        let scan = b"\x00\x00\x00\x0d\x22\x00\x00\x00\x00\x00\x00\x00\x07\x00\x40u:";
+        assert_eq!(
+            decode(scan),
+            Decoded::Request {
+                request: Request::Scan {
+                    cursor: 7,
+                    count: 64,
+                    prefix: b"u:"
+                },
+                frame_len: scan.len()
+            }
+        );
+        let append = b"\x00\x00\x00\x06\x18\x00\x01kab";
+        assert_eq!(
+            decode(append),
+            Decoded::Request {
+                request: Request::Append {
+                    key: b"k",
+                    suffix: b"ab"
+                },
+                frame_len: append.len()
+            }
+        );
+        // SCAN without its count, INCR without a whole key: malformed.
+        assert_eq!(
+            decode(b"\x00\x00\x00\x09\x22\x00\x00\x00\x00\x00\x00\x00\x00"),
+            Decoded::Fatal(FrameError::Malformed)
+        );
+        assert_eq!(
+            decode(b"\x00\x00\x00\x0b\x17\x00\x00\x00\x00\x00\x00\x00\x01\x00\x01"),
+            Decoded::Fatal(FrameError::Malformed)
+        );
+    }
+
+    #[test]
+    fn an_append_suffix_is_held_to_the_value_limit() {
+        let limits = Limits {
+            max_value_bytes: 1,
+            ..Limits::DEFAULT
+        };
+        assert_eq!(
+            decode_request(b"\x00\x00\x00\x06\x18\x00\x01kab", &limits),
+            Decoded::Rejected {
+                error: RequestError::ValueTooLarge,
+                frame_len: 10
+            }
         );
     }
 

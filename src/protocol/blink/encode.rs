@@ -6,8 +6,7 @@
 use std::io::Write as _;
 
 use super::{
-    HEADER_BYTES, HELLO_FLAG_AUTH_REQUIRED, HELLO_REPLY_BODY_BYTES, Limits, PROTOCOL_VERSION,
-    Request, Status,
+    HEADER_BYTES, HELLO_FLAG_AUTH_REQUIRED, HELLO_REPLY_BODY_BYTES, Limits, Request, Status,
 };
 
 /// Appends `request` as one frame.
@@ -29,11 +28,13 @@ pub fn encode_request(request: &Request<'_>, out: &mut Vec<u8>) {
     put_header(payload_len, out);
     out.push(request.opcode() as u8);
     match *request {
-        Request::Ping | Request::Stats => {}
+        Request::Ping | Request::Stats | Request::Flush => {}
         Request::Hello { version } => out.push(version),
         Request::Auth { token } => out.extend_from_slice(token),
         Request::Get { key } | Request::Del { key } | Request::Ttl { key } => put_key(key, out),
-        Request::Set { key, value, ttl_ms } => {
+        Request::Set { key, value, ttl_ms }
+        | Request::Add { key, value, ttl_ms }
+        | Request::Replace { key, value, ttl_ms } => {
             out.extend_from_slice(&ttl_ms.to_be_bytes());
             put_key(key, out);
             out.extend_from_slice(value);
@@ -41,6 +42,23 @@ pub fn encode_request(request: &Request<'_>, out: &mut Vec<u8>) {
         Request::Expire { key, ttl_ms } => {
             out.extend_from_slice(&ttl_ms.to_be_bytes());
             put_key(key, out);
+        }
+        Request::Incr { key, delta } => {
+            out.extend_from_slice(&delta.to_be_bytes());
+            put_key(key, out);
+        }
+        Request::Append { key, suffix } => {
+            put_key(key, out);
+            out.extend_from_slice(suffix);
+        }
+        Request::Scan {
+            cursor,
+            count,
+            prefix,
+        } => {
+            out.extend_from_slice(&cursor.to_be_bytes());
+            out.extend_from_slice(&count.to_be_bytes());
+            out.extend_from_slice(prefix);
         }
     }
 }
@@ -50,16 +68,22 @@ fn payload_len(request: &Request<'_>) -> usize {
     const OPCODE: usize = 1;
     const KEY_LEN: usize = 2;
     const TTL: usize = 8;
+    const CURSOR_AND_COUNT: usize = 8 + 2;
     OPCODE
         + match *request {
-            Request::Ping | Request::Stats => 0,
+            Request::Ping | Request::Stats | Request::Flush => 0,
             Request::Hello { .. } => 1,
             Request::Auth { token } => token.len(),
             Request::Get { key } | Request::Del { key } | Request::Ttl { key } => {
                 KEY_LEN + key.len()
             }
-            Request::Set { key, value, .. } => TTL + KEY_LEN + key.len() + value.len(),
-            Request::Expire { key, .. } => TTL + KEY_LEN + key.len(),
+            Request::Set { key, value, .. }
+            | Request::Add { key, value, .. }
+            | Request::Replace { key, value, .. } => TTL + KEY_LEN + key.len() + value.len(),
+            // INCR's delta is as wide as a TTL.
+            Request::Expire { key, .. } | Request::Incr { key, .. } => TTL + KEY_LEN + key.len(),
+            Request::Append { key, suffix } => KEY_LEN + key.len() + suffix.len(),
+            Request::Scan { prefix, .. } => CURSOR_AND_COUNT + prefix.len(),
         }
 }
 
@@ -96,7 +120,8 @@ pub fn encode_reply(status: Status, body: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(body);
 }
 
-/// Appends the OK reply to HELLO: this server's version, flags, and `limits`.
+/// Appends the OK reply to HELLO: the negotiated `version`, the flags, and
+/// `limits`.
 ///
 /// `auth_required` sets flag bit 0: this connection must AUTH before data
 /// commands.
@@ -104,12 +129,13 @@ pub fn encode_reply(status: Status, body: &[u8], out: &mut Vec<u8>) {
 /// ```
 /// use blink_store::protocol::{HelloReply, Limits, encode_hello_reply};
 /// let mut out = Vec::new();
-/// encode_hello_reply(&Limits::DEFAULT, true, &mut out);
+/// encode_hello_reply(2, &Limits::DEFAULT, true, &mut out);
 /// let hello = HelloReply::parse(&out[5..]).unwrap(); // body after header and status
+/// assert_eq!(hello.version, 2);
 /// assert!(hello.auth_required);
 /// assert_eq!(hello.limits, Limits::DEFAULT);
 /// ```
-pub fn encode_hello_reply(limits: &Limits, auth_required: bool, out: &mut Vec<u8>) {
+pub fn encode_hello_reply(version: u8, limits: &Limits, auth_required: bool, out: &mut Vec<u8>) {
     let flags = if auth_required {
         HELLO_FLAG_AUTH_REQUIRED
     } else {
@@ -117,7 +143,7 @@ pub fn encode_hello_reply(limits: &Limits, auth_required: bool, out: &mut Vec<u8
     };
     put_header(1 + HELLO_REPLY_BODY_BYTES, out);
     out.push(Status::Ok as u8);
-    out.extend_from_slice(&[PROTOCOL_VERSION, flags]);
+    out.extend_from_slice(&[version, flags]);
     for limit in [
         limits.max_frame_bytes,
         limits.max_key_bytes,
@@ -183,6 +209,14 @@ impl ReplyWriter {
     }
 }
 
+/// Appends one key of a SCAN reply's body: `key_len u16`, then the key.
+///
+/// # Panics
+/// If the key is longer than 65 535 bytes (no stored key is).
+pub fn put_scan_key(key: &[u8], out: &mut Vec<u8>) {
+    put_key(key, out);
+}
+
 /// Appends one STATS line, `name value\n`.
 ///
 /// `name` must match `[a-z0-9_]+` (checked in debug builds).
@@ -205,7 +239,7 @@ mod tests {
     #[test]
     fn hello_reply_layout() {
         let mut out = Vec::new();
-        encode_hello_reply(&Limits::DEFAULT, true, &mut out);
+        encode_hello_reply(1, &Limits::DEFAULT, true, &mut out);
         assert_eq!(
             out,
             b"\x00\x00\x00\x0f\x00\x01\x01\x00\x10\x10\x00\x00\x00\x04\x00\x00\x10\x00\x00"

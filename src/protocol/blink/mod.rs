@@ -1,4 +1,4 @@
-//! The Blink binary protocol, version 1: constants, limits, command and status
+//! The Blink binary protocol, version 2: constants, limits, command and status
 //! codes, the borrowed [`Request`] type, and the codec that moves them over a
 //! byte stream. `protocol/SPEC.md` is normative; this module implements it.
 //!
@@ -54,16 +54,19 @@ mod proptests;
 #[cfg(test)]
 mod vectors_tests;
 
-pub use decode::{Decoded, RequestError, decode_request, peek_key};
+pub use decode::{Decoded, RequestError, decode_request, decode_request_at, peek_key};
 pub use encode::{
-    ReplyWriter, encode_hello_reply, encode_reply, encode_request, encode_ttl_reply,
+    ReplyWriter, encode_hello_reply, encode_reply, encode_request, encode_ttl_reply, put_scan_key,
     write_stat_line,
 };
 pub use frame::FrameError;
-pub use reply::{DecodedReply, HelloReply, decode_reply};
+pub use reply::{DecodedReply, HelloReply, ScanReply, decode_reply};
 
-/// The protocol version this crate speaks (sent in HELLO).
-pub const PROTOCOL_VERSION: u8 = 1;
+/// The highest protocol version this crate speaks (sent in HELLO).
+pub const PROTOCOL_VERSION: u8 = 2;
+
+/// The version a connection speaks until a HELLO negotiates another.
+pub const FIRST_PROTOCOL_VERSION: u8 = 1;
 
 /// Bytes in the length prefix that starts every frame.
 pub const HEADER_BYTES: usize = 4;
@@ -203,8 +206,20 @@ wire_codes! {
         Expire = 0x13, "EXPIRE";
         /// Read a key's remaining TTL; `key_len u16, key`.
         Ttl = 0x14, "TTL";
+        /// v2: store only if the key is missing; SET's fields.
+        Add = 0x15, "ADD";
+        /// v2: store only if the key exists; SET's fields.
+        Replace = 0x16, "REPLACE";
+        /// v2: add to a decimal integer in place; `delta i64, key_len u16, key`.
+        Incr = 0x17, "INCR";
+        /// v2: append to a value; `key_len u16, key, suffix`.
+        Append = 0x18, "APPEND";
         /// Server counters as text; no fields.
         Stats = 0x20, "STATS";
+        /// v2: remove every key; no fields.
+        Flush = 0x21, "FLUSH";
+        /// v2: one bounded step of a key walk; `cursor u64, count u16, prefix`.
+        Scan = 0x22, "SCAN";
     }
 }
 
@@ -215,6 +230,8 @@ wire_codes! {
         Ok = 0x00, "OK";
         /// The key does not exist (or has expired).
         NotFound = 0x01, "NOT_FOUND";
+        /// v2: ADD found the key already there; nothing changed.
+        Exists = 0x02, "EXISTS";
         /// The opcode is unknown; the frame was skipped.
         UnknownCommand = 0x80, "ERR_UNKNOWN_COMMAND";
         /// The frame cannot be trusted; the connection closes.
@@ -241,6 +258,30 @@ wire_codes! {
         Busy = 0x8B, "ERR_BUSY";
         /// The server is draining; then close.
         ShuttingDown = 0x8C, "ERR_SHUTTING_DOWN";
+        /// v2: INCR found no integer, or the result would overflow.
+        NotInteger = 0x8D, "ERR_NOT_INTEGER";
+    }
+}
+
+impl Opcode {
+    /// The first protocol version with this command: a connection that
+    /// negotiated an older one treats the opcode as unknown (SPEC §10).
+    ///
+    /// ```
+    /// use blink_store::protocol::Opcode;
+    /// assert_eq!(Opcode::Get.since_version(), 1);
+    /// assert_eq!(Opcode::Incr.since_version(), 2);
+    /// ```
+    pub fn since_version(self) -> u8 {
+        match self {
+            Opcode::Add
+            | Opcode::Replace
+            | Opcode::Incr
+            | Opcode::Append
+            | Opcode::Flush
+            | Opcode::Scan => 2,
+            _ => 1,
+        }
     }
 }
 
@@ -276,7 +317,7 @@ impl Status {
     /// and never parse it.
     pub fn message(self) -> &'static str {
         match self {
-            Status::Ok | Status::NotFound => "",
+            Status::Ok | Status::NotFound | Status::Exists => "",
             Status::UnknownCommand => "unknown command",
             Status::Malformed => "malformed frame",
             Status::FrameTooLarge => "frame too large",
@@ -290,6 +331,7 @@ impl Status {
             Status::Timeout => "timeout",
             Status::Busy => "server busy",
             Status::ShuttingDown => "server shutting down",
+            Status::NotInteger => "value is not an integer or out of range",
         }
     }
 }
@@ -342,6 +384,49 @@ pub enum Request<'a> {
     },
     /// `STATS`.
     Stats,
+    /// v2 `ADD key value`: store only if the key is missing.
+    Add {
+        /// The key.
+        key: &'a [u8],
+        /// The value.
+        value: &'a [u8],
+        /// Time to live in milliseconds; 0 = no TTL.
+        ttl_ms: u64,
+    },
+    /// v2 `REPLACE key value`: store only if the key exists.
+    Replace {
+        /// The key.
+        key: &'a [u8],
+        /// The value.
+        value: &'a [u8],
+        /// Time to live in milliseconds; 0 = no TTL.
+        ttl_ms: u64,
+    },
+    /// v2 `INCR key delta`.
+    Incr {
+        /// The key.
+        key: &'a [u8],
+        /// Added to the stored integer (negative to decrement).
+        delta: i64,
+    },
+    /// v2 `APPEND key suffix`.
+    Append {
+        /// The key.
+        key: &'a [u8],
+        /// Appended to the stored value.
+        suffix: &'a [u8],
+    },
+    /// v2 `FLUSH`.
+    Flush,
+    /// v2 `SCAN cursor count prefix`.
+    Scan {
+        /// 0 to start a walk, else a cursor a reply returned.
+        cursor: u64,
+        /// How many keys the client would like (a hint; 0 reads as 1).
+        count: u16,
+        /// Only keys starting with these bytes are returned.
+        prefix: &'a [u8],
+    },
 }
 
 impl<'a> Request<'a> {
@@ -357,6 +442,12 @@ impl<'a> Request<'a> {
             Request::Expire { .. } => Opcode::Expire,
             Request::Ttl { .. } => Opcode::Ttl,
             Request::Stats => Opcode::Stats,
+            Request::Add { .. } => Opcode::Add,
+            Request::Replace { .. } => Opcode::Replace,
+            Request::Incr { .. } => Opcode::Incr,
+            Request::Append { .. } => Opcode::Append,
+            Request::Flush => Opcode::Flush,
+            Request::Scan { .. } => Opcode::Scan,
         }
     }
 
@@ -367,15 +458,27 @@ impl<'a> Request<'a> {
             | Request::Set { key, .. }
             | Request::Del { key }
             | Request::Expire { key, .. }
-            | Request::Ttl { key } => Some(key),
-            Request::Ping | Request::Hello { .. } | Request::Auth { .. } | Request::Stats => None,
+            | Request::Ttl { key }
+            | Request::Add { key, .. }
+            | Request::Replace { key, .. }
+            | Request::Incr { key, .. }
+            | Request::Append { key, .. } => Some(key),
+            Request::Ping
+            | Request::Hello { .. }
+            | Request::Auth { .. }
+            | Request::Stats
+            | Request::Flush
+            | Request::Scan { .. } => None,
         }
     }
 
-    /// The value, for SET.
+    /// The value (or APPEND's suffix), held to `max_value_bytes`.
     pub fn value(&self) -> Option<&'a [u8]> {
         match *self {
-            Request::Set { value, .. } => Some(value),
+            Request::Set { value, .. }
+            | Request::Add { value, .. }
+            | Request::Replace { value, .. }
+            | Request::Append { suffix: value, .. } => Some(value),
             _ => None,
         }
     }

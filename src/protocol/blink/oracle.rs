@@ -5,8 +5,8 @@
 
 use super::*;
 
-/// Decodes `buf` frame after frame, as a server would, and checks every
-/// outcome against the spec. Returns the outcomes in order; the last one is
+/// Decodes `buf` frame after frame, as a server would on a connection that
+/// negotiated the latest version, and checks every outcome against the spec. Returns the outcomes in order; the last one is
 /// `NeedMore` or `Fatal`.
 pub fn check_stream<'a>(buf: &'a [u8], limits: &Limits) -> Result<Vec<Decoded<'a>>, String> {
     let mut outcomes = Vec::new();
@@ -14,18 +14,20 @@ pub fn check_stream<'a>(buf: &'a [u8], limits: &Limits) -> Result<Vec<Decoded<'a
     loop {
         let outcome = decode_request(rest, limits);
         outcomes.push(outcome);
-        match check_outcome(rest, limits, &outcome)? {
+        match check_outcome(rest, limits, PROTOCOL_VERSION, &outcome)? {
             Some(frame_len) => rest = &rest[frame_len..],
             None => return Ok(outcomes),
         }
     }
 }
 
-/// Checks one outcome for `buf`; returns the bytes it consumes, or `None`
-/// when decoding stops there (`NeedMore` or `Fatal`).
+/// Checks one outcome for `buf` on a connection speaking `version`;
+/// returns the bytes it consumes, or `None` when decoding stops there
+/// (`NeedMore` or `Fatal`).
 pub fn check_outcome(
     buf: &[u8],
     limits: &Limits,
+    version: u8,
     outcome: &Decoded<'_>,
 ) -> Result<Option<usize>, String> {
     let foreign = buf.first().is_some_and(|&b| b >= 0x20);
@@ -33,8 +35,11 @@ pub fn check_outcome(
         .get(..4)
         .map(|h| u32::from_be_bytes([h[0], h[1], h[2], h[3]]));
     let frame = declared.and_then(|len| buf.get(..4 + len as usize));
-    let opcode_known =
-        frame.is_some_and(|f| f.get(4).is_some_and(|&op| Opcode::try_from(op).is_ok()));
+    let opcode_known = frame.is_some_and(|f| {
+        f.get(4).is_some_and(|&op| {
+            Opcode::try_from(op).is_ok_and(|opcode| opcode.since_version() <= version)
+        })
+    });
     let fail = |why: &str| Err(format!("{why}: {outcome:?} for {buf:02x?}"));
     match *outcome {
         Decoded::NeedMore => {
@@ -60,7 +65,7 @@ pub fn check_outcome(
         Decoded::Rejected { error, frame_len } => {
             check_frame_len(frame, frame_len, limits)
                 .map_err(|why| format!("{why}: {outcome:?}"))?;
-            check_rejection(&buf[..frame_len], limits, error, opcode_known)?;
+            check_rejection(&buf[..frame_len], limits, version, error, opcode_known)?;
             Ok(Some(frame_len))
         }
         Decoded::Request { request, frame_len } => {
@@ -112,6 +117,7 @@ fn check_request(frame: &[u8], limits: &Limits, request: &Request<'_>) -> Result
 fn check_rejection(
     frame: &[u8],
     limits: &Limits,
+    version: u8,
     error: RequestError,
     opcode_known: bool,
 ) -> Result<(), String> {
@@ -120,7 +126,7 @@ fn check_rejection(
         max_value_bytes: u32::MAX,
         ..*limits
     };
-    let parsed = match decode_request(frame, &unlimited) {
+    let parsed = match decode_request_at(frame, &unlimited, version) {
         Decoded::Request { request, .. } => Some(request),
         _ => None,
     };

@@ -1,5 +1,5 @@
 //! The client half of decoding: split reply frames off a buffer and read the
-//! structured bodies (HELLO). Used by tests, the load generator and Rust
+//! structured bodies (HELLO, SCAN). Used by tests, the load generator and Rust
 //! clients; it shares the framing code, and its no-panic discipline, with the
 //! request decoder.
 
@@ -93,6 +93,57 @@ impl HelloReply {
     }
 }
 
+/// The body of an OK reply to SCAN (v2): the cursor to send next (0: the
+/// walk is complete) and the keys, each read from its `key_len u16`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScanReply<'a> {
+    /// The cursor for the next SCAN; 0 when the walk is complete.
+    pub next_cursor: u64,
+    /// The keys' bytes, each still prefixed by its length (see [`Self::keys`]).
+    keys: &'a [u8],
+}
+
+impl<'a> ScanReply<'a> {
+    /// Parses a SCAN reply body; `None` unless the cursor and whole keys
+    /// fill it exactly.
+    ///
+    /// ```
+    /// use blink_store::protocol::ScanReply;
+    /// let body = b"\x00\x00\x00\x00\x00\x00\x00\x09\x00\x01a\x00\x02bc";
+    /// let scan = ScanReply::parse(body).unwrap();
+    /// assert_eq!(scan.next_cursor, 9);
+    /// assert_eq!(scan.keys().collect::<Vec<_>>(), [&b"a"[..], &b"bc"[..]]);
+    /// assert_eq!(ScanReply::parse(&body[..body.len() - 1]), None);
+    /// ```
+    pub fn parse(body: &'a [u8]) -> Option<ScanReply<'a>> {
+        let (cursor, keys) = body.split_first_chunk::<8>()?;
+        let mut rest = keys;
+        while !rest.is_empty() {
+            rest = split_key(rest)?.1;
+        }
+        Some(ScanReply {
+            next_cursor: u64::from_be_bytes(*cursor),
+            keys,
+        })
+    }
+
+    /// The keys, in reply order.
+    pub fn keys(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+        let mut rest = self.keys;
+        std::iter::from_fn(move || {
+            let (key, after) = split_key(rest)?;
+            rest = after;
+            Some(key)
+        })
+    }
+}
+
+/// `key_len u16` then the key, off the front of `bytes`.
+fn split_key(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = bytes.split_first_chunk::<2>()?;
+    rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))
+}
+
 #[cfg(test)]
 #[allow(clippy::indexing_slicing, clippy::panic)] // tests may fail loudly
 mod tests {
@@ -117,7 +168,7 @@ mod tests {
     #[test]
     fn hello_reply_round_trips() {
         let mut wire = Vec::new();
-        encode_hello_reply(&Limits::DEFAULT, false, &mut wire);
+        encode_hello_reply(1, &Limits::DEFAULT, false, &mut wire);
         let DecodedReply::Reply {
             status: 0, body, ..
         } = decode_reply(&wire, 4096)

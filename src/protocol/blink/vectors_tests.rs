@@ -1,5 +1,6 @@
 //! Runs the codec against the committed test vectors,
-//! `protocol/vectors/v1.json` (schema in `protocol/vectors/README.md`).
+//! `protocol/vectors/v1.json` and `v2.json` (schema in
+//! `protocol/vectors/README.md`).
 //! The vectors are hand-written from SPEC.md; nothing generates them from
 //! this code, so a disagreement is a bug in one or the other.
 
@@ -11,7 +12,7 @@ use super::*;
 // The JSON readers are shared with the wire tests, which replay the same file.
 #[path = "../../../tests/common/vectors.rs"]
 mod vector_json;
-use vector_json::{bytes, u64_string, vectors};
+use vector_json::{all_vectors, bytes, u64_string};
 
 fn cases<'v>(root: &'v Value, section: &str) -> &'v [Value] {
     root[section].as_array().expect("section is an array")
@@ -48,6 +49,8 @@ struct Fields {
     key: Vec<u8>,
     value: Vec<u8>,
     token: Vec<u8>,
+    suffix: Vec<u8>,
+    prefix: Vec<u8>,
 }
 
 impl Fields {
@@ -57,6 +60,8 @@ impl Fields {
             key: field("key"),
             value: field("value"),
             token: field("token"),
+            suffix: field("suffix"),
+            prefix: field("prefix"),
         }
     }
 
@@ -82,6 +87,30 @@ impl Fields {
             },
             "TTL" => Request::Ttl { key },
             "STATS" => Request::Stats,
+            "ADD" => Request::Add {
+                key,
+                value: &self.value,
+                ttl_ms: ttl_ms(),
+            },
+            "REPLACE" => Request::Replace {
+                key,
+                value: &self.value,
+                ttl_ms: ttl_ms(),
+            },
+            "INCR" => Request::Incr {
+                key,
+                delta: json["delta"].as_str().expect("delta").parse().expect("i64"),
+            },
+            "APPEND" => Request::Append {
+                key,
+                suffix: &self.suffix,
+            },
+            "FLUSH" => Request::Flush,
+            "SCAN" => Request::Scan {
+                cursor: u64_string(&json["cursor"]),
+                count: u16::try_from(json["count"].as_u64().expect("count")).expect("u16"),
+                prefix: &self.prefix,
+            },
             other => panic!("unknown command {other}"),
         }
     }
@@ -131,30 +160,50 @@ fn frame_error(status: Status) -> FrameError {
         .unwrap_or_else(|| panic!("{status:?} is not fatal"))
 }
 
+/// The version a file's cases are decoded at: its own, unless a case
+/// names the version its connection negotiated.
+fn case_version(root: &Value, case: &Value) -> u8 {
+    let version = case
+        .get("version")
+        .unwrap_or(&root["protocol_version"])
+        .as_u64()
+        .expect("version");
+    u8::try_from(version).expect("u8")
+}
+
 #[test]
 fn decode_request_vectors() {
-    let root = vectors();
-    for case in cases(&root, "decode_request") {
-        let name = case["name"].as_str().expect("name");
-        let buf = bytes(&case["bytes"]);
-        let limits = case_limits(&root, case);
-        let decoded = decode_request(&buf, &limits);
-        assert_outcome(name, &case["expect"], decoded);
-        check_outcome(&buf, &limits, &decoded).unwrap_or_else(|why| panic!("{name}: {why}"));
+    for root in all_vectors() {
+        for case in cases(&root, "decode_request") {
+            let name = case["name"].as_str().expect("name");
+            let buf = bytes(&case["bytes"]);
+            let limits = case_limits(&root, case);
+            let version = case_version(&root, case);
+            let decoded = decode_request_at(&buf, &limits, version);
+            assert_outcome(name, &case["expect"], decoded);
+            check_outcome(&buf, &limits, version, &decoded)
+                .unwrap_or_else(|why| panic!("{name}: {why}"));
+        }
     }
 }
 
 #[test]
 fn decode_stream_vectors() {
-    let root = vectors();
-    for case in cases(&root, "decode_stream") {
+    for root in all_vectors() {
+        decode_streams(&root);
+    }
+}
+
+fn decode_streams(root: &Value) {
+    let version = case_version(root, &Value::Null);
+    for case in cases(root, "decode_stream") {
         let name = case["name"].as_str().expect("name");
         let buf = bytes(&case["bytes"]);
-        let limits = case_limits(&root, case);
+        let limits = case_limits(root, case);
         let expected = case["expect"].as_array().expect("outcomes");
         let mut rest = &buf[..];
         for (index, expect) in expected.iter().enumerate() {
-            let decoded = decode_request(rest, &limits);
+            let decoded = decode_request_at(rest, &limits, version);
             assert_outcome(&format!("{name}[{index}]"), expect, decoded);
             if let Decoded::Request { frame_len, .. } | Decoded::Rejected { frame_len, .. } =
                 decoded
@@ -163,7 +212,7 @@ fn decode_stream_vectors() {
             }
         }
         assert!(matches!(
-            decode_request(rest, &limits),
+            decode_request_at(rest, &limits, version),
             Decoded::NeedMore | Decoded::Fatal(_)
         ));
     }
@@ -171,8 +220,13 @@ fn decode_stream_vectors() {
 
 #[test]
 fn encode_reply_vectors() {
-    let root = vectors();
-    for case in cases(&root, "encode_reply") {
+    for root in all_vectors() {
+        encode_replies(&root);
+    }
+}
+
+fn encode_replies(root: &Value) {
+    for case in cases(root, "encode_reply") {
         let name = case["name"].as_str().expect("name");
         let reply = &case["reply"];
         let mut out = Vec::new();
@@ -183,15 +237,31 @@ fn encode_reply_vectors() {
                 encode_reply(status, status.message().as_bytes(), &mut out);
             }
             "hello" => {
-                let limits = limits(&root, reply["limits"].as_str());
+                let limits = limits(root, reply["limits"].as_str());
                 let auth_required = reply["auth_required"].as_bool().expect("auth_required");
-                encode_hello_reply(&limits, auth_required, &mut out);
+                let version = reply.get("version").map_or(1, |v| v.as_u64().expect("u8"));
+                let version = u8::try_from(version).expect("u8");
+                encode_hello_reply(version, &limits, auth_required, &mut out);
                 let parsed = HelloReply::parse(&out[5..]).expect("HELLO body parses");
                 assert_eq!(
-                    (parsed.limits, parsed.auth_required),
-                    (limits, auth_required)
+                    (parsed.version, parsed.limits, parsed.auth_required),
+                    (version, limits, auth_required)
                 );
             }
+            "integer" => {
+                let value: i64 = reply["value"]
+                    .as_str()
+                    .expect("value")
+                    .parse()
+                    .expect("i64");
+                encode_reply(Status::Ok, &value.to_be_bytes(), &mut out);
+            }
+            "length" => encode_reply(
+                Status::Ok,
+                &u64_string(&reply["length"]).to_be_bytes(),
+                &mut out,
+            ),
+            "scan" => encode_scan(reply, &mut out),
             "ttl" => encode_ttl_reply(
                 reply["remaining_ms"]
                     .as_str()
@@ -205,6 +275,27 @@ fn encode_reply_vectors() {
     }
 }
 
+/// A SCAN reply built with the server's writers, and read back with the
+/// client's parser.
+fn encode_scan(reply: &Value, out: &mut Vec<u8>) {
+    let next_cursor = u64_string(&reply["next_cursor"]);
+    let keys: Vec<Vec<u8>> = reply["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(bytes)
+        .collect();
+    let writer = ReplyWriter::begin(Status::Ok, out);
+    out.extend_from_slice(&next_cursor.to_be_bytes());
+    for key in &keys {
+        put_scan_key(key, out);
+    }
+    writer.finish(out);
+    let parsed = ScanReply::parse(&out[5..]).expect("SCAN body parses");
+    assert_eq!(parsed.next_cursor, next_cursor);
+    assert!(parsed.keys().eq(keys.iter().map(Vec::as_slice)));
+}
+
 fn encode_stats(reply: &Value, out: &mut Vec<u8>) {
     let writer = ReplyWriter::begin(Status::Ok, out);
     for line in reply["stats"].as_array().expect("stats") {
@@ -216,8 +307,13 @@ fn encode_stats(reply: &Value, out: &mut Vec<u8>) {
 
 #[test]
 fn decode_reply_vectors() {
-    let root = vectors();
-    for case in cases(&root, "decode_reply") {
+    for root in all_vectors() {
+        decode_replies(&root);
+    }
+}
+
+fn decode_replies(root: &Value) {
+    for case in cases(root, "decode_reply") {
         let name = case["name"].as_str().expect("name");
         let buf = bytes(&case["bytes"]);
         let max_frame_bytes = u32_field(case, "max_frame_bytes");
@@ -242,36 +338,61 @@ fn decode_reply_vectors() {
 /// answered with their own status, and the connection state that status implies.
 #[test]
 fn session_vectors_agree_with_the_decoder() {
-    let root = vectors();
-    for session in cases(&root, "sessions") {
+    for root in all_vectors() {
+        check_sessions(&root);
+    }
+}
+
+/// What a session's steps change on the connection.
+struct Connection {
+    authenticated: bool,
+    version: u8,
+}
+
+fn check_sessions(root: &Value) {
+    for session in cases(root, "sessions") {
         let name = session["name"].as_str().expect("name");
         let server = &session["server"];
-        let full = limits(&root, server["limits"].as_str());
-        let mut authenticated = server["token"].is_null();
+        let full = limits(root, server["limits"].as_str());
+        let mut connection = Connection {
+            authenticated: server["token"].is_null(),
+            version: FIRST_PROTOCOL_VERSION,
+        };
         for (index, step) in session["steps"]
             .as_array()
             .expect("steps")
             .iter()
             .enumerate()
         {
-            let limits = if authenticated { full } else { full.pre_auth() };
             let label = format!("{name}[{index}]");
-            authenticated |= check_step(&label, step, &limits);
+            check_step(&label, step, &full, &mut connection);
         }
     }
 }
 
-/// Checks one session step; returns whether it authenticated the connection.
-fn check_step(label: &str, step: &Value, limits: &Limits) -> bool {
+/// Checks one session step, following AUTH and HELLO.
+fn check_step(label: &str, step: &Value, full: &Limits, connection: &mut Connection) {
     let buf = bytes(&step["send"]);
     let replies = step["replies"].as_array().expect("replies");
     let mut rest = &buf[..];
-    let mut authenticated = false;
+    let limits = if connection.authenticated {
+        *full
+    } else {
+        full.pre_auth()
+    };
     for (index, reply) in replies.iter().enumerate() {
         let status = status(&reply["status"]);
-        match decode_request(rest, limits) {
+        match decode_request_at(rest, &limits, connection.version) {
             Decoded::Request { request, frame_len } => {
-                authenticated |= matches!(request, Request::Auth { .. }) && status == Status::Ok;
+                match request {
+                    Request::Auth { .. } if status == Status::Ok => connection.authenticated = true,
+                    Request::Hello { version } if status == Status::Ok => {
+                        connection.version = version.min(PROTOCOL_VERSION);
+                        let body = bytes(&reply["body"]);
+                        assert_eq!(body[0], connection.version, "{label}: HELLO's version");
+                    }
+                    _ => {}
+                }
                 rest = &rest[frame_len..];
             }
             Decoded::Rejected { error, frame_len } => {
@@ -299,13 +420,11 @@ fn check_step(label: &str, step: &Value, limits: &Limits) -> bool {
         closes,
         "{label}: connection state"
     );
-    authenticated
 }
 
 #[test]
 fn vectors_cover_every_command_and_status() {
-    let root = vectors();
-    let text = root.to_string();
+    let text = all_vectors().map(|root| root.to_string()).join("\n");
     for opcode in Opcode::ALL {
         let needle = format!("\"command\":\"{}\"", opcode.name());
         assert!(text.contains(&needle), "no vector for {}", opcode.name());
