@@ -3,8 +3,8 @@
 
 For each client directory beside this one (examples/clients/<language>/), the
 test sources must name every fault id of faults.json that applies to that
-client, and must read the protocol vectors (protocol/vectors/v1.json) so the
-sessions and decode_reply cases are replayed. Prints one line per client and
+client, and must read the protocol vectors (protocol/vectors/v1.json and v2.json)
+so the sessions and decode_reply cases of both versions are replayed. Prints one line per client and
 exits non-zero when any id is missing.
 """
 
@@ -51,8 +51,9 @@ def main() -> int:
         classes = CLASSES.get(client.name, LIBRARY)
         wanted = [f["id"] for f in faults if f["applies"] in classes]
         missing = [i for i in wanted if not any(s in text for s in spellings(i))]
-        if "v1.json" not in text:
-            missing.append("(the protocol vectors, v1.json)")
+        for vectors in ("v1.json", "v2.json"):
+            if vectors not in text:
+                missing.append(f"(the protocol vectors, {vectors})")
         if missing:
             failed += 1
             print(f"conformance: {client.name}: missing {', '.join(missing)}")
