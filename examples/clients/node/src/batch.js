@@ -4,6 +4,7 @@
 // PromiseSettledResult per request, in the order they were added.
 
 import { calls } from "./commands.js";
+import { PROTOCOL_VERSION } from "./wire.js";
 
 export class Batch {
   #calls = [];
@@ -29,7 +30,7 @@ export class Batch {
     return this.#add(calls.ping());
   }
 
-  hello(version = 1) {
+  hello(version = PROTOCOL_VERSION) {
     return this.#add(calls.hello(version));
   }
 
@@ -63,6 +64,30 @@ export class Batch {
 
   stats() {
     return this.#add(calls.stats());
+  }
+
+  add(key, value, options) {
+    return this.#add(calls.add(key, value, options?.ttlMs));
+  }
+
+  replace(key, value, options) {
+    return this.#add(calls.replace(key, value, options?.ttlMs));
+  }
+
+  incr(key, delta) {
+    return this.#add(calls.incr(key, delta));
+  }
+
+  append(key, suffix) {
+    return this.#add(calls.append(key, suffix));
+  }
+
+  flush() {
+    return this.#add(calls.flush());
+  }
+
+  scan(cursor, options) {
+    return this.#add(calls.scan(cursor, options?.count, options?.prefix));
   }
 
   /** Sends every request; `options` ({ timeoutMs, signal }) apply to each. */

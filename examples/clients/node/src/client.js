@@ -23,6 +23,7 @@ import {
   TooManyConnectionsError,
 } from "./errors.js";
 import { normalizeOptions } from "./options.js";
+import { PROTOCOL_VERSION } from "./wire.js";
 
 /** Closing statuses that mean "come back later": they count as a failed attempt for the backoff. */
 const BACK_OFF = [TooManyConnectionsError, BusyError, ShuttingDownError];
@@ -77,6 +78,14 @@ export class BlinkClient extends EventEmitter {
     return this.#connection?.limits ?? null;
   }
 
+  /**
+   * The protocol version the connection negotiated (2, or 1 with a version-1
+   * server, whose connection refuses the version-2 commands unsent), once connected.
+   */
+  get protocolVersion() {
+    return this.#connection?.version ?? null;
+  }
+
   /** A snapshot of the counters, with the calls in flight and queued now. */
   get metrics() {
     return {
@@ -104,8 +113,11 @@ export class BlinkClient extends EventEmitter {
     return this.#run(calls.ping, undefined, undefined, undefined, options);
   }
 
-  /** HELLO: the negotiated version and the limits (SPEC §10). */
-  hello(version = 1, options) {
+  /**
+   * HELLO: the negotiated version and the limits (SPEC §10). The connection
+   * speaks the version of the reply from then on (a reconnect sends HELLO 2 again).
+   */
+  hello(version = PROTOCOL_VERSION, options) {
     return this.#run(calls.hello, version, undefined, undefined, options);
   }
 
@@ -149,6 +161,61 @@ export class BlinkClient extends EventEmitter {
   /** The server's counters: a Map of name to bigint. */
   stats(options) {
     return this.#run(calls.stats, undefined, undefined, undefined, options);
+  }
+
+  /** v2: stores the value only if the key does not exist: true if stored, false if it exists. */
+  add(key, value, options) {
+    return this.#run(calls.add, key, value, options?.ttlMs, options);
+  }
+
+  /** v2: stores the value only if the key exists: true if stored, false if there is no such key. */
+  replace(key, value, options) {
+    return this.#run(calls.replace, key, value, options?.ttlMs, options);
+  }
+
+  /**
+   * v2: adds `delta` (number or bigint, default 1; negative to decrement) to
+   * the decimal integer stored under the key (a missing key counts as 0) and
+   * resolves to the new value as a bigint. NotIntegerError if the value is not
+   * an integer or the result would leave the i64 range.
+   */
+  incr(key, delta, options) {
+    return this.#run(calls.incr, key, delta, undefined, options);
+  }
+
+  /** v2: appends to the value (a missing key starts empty) and resolves to its new length in bytes. */
+  append(key, suffix, options) {
+    return this.#run(calls.append, key, suffix, undefined, options);
+  }
+
+  /** v2: removes every key. */
+  flush(options) {
+    return this.#run(calls.flush, undefined, undefined, undefined, options);
+  }
+
+  /**
+   * v2: one step of a walk over the keys starting with `options.prefix`
+   * (default all): `{ cursor, keys }`, the cursor to pass next as a bigint
+   * (0n when the walk is complete) and the keys as Buffers. Start at 0n.
+   * `options.count` (default 100) is a hint; a page may hold fewer keys, even
+   * none, before the walk ends (SPEC §5.2).
+   */
+  scan(cursor, options) {
+    return this.#run(calls.scan, cursor, options?.count, options?.prefix, options);
+  }
+
+  /**
+   * v2: a whole walk, as an async iterator of keys (Buffers): SCAN from 0n
+   * until the cursor is 0n again. Every key that exists for the whole walk is
+   * yielded exactly once (SPEC §5.2). `options` are those of scan().
+   */
+  async *scanIterator(options) {
+    let cursor = 0n;
+    do {
+      const page = await this.scan(cursor, options);
+      cursor = page.cursor;
+      yield* page.keys;
+    } while (cursor !== 0n);
   }
 
   /** An explicit pipeline; see Batch. */

@@ -1,25 +1,44 @@
-// The commands of protocol v1 as calls: argument checks, encoding, the local
-// size checks of SPEC §4 and §14, and what each reply status means as a
-// result (NOT_FOUND is a value: null or false, never an error).
+// The commands of protocol versions 1 and 2 as calls: argument checks,
+// encoding, the local checks of SPEC §4, §10 and §14 (sizes, and version-2
+// commands on a version-1 connection), and what each reply status means as a
+// result (NOT_FOUND and EXISTS are values: null or false, never errors).
 
 import { Call } from "./call.js";
-import { FrameTooLargeError, KeyTooLargeError, ValueTooLargeError, errorFromReply } from "./errors.js";
 import {
+  FrameTooLargeError,
+  KeyTooLargeError,
+  UnknownCommandError,
+  ValueTooLargeError,
+  errorFromReply,
+} from "./errors.js";
+import {
+  MAX_I64,
+  MAX_SCAN_COUNT,
   MAX_U64,
+  MIN_I64,
   Opcode,
   Status,
   WireFormatError,
+  appendPayloadBytes,
   byteLength,
+  encodeAppend,
   encodeAuth,
   encodeExpire,
+  encodeFlush,
   encodeHello,
+  encodeIncr,
   encodeKeyed,
   encodePing,
-  encodeSet,
+  encodeScan,
   encodeStats,
+  encodeStore,
   parseHello,
+  parseInteger,
+  parseLength,
+  parseScan,
   parseStats,
   parseTtl,
+  scanPayloadBytes,
   setPayloadBytes,
 } from "./wire.js";
 
@@ -40,10 +59,15 @@ function existed(name) {
   };
 }
 
+/** What `scan()` and `scanIterator()` ask for per step when no count is given: a hint (SPEC §5.2). */
+export const DEFAULT_SCAN_COUNT = 100;
+
 /**
  * Each command: `name`, `encode(call)`, `payloadBytes(call)` (the frame
- * length the server checks), `keyed` (has a key), `ok(body)` (the result of
- * an OK reply) and, when NOT_FOUND is a normal reply, `notFound` (its result).
+ * length the server checks), `keyed` (has a key), `valued` (has a value the
+ * server checks against max_value_bytes), `version` (the protocol version
+ * that defines it), `ok(body)` (the result of an OK reply) and, when
+ * NOT_FOUND or EXISTS is a normal reply, `notFound` or `exists` (its result).
  */
 export const Command = Object.freeze({
   PING: { name: "PING", encode: encodePing, payloadBytes: () => 1, ok: empty("PING") },
@@ -61,13 +85,7 @@ export const Command = Object.freeze({
   },
   GET: keyed("GET", Opcode.GET, (body) => body, null),
   GET_STRING: keyed("GET", Opcode.GET, (body) => body.toString("utf8"), null),
-  SET: {
-    name: "SET",
-    keyed: true,
-    encode: (call) => encodeSet(call.key, call.value, call.ttlMs),
-    payloadBytes: (call) => setPayloadBytes(byteLength(call.key), byteLength(call.value)),
-    ok: empty("SET"),
-  },
+  SET: store("SET", Opcode.SET, 1, { ok: empty("SET") }),
   DEL: keyed("DEL", Opcode.DEL, existed("DEL"), false),
   EXPIRE: {
     name: "EXPIRE",
@@ -79,6 +97,34 @@ export const Command = Object.freeze({
   },
   TTL: keyed("TTL", Opcode.TTL, (body) => parseTtl(body) ?? NO_TTL, null),
   STATS: { name: "STATS", encode: encodeStats, payloadBytes: () => 1, ok: parseStats },
+  ADD: store("ADD", Opcode.ADD, 2, { ok: existed("ADD"), exists: false }),
+  REPLACE: store("REPLACE", Opcode.REPLACE, 2, { ok: existed("REPLACE"), notFound: false }),
+  INCR: {
+    name: "INCR",
+    version: 2,
+    keyed: true,
+    encode: (call) => encodeIncr(call.key, call.arg),
+    payloadBytes: (call) => 11 + byteLength(call.key),
+    ok: parseInteger,
+  },
+  APPEND: {
+    name: "APPEND",
+    version: 2,
+    keyed: true,
+    valued: true,
+    encode: (call) => encodeAppend(call.key, call.value),
+    payloadBytes: (call) => appendPayloadBytes(byteLength(call.key), byteLength(call.value)),
+    ok: parseLength,
+  },
+  FLUSH: { name: "FLUSH", version: 2, encode: encodeFlush, payloadBytes: () => 1, ok: empty("FLUSH") },
+  SCAN: {
+    name: "SCAN",
+    version: 2,
+    // The prefix is not a key: no key limit applies to it, only the frame's.
+    encode: (call) => encodeScan(call.arg.cursor, call.arg.count, call.arg.prefix),
+    payloadBytes: (call) => scanPayloadBytes(byteLength(call.arg.prefix)),
+    ok: parseScan,
+  },
 });
 
 function keyed(name, opcode, ok, notFound) {
@@ -92,6 +138,19 @@ function keyed(name, opcode, ok, notFound) {
   };
 }
 
+/** SET, ADD or REPLACE: one layout, one size rule; `outcomes` holds `ok` and `notFound` or `exists`. */
+function store(name, opcode, version, outcomes) {
+  return {
+    name,
+    version,
+    keyed: true,
+    valued: true,
+    encode: (call) => encodeStore(opcode, call.key, call.value, call.ttlMs),
+    payloadBytes: (call) => setPayloadBytes(byteLength(call.key), byteLength(call.value)),
+    ...outcomes,
+  };
+}
+
 /**
  * The result of a reply to `command`: its value, or the Error of an error
  * status (returned, not thrown). Throws WireFormatError for a reply that makes
@@ -99,11 +158,28 @@ function keyed(name, opcode, ok, notFound) {
  */
 export function replyOutcome(command, status, body) {
   if (status === Status.OK) return command.ok(body);
-  if (status === Status.NOT_FOUND) {
-    if (command.notFound === undefined) throw new WireFormatError(`NOT_FOUND is not a reply to ${command.name}`);
-    return command.notFound;
-  }
+  if (status === Status.NOT_FOUND) return emptyOutcome(command, "NOT_FOUND", command.notFound, body);
+  if (status === Status.EXISTS) return emptyOutcome(command, "EXISTS", command.exists, body);
   return errorFromReply(status, body);
+}
+
+function emptyOutcome(command, name, result, body) {
+  if (result === undefined) throw new WireFormatError(`${name} is not a reply to ${command.name}`);
+  if (body.length !== 0) throw new WireFormatError(`${name} reply has a ${body.length}-byte body, expected none`);
+  return result;
+}
+
+/**
+ * The local refusal of a command the connection's negotiated version does
+ * not have (SPEC §10, §14): it would be an unknown command, so it is not sent.
+ */
+export function versionError(call, version) {
+  const needed = call.command.version ?? 1;
+  if (version >= needed) return undefined;
+  return new UnknownCommandError(
+    `${call.command.name} needs protocol version ${needed}; the server negotiated version ${version} (not sent)`,
+    { local: true },
+  );
 }
 
 /**
@@ -120,11 +196,11 @@ export function limitError(call, limits, maxFrameBytes) {
       });
     }
   }
-  if (command === Command.SET) {
+  if (command.valued) {
     const valueBytes = byteLength(call.value);
     if (valueBytes > limits.maxValueBytes) {
       return new ValueTooLargeError(
-        `value of ${valueBytes} bytes exceeds the server's max_value_bytes ${limits.maxValueBytes}`,
+        `${command === Command.APPEND ? "suffix" : "value"} of ${valueBytes} bytes exceeds the server's max_value_bytes ${limits.maxValueBytes}`,
         { local: true },
       );
     }
@@ -154,6 +230,23 @@ function ttlArg(name, value) {
   throw new RangeError(`${name} must be a non-negative integer number or a bigint up to 2^64-1, got ${value}`);
 }
 
+function deltaArg(value) {
+  if (typeof value === "number" && Number.isSafeInteger(value)) return BigInt(value);
+  if (typeof value === "bigint" && value >= MIN_I64 && value <= MAX_I64) return value;
+  throw new RangeError(`delta must be an integer number or a bigint from -2^63 to 2^63-1, got ${value}`);
+}
+
+function cursorArg(value) {
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
+  if (typeof value === "bigint" && value >= 0n && value <= MAX_U64) return value;
+  throw new RangeError(`cursor must be 0n or a cursor a SCAN returned (a bigint up to 2^64-1), got ${value}`);
+}
+
+function countArg(value) {
+  if (Number.isInteger(value) && value >= 0 && value <= MAX_SCAN_COUNT) return value;
+  throw new RangeError(`count must be an integer from 0 to ${MAX_SCAN_COUNT}, got ${value}`);
+}
+
 function versionArg(value) {
   if (Number.isInteger(value) && value >= 0 && value <= 0xff) return value;
   throw new RangeError(`version must be an integer from 0 to 255, got ${value}`);
@@ -171,4 +264,17 @@ export const calls = {
   expire: (key, ttlMs) => new Call(Command.EXPIRE, bytesArg("key", key), undefined, ttlArg("ttlMs", ttlMs)),
   ttl: (key) => new Call(Command.TTL, bytesArg("key", key)),
   stats: () => new Call(Command.STATS),
+  add: (key, value, ttlMs = 0) =>
+    new Call(Command.ADD, bytesArg("key", key), bytesArg("value", value), ttlArg("ttlMs", ttlMs)),
+  replace: (key, value, ttlMs = 0) =>
+    new Call(Command.REPLACE, bytesArg("key", key), bytesArg("value", value), ttlArg("ttlMs", ttlMs)),
+  incr: (key, delta = 1n) => new Call(Command.INCR, bytesArg("key", key), undefined, undefined, deltaArg(delta)),
+  append: (key, suffix) => new Call(Command.APPEND, bytesArg("key", key), bytesArg("suffix", suffix)),
+  flush: () => new Call(Command.FLUSH),
+  scan: (cursor = 0n, count = DEFAULT_SCAN_COUNT, prefix = "") =>
+    new Call(Command.SCAN, undefined, undefined, undefined, {
+      cursor: cursorArg(cursor),
+      count: countArg(count),
+      prefix: bytesArg("prefix", prefix),
+    }),
 };

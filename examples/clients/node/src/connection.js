@@ -1,5 +1,6 @@
 // One socket to a blink-store server and everything that happens on it: the
-// HELLO (+ AUTH) handshake, the FIFO of calls awaiting replies, frames of one
+// HELLO 2 (+ AUTH) handshake and the version every HELLO reply negotiates
+// (version-2 commands on a version-1 connection are refused unsent), the FIFO of calls awaiting replies, frames of one
 // tick coalesced into one write and paced by 'drain', replies read through the
 // FrameDecoder while writes are pending, the idle health-check PING, the stall
 // detector for half-open peers, and the close that fails every pending call.
@@ -7,7 +8,7 @@
 
 import net from "node:net";
 import { Call } from "./call.js";
-import { Command, limitError, replyOutcome } from "./commands.js";
+import { Command, limitError, replyOutcome, versionError } from "./commands.js";
 import {
   ConnectionClosedError,
   ConnectionError,
@@ -21,7 +22,9 @@ import {
   FrameDecoder,
   PRE_AUTH_MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
+  SUPPORTED_VERSIONS,
   Status,
+  V2_STATUSES,
   WireFormatError,
   statusName,
 } from "./wire.js";
@@ -52,6 +55,8 @@ export class Connection {
   #flushScheduled = false;
   #waitingDrain = false;
   #limits = null;
+  /** The version of the last HELLO reply; a connection speaks version 1 until one (SPEC §10). */
+  #version = 1;
   #preAuth = true;
   #ready = false;
   #closeReason = null;
@@ -116,6 +121,11 @@ export class Connection {
     return this.#limits;
   }
 
+  /** The protocol version the last HELLO reply negotiated (1 before any). */
+  get version() {
+    return this.#version;
+  }
+
   /** Calls written (or about to be) and not yet answered, including given-up ones. */
   get inFlight() {
     return this.#pending.length;
@@ -141,12 +151,8 @@ export class Connection {
       auth.promise.catch(noop);
     }
     try {
+      // #deliver records the version, and closes the connection on one this client does not speak.
       const info = await hello.promise;
-      if (info.version !== PROTOCOL_VERSION) {
-        throw new ProtocolError(
-          `${this.address} negotiated protocol version ${info.version}; this client speaks ${PROTOCOL_VERSION}`,
-        );
-      }
       const { maxFrameBytes, maxKeyBytes, maxValueBytes } = info;
       this.#limits = Object.freeze({ maxFrameBytes, maxKeyBytes, maxValueBytes });
       this.#decoder.maxFrameBytes = maxFrameBytes;
@@ -167,9 +173,16 @@ export class Connection {
 
   /**
    * Queues `call` for the next write (the same tick's calls share one write).
-   * A call too large for the server's limits is failed at once, unsent.
+   * A call the negotiated version lacks, or too large for the server's
+   * limits, is failed at once, unsent. The version is that of the last HELLO
+   * reply received: a HELLO still in flight does not change it yet.
    */
   send(call) {
+    const unsupported = versionError(call, this.#version);
+    if (unsupported !== undefined) {
+      call.fail(unsupported);
+      return;
+    }
     if (this.#limits !== null) {
       const refusal = limitError(
         call,
@@ -240,8 +253,9 @@ export class Connection {
 
   #deliver(status, body) {
     const errorClass = statusErrorClass(status);
-    if (status > Status.NOT_FOUND && errorClass === undefined) {
-      throw new WireFormatError(`reply status ${statusName(status)}`);
+    const defined = status <= Status.EXISTS || errorClass !== undefined;
+    if (!defined || (V2_STATUSES.has(status) && this.#version < 2)) {
+      throw new WireFormatError(`reply status ${statusName(status)} is undefined at protocol version ${this.#version}`);
     }
     if (UNSOLICITED.has(status)) {
       // Not the answer to any pending call: every one of them is in doubt.
@@ -251,11 +265,22 @@ export class Connection {
     const call = this.#pending.peek();
     if (call === undefined) throw new WireFormatError(`a ${statusName(status)} reply with no request pending`);
     const outcome = replyOutcome(call.command, status, body);
+    if (call.command === Command.HELLO && !(outcome instanceof Error)) this.#negotiated(outcome.version);
     this.#pending.shift();
     if (call.settled) this.#metrics.lateRepliesDiscarded++;
     else if (outcome instanceof Error) call.fail(outcome);
     else call.succeed(outcome);
     if (errorClass?.closesConnection) this.#fail(outcome);
+  }
+
+  /** Records a HELLO reply's version; one this client does not speak breaks the connection (SPEC §10). */
+  #negotiated(version) {
+    if (!SUPPORTED_VERSIONS.includes(version)) {
+      throw new WireFormatError(
+        `the server negotiated protocol version ${version}; this client speaks ${SUPPORTED_VERSIONS.join(" and ")}`,
+      );
+    }
+    this.#version = version;
   }
 
   #onSocketError(err) {

@@ -71,7 +71,11 @@ export class StatusError extends BlinkError {
   }
 }
 
-/** ERR_UNKNOWN_COMMAND: the server does not support this command. */
+/**
+ * ERR_UNKNOWN_COMMAND: the server does not support this command; or, with
+ * `local: true`, a version-2 command refused unsent because the connection
+ * negotiated version 1 (SPEC §10, §14).
+ */
 export class UnknownCommandError extends StatusError {
   static status = Status.ERR_UNKNOWN_COMMAND;
 }
@@ -143,6 +147,11 @@ export class ShuttingDownError extends StatusError {
   static closesConnection = true;
 }
 
+/** ERR_NOT_INTEGER: INCR found a value that is not a decimal i64, or the result would overflow; nothing changed. */
+export class NotIntegerError extends StatusError {
+  static status = Status.ERR_NOT_INTEGER;
+}
+
 const STATUS_ERRORS = new Map(
   [
     UnknownCommandError,
@@ -158,10 +167,11 @@ const STATUS_ERRORS = new Map(
     ServerTimeoutError,
     BusyError,
     ShuttingDownError,
+    NotIntegerError,
   ].map((type) => [type.status, type]),
 );
 
-/** The error class for an error status, or undefined for a code v1 does not define. */
+/** The error class for an error status, or undefined for a code the protocol does not define. */
 export function statusErrorClass(status) {
   return STATUS_ERRORS.get(status);
 }

@@ -1,11 +1,11 @@
-// blink-client: a Node.js client for blink-store (protocol v1). This module
-// is the package's public surface; see README.md for a tour.
+// blink-client: a Node.js client for blink-store (protocol versions 1 and 2).
+// This module is the package's public surface; see README.md for a tour.
 
 import { BlinkClient } from "./client.js";
 
 export { BlinkClient } from "./client.js";
 export { Batch } from "./batch.js";
-export { NO_TTL } from "./commands.js";
+export { DEFAULT_SCAN_COUNT, NO_TTL } from "./commands.js";
 export { DEFAULTS } from "./options.js";
 export {
   AuthFailedError,
@@ -19,6 +19,7 @@ export {
   ItemTooLargeError,
   KeyTooLargeError,
   MalformedRequestError,
+  NotIntegerError,
   ProtocolError,
   QueueFullError,
   QueueTimeoutError,

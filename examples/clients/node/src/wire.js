@@ -1,19 +1,31 @@
-// The Blink v1 wire format (protocol/SPEC.md §3, §5, §6), and nothing else:
-// request encoding, an incremental reply-frame decoder over Buffers, and the
-// parsers of the structured reply bodies (HELLO, TTL, STATS).
+// The Blink wire format, versions 1 and 2 (protocol/SPEC.md §3, §5, §6), and
+// nothing else: request encoding, an incremental reply-frame decoder over
+// Buffers, and the parsers of the structured reply bodies (HELLO, TTL, STATS,
+// and version 2's INCR, APPEND and SCAN).
 //
 // Bytes arguments are Uint8Array (Buffer) or string; a string is written as UTF-8.
 
-export const PROTOCOL_VERSION = 1;
+/** The highest protocol version this client speaks: what it sends in HELLO (SPEC §10). */
+export const PROTOCOL_VERSION = 2;
+/** The versions this client can use; a HELLO reply with any other closes the connection (SPEC §10). */
+export const SUPPORTED_VERSIONS = Object.freeze([1, 2]);
 export const HEADER_BYTES = 4;
 /** No valid max_frame_bytes exceeds this (SPEC §3.1, §4); replies before HELLO are checked against it. */
 export const MAX_FRAME_BYTES_CEILING = 0x1000_0000;
 /** The frame limit of a connection that has not authenticated yet (SPEC §11). */
 export const PRE_AUTH_MAX_FRAME_BYTES = 4096;
 export const MAX_U64 = 0xffff_ffff_ffff_ffffn;
+export const MIN_I64 = -(2n ** 63n);
+export const MAX_I64 = 2n ** 63n - 1n;
+/** SCAN's count is a u16 (SPEC §5). */
+export const MAX_SCAN_COUNT = 0xffff;
 /** The first byte of every valid frame is below this (SPEC §3.1). */
 const FIRST_BYTE_LIMIT = 0x20;
-const HELLO_V1_BODY_BYTES = 14;
+/** The HELLO body of versions 1 and 2 (SPEC §10). */
+const HELLO_BODY_BYTES = 14;
+/** INCR's value (i64), APPEND's length and SCAN's cursor (u64) (SPEC §6.3). */
+const WORD_BYTES = 8;
+const KEY_LEN_BYTES = 2;
 const HELLO_FLAG_AUTH_REQUIRED = 0x01;
 
 export const Opcode = Object.freeze({
@@ -25,12 +37,19 @@ export const Opcode = Object.freeze({
   DEL: 0x12,
   EXPIRE: 0x13,
   TTL: 0x14,
+  ADD: 0x15,
+  REPLACE: 0x16,
+  INCR: 0x17,
+  APPEND: 0x18,
   STATS: 0x20,
+  FLUSH: 0x21,
+  SCAN: 0x22,
 });
 
 export const Status = Object.freeze({
   OK: 0x00,
   NOT_FOUND: 0x01,
+  EXISTS: 0x02,
   ERR_UNKNOWN_COMMAND: 0x80,
   ERR_MALFORMED: 0x81,
   ERR_FRAME_TOO_LARGE: 0x82,
@@ -44,13 +63,17 @@ export const Status = Object.freeze({
   ERR_TIMEOUT: 0x8a,
   ERR_BUSY: 0x8b,
   ERR_SHUTTING_DOWN: 0x8c,
+  ERR_NOT_INTEGER: 0x8d,
 });
+
+/** The statuses version 2 adds: a server never sends them on a version-1 connection (SPEC §6.2). */
+export const V2_STATUSES = new Set([Status.EXISTS, Status.ERR_NOT_INTEGER]);
 
 const STATUS_NAMES = new Map(Object.entries(Status).map(([name, code]) => [code, name]));
 
-/** The SPEC §6.2 name of a status code, or "0x42 (undefined in v1)". */
+/** The SPEC §6.2 name of a status code, or "0x42 (undefined)". */
 export function statusName(status) {
-  return STATUS_NAMES.get(status) ?? `0x${status.toString(16).padStart(2, "0")} (undefined in v1)`;
+  return STATUS_NAMES.get(status) ?? `0x${status.toString(16).padStart(2, "0")} (undefined)`;
 }
 
 /** A byte stream or reply body that breaks the wire format. */
@@ -81,13 +104,14 @@ function frameOf(opcode, payloadBytes) {
   return frame;
 }
 
-/** The payload length of a SET of these sizes: what the server checks against max_frame_bytes. */
+/** The payload length of a SET, ADD or REPLACE of these sizes: what the server checks against max_frame_bytes. */
 export function setPayloadBytes(keyBytes, valueBytes) {
   return 11 + keyBytes + valueBytes;
 }
 
 const PING_FRAME = frameOf(Opcode.PING, 1);
 const STATS_FRAME = frameOf(Opcode.STATS, 1);
+const FLUSH_FRAME = frameOf(Opcode.FLUSH, 1);
 
 export function encodePing() {
   return PING_FRAME;
@@ -95,6 +119,10 @@ export function encodePing() {
 
 export function encodeStats() {
   return STATS_FRAME;
+}
+
+export function encodeFlush() {
+  return FLUSH_FRAME;
 }
 
 /** HELLO with the highest version the client speaks (a u8). */
@@ -119,15 +147,20 @@ export function encodeKeyed(opcode, key) {
   return frame;
 }
 
-/** SET; `ttlMs` is a bigint, 0n for no TTL. */
-export function encodeSet(key, value, ttlMs) {
+/** SET, ADD or REPLACE (one layout); `ttlMs` is a bigint, 0n for no TTL. */
+export function encodeStore(opcode, key, value, ttlMs) {
   const keyBytes = byteLength(key);
-  const frame = frameOf(Opcode.SET, setPayloadBytes(keyBytes, byteLength(value)));
+  const frame = frameOf(opcode, setPayloadBytes(keyBytes, byteLength(value)));
   frame.writeBigUInt64BE(ttlMs, 5);
   frame.writeUInt16BE(keyBytes, 13);
   put(frame, key, 15);
   put(frame, value, 15 + keyBytes);
   return frame;
+}
+
+/** SET; `ttlMs` is a bigint, 0n for no TTL. */
+export function encodeSet(key, value, ttlMs) {
+  return encodeStore(Opcode.SET, key, value, ttlMs);
 }
 
 /** EXPIRE; `ttlMs` is a bigint, 0n clears the TTL. */
@@ -137,6 +170,45 @@ export function encodeExpire(key, ttlMs) {
   frame.writeBigUInt64BE(ttlMs, 5);
   frame.writeUInt16BE(keyBytes, 13);
   put(frame, key, 15);
+  return frame;
+}
+
+/** INCR; `delta` is a bigint in the i64 range, written in two's complement. */
+export function encodeIncr(key, delta) {
+  const keyBytes = byteLength(key);
+  const frame = frameOf(Opcode.INCR, 11 + keyBytes);
+  frame.writeBigInt64BE(delta, 5);
+  frame.writeUInt16BE(keyBytes, 13);
+  put(frame, key, 15);
+  return frame;
+}
+
+/** The payload length of an APPEND of these sizes. */
+export function appendPayloadBytes(keyBytes, suffixBytes) {
+  return 3 + keyBytes + suffixBytes;
+}
+
+/** APPEND: the key, then the suffix as the rest of the payload. */
+export function encodeAppend(key, suffix) {
+  const keyBytes = byteLength(key);
+  const frame = frameOf(Opcode.APPEND, appendPayloadBytes(keyBytes, byteLength(suffix)));
+  frame.writeUInt16BE(keyBytes, 5);
+  put(frame, key, 7);
+  put(frame, suffix, 7 + keyBytes);
+  return frame;
+}
+
+/** The payload length of a SCAN with a prefix of this size. */
+export function scanPayloadBytes(prefixBytes) {
+  return 11 + prefixBytes;
+}
+
+/** SCAN; `cursor` is a bigint (u64), `count` a number (u16), the prefix the rest of the payload. */
+export function encodeScan(cursor, count, prefix) {
+  const frame = frameOf(Opcode.SCAN, scanPayloadBytes(byteLength(prefix)));
+  frame.writeBigUInt64BE(cursor, 5);
+  frame.writeUInt16BE(count, 13);
+  put(frame, prefix, 15);
   return frame;
 }
 
@@ -240,14 +312,17 @@ export class FrameDecoder {
   }
 }
 
-/** The HELLO reply body (SPEC §6.3) as its fields. */
+/**
+ * The HELLO reply body (SPEC §6.3) as its fields. For a version this client
+ * does not speak, only `{ version }`: the connection then closes (SPEC §10).
+ */
 export function parseHello(body) {
   if (body.length < 2) throw new WireFormatError(`HELLO reply body of ${body.length} bytes`);
   const version = body[0];
-  if (version === PROTOCOL_VERSION && body.length !== HELLO_V1_BODY_BYTES) {
-    throw new WireFormatError(`HELLO v1 reply body of ${body.length} bytes, not ${HELLO_V1_BODY_BYTES}`);
+  if (!SUPPORTED_VERSIONS.includes(version)) return { version };
+  if (body.length !== HELLO_BODY_BYTES) {
+    throw new WireFormatError(`HELLO v${version} reply body of ${body.length} bytes, not ${HELLO_BODY_BYTES}`);
   }
-  if (version !== PROTOCOL_VERSION) return { version };
   return {
     version,
     authRequired: (body[1] & HELLO_FLAG_AUTH_REQUIRED) !== 0,
@@ -279,4 +354,47 @@ export function parseStats(body) {
     stats.set(match[1], value);
   }
   return stats;
+}
+
+/** INCR's reply body: the new value, a signed 64-bit integer, as a bigint. */
+export function parseInteger(body) {
+  if (body.length !== WORD_BYTES) throw new WireFormatError(`INCR reply body of ${body.length} bytes, not 8`);
+  return body.readBigInt64BE(0);
+}
+
+/**
+ * APPEND's reply body: the value's new length. The wire carries a u64; a
+ * length is bounded by max_value_bytes, itself at most 2^28 (SPEC §4), so it
+ * is returned as a Number, and a larger one is a wire-format error.
+ */
+export function parseLength(body) {
+  if (body.length !== WORD_BYTES) throw new WireFormatError(`APPEND reply body of ${body.length} bytes, not 8`);
+  const length = body.readBigUInt64BE(0);
+  if (length > BigInt(MAX_FRAME_BYTES_CEILING)) {
+    throw new WireFormatError(`APPEND reply length ${length} exceeds any value limit`);
+  }
+  return Number(length);
+}
+
+/**
+ * SCAN's reply body (SPEC §6.3): `next_cursor` (u64), then `(key_len u16,
+ * key)*` filling the body exactly. Returns `{ cursor, keys }`: the cursor as
+ * a bigint (0n: the walk is complete), and the keys as Buffers.
+ */
+export function parseScan(body) {
+  if (body.length < WORD_BYTES) throw new WireFormatError(`SCAN reply body of ${body.length} bytes, under 8`);
+  const cursor = body.readBigUInt64BE(0);
+  const keys = [];
+  let at = WORD_BYTES;
+  while (at < body.length) {
+    if (body.length - at < KEY_LEN_BYTES) throw new WireFormatError(`SCAN reply key length cut at byte ${at}`);
+    const keyBytes = body.readUInt16BE(at);
+    at += KEY_LEN_BYTES;
+    if (body.length - at < keyBytes) {
+      throw new WireFormatError(`SCAN reply key of ${keyBytes} bytes runs past the body at byte ${at}`);
+    }
+    keys.push(body.subarray(at, at + keyBytes)); // views of a body the decoder made for this reply alone
+    at += keyBytes;
+  }
+  return { cursor, keys };
 }
