@@ -1,4 +1,4 @@
-"""blink_client: a Python client for Blink-Store (protocol v1, standard library only).
+"""blink_client: a Python client for Blink-Store (protocol v2, and v1 servers; standard library only).
 
 - `Client`: sync commands on one connection (a context manager); `Client.batch()` pipelines.
 - `ConnectionPool`: a bounded, thread-safe, fork-safe pool handing out Clients via `with`.
@@ -10,7 +10,7 @@ from .aio import AsyncClient
 from .backoff import Backoff
 from .batch import Batch
 from .client import Client
-from .commands import PERSISTENT, NoTtl, TtlResult
+from .commands import PERSISTENT, SCAN_COUNT_DEFAULT, NoTtl, ScanPage, TtlResult
 from .config import AddressLike, ConnectionConfig, ConnectionOptions, TcpAddress, UnixAddress, parse_address
 from .errors import (
     AuthFailedError,
@@ -26,6 +26,7 @@ from .errors import (
     ItemTooLargeError,
     KeyTooLargeError,
     MalformedRequestError,
+    NotIntegerError,
     PoolClosedError,
     PoolTimeoutError,
     ProtocolError,
@@ -43,6 +44,7 @@ from .protocol import PROTOCOL_VERSION, HelloInfo, Limits
 __all__ = [
     "PERSISTENT",
     "PROTOCOL_VERSION",
+    "SCAN_COUNT_DEFAULT",
     "AddressLike",
     "AsyncClient",
     "AuthFailedError",
@@ -67,10 +69,12 @@ __all__ = [
     "Limits",
     "MalformedRequestError",
     "NoTtl",
+    "NotIntegerError",
     "PoolClosedError",
     "PoolMetrics",
     "PoolTimeoutError",
     "ProtocolError",
+    "ScanPage",
     "ServerTimeoutError",
     "ServerUnavailableError",
     "ShuttingDownError",

@@ -23,13 +23,13 @@ import contextlib
 import dataclasses
 import socket
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Final, TypeVar, Unpack, cast
 
 from . import commands
 from .backoff import Backoff
-from .commands import Bytes, Request, TtlResult
+from .commands import SCAN_COUNT_DEFAULT, Bytes, Request, ScanPage, TtlResult
 from .config import AddressLike, ConnectionConfig, ConnectionOptions, TcpAddress
 from .errors import (
     AuthFailedError,
@@ -273,6 +273,11 @@ class AsyncClient:
         return self._link.session.limits
 
     @property
+    def protocol_version(self) -> int:
+        """The version the current connection's last HELLO negotiated (each reconnect sends HELLO 2 again)."""
+        return self._link.session.version
+
+    @property
     def closed(self) -> bool:
         """True while there is no open connection: after close(), or until the next call reconnects."""
         return self._link.failure is not None
@@ -324,6 +329,43 @@ class AsyncClient:
 
     async def stats(self) -> dict[str, int]:
         return await self._call(commands.stats())
+
+    async def add(self, key: Bytes, value: Bytes, ttl_ms: int = 0) -> bool:
+        """Store only if the key does not exist; False if it does (see Client.add)."""
+        return await self._call(commands.add(key, value, ttl_ms))
+
+    async def replace(self, key: Bytes, value: Bytes, ttl_ms: int = 0) -> bool:
+        """Store only if the key exists; False if it does not (see Client.replace)."""
+        return await self._call(commands.replace(key, value, ttl_ms))
+
+    async def incr(self, key: Bytes, delta: int = 1) -> int:
+        """Add `delta` to the integer under `key`; the new value (see Client.incr)."""
+        return await self._call(commands.incr(key, delta))
+
+    async def append(self, key: Bytes, suffix: Bytes) -> int:
+        """Append `suffix` to the value under `key`; the new length (see Client.append)."""
+        return await self._call(commands.append(key, suffix))
+
+    async def flush(self) -> None:
+        """Remove every key."""
+        await self._call(commands.flush())
+
+    async def scan(self, cursor: int = 0, count: int = SCAN_COUNT_DEFAULT, prefix: Bytes = b"") -> ScanPage:
+        """One page of a key walk: (next_cursor, keys) (see Client.scan)."""
+        return await self._call(commands.scan(cursor, count, prefix))
+
+    async def scan_iter(self, prefix: Bytes = b"", count: int = SCAN_COUNT_DEFAULT) -> AsyncIterator[bytes]:
+        """Every key starting with `prefix`, walking `scan` pages until the cursor is 0.
+
+        Cursors stay valid across connections (SPEC §5.2), so a walk survives a reconnect.
+        """
+        cursor = 0
+        while True:
+            cursor, keys = await self.scan(cursor, count, prefix)
+            for key in keys:
+                yield key
+            if cursor == 0:
+                return
 
     async def _call(self, request: Request[T]) -> T:
         link = self._link

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import commands
-from .commands import Bytes, Request
+from .commands import SCAN_COUNT_DEFAULT, Bytes, Request
 from .connection import Connection
 from .errors import BlinkError
 from .protocol import PROTOCOL_VERSION
@@ -14,9 +14,10 @@ from .protocol import PROTOCOL_VERSION
 class Batch:
     """Requests queued on one connection until `execute()`.
 
-    Each request is checked against the server's limits as it is queued, so
-    an oversized key or value raises here and nothing of the batch is sent.
-    Methods return the batch, so calls chain.
+    Each request is checked against the server's limits and the negotiated
+    protocol version as it is queued, so an oversized key or value, or a
+    version-2 command on a version-1 connection, raises here and nothing of
+    the batch is sent. Methods return the batch, so calls chain.
     """
 
     def __init__(self, connection: Connection) -> None:
@@ -57,6 +58,24 @@ class Batch:
 
     def stats(self) -> Batch:
         return self._queue(commands.stats())
+
+    def add(self, key: Bytes, value: Bytes, ttl_ms: int = 0) -> Batch:
+        return self._queue(commands.add(key, value, ttl_ms))
+
+    def replace(self, key: Bytes, value: Bytes, ttl_ms: int = 0) -> Batch:
+        return self._queue(commands.replace(key, value, ttl_ms))
+
+    def incr(self, key: Bytes, delta: int = 1) -> Batch:
+        return self._queue(commands.incr(key, delta))
+
+    def append(self, key: Bytes, suffix: Bytes) -> Batch:
+        return self._queue(commands.append(key, suffix))
+
+    def flush(self) -> Batch:
+        return self._queue(commands.flush())
+
+    def scan(self, cursor: int = 0, count: int = SCAN_COUNT_DEFAULT, prefix: Bytes = b"") -> Batch:
+        return self._queue(commands.scan(cursor, count, prefix))
 
     def execute(self, *, raise_on_error: bool = True) -> list[Any]:
         """Send every queued request in one write; return their results in order and empty the batch.

@@ -19,6 +19,13 @@ T_co = TypeVar("T_co", covariant=True)
 Bytes = bytes | str
 
 _U64_MAX: Final = (1 << 64) - 1
+_I64_MIN: Final = -(1 << 63)
+_I64_MAX: Final = (1 << 63) - 1
+_U16_MAX: Final = 0xFFFF
+#: SCAN's default `count`: a hint of keys per page (SPEC §5.2). A page is bounded work on the
+#: server (count / 8 slices of its index) and at most max_frame_bytes, so 100 costs a few
+#: microseconds there and keeps a walk of a large store to a page per hundred keys.
+SCAN_COUNT_DEFAULT: Final = 100
 
 
 class NoTtl(enum.Enum):
@@ -31,6 +38,8 @@ class NoTtl(enum.Enum):
 PERSISTENT: Final = NoTtl.PERSISTENT
 #: What `ttl()` returns: milliseconds left, PERSISTENT, or None for a missing key.
 TtlResult = int | Literal[NoTtl.PERSISTENT] | None
+#: What `scan()` returns: the cursor to pass next (0: the walk is complete) and the page's keys.
+ScanPage = tuple[int, list[bytes]]
 
 
 class Request(Generic[T_co]):
@@ -64,6 +73,12 @@ def _check_ttl_ms(ttl_ms: int) -> int:
     return ttl_ms
 
 
+def _check_range(name: str, number: int, low: int, high: int, kind: str) -> int:
+    if not low <= number <= high:
+        raise ValueError(f"{name} must be {kind} ({low}..{high}), got {number}")
+    return number
+
+
 def _unexpected(opcode: Opcode, status: int) -> ProtocolError:
     return ProtocolError(f"status 0x{status:02x} is not a valid reply to {opcode.name}", status=status)
 
@@ -81,6 +96,19 @@ def _found(opcode: Opcode) -> Callable[[int, bytes], bool]:
         if status == Status.OK:
             return True
         if status == Status.NOT_FOUND:
+            return False
+        raise _unexpected(opcode, status)
+
+    return decode
+
+
+def _stored(opcode: Opcode, refused: Status) -> Callable[[int, bytes], bool]:
+    """ADD and REPLACE: True when stored, False for the status that means "not stored"."""
+
+    def decode(status: int, body: bytes) -> bool:
+        if status == Status.OK:
+            return True
+        if status == refused:
             return False
         raise _unexpected(opcode, status)
 
@@ -116,11 +144,32 @@ def _stats(status: int, body: bytes) -> dict[str, int]:
     return protocol.decode_stats(body)
 
 
+def _integer(status: int, body: bytes) -> int:
+    if status != Status.OK:
+        raise _unexpected(Opcode.INCR, status)
+    return protocol.decode_integer(body)
+
+
+def _length(status: int, body: bytes) -> int:
+    if status != Status.OK:
+        raise _unexpected(Opcode.APPEND, status)
+    return protocol.decode_length(body)
+
+
+def _scan(status: int, body: bytes) -> ScanPage:
+    if status != Status.OK:
+        raise _unexpected(Opcode.SCAN, status)
+    return protocol.decode_scan(body)
+
+
 _PING_DECODE: Final = _empty_ok(Opcode.PING)
 _AUTH_DECODE: Final = _empty_ok(Opcode.AUTH)
 _SET_DECODE: Final = _empty_ok(Opcode.SET)
 _DEL_DECODE: Final = _found(Opcode.DEL)
 _EXPIRE_DECODE: Final = _found(Opcode.EXPIRE)
+_ADD_DECODE: Final = _stored(Opcode.ADD, Status.EXISTS)
+_REPLACE_DECODE: Final = _stored(Opcode.REPLACE, Status.NOT_FOUND)
+_FLUSH_DECODE: Final = _empty_ok(Opcode.FLUSH)
 
 
 def ping() -> Request[None]:
@@ -165,3 +214,43 @@ def ttl(key: Bytes) -> Request[TtlResult]:
 
 def stats() -> Request[dict[str, int]]:
     return Request(Opcode.STATS, protocol.encode_stats(), _stats)
+
+
+def add(key: Bytes, value: Bytes, ttl_ms: int = 0) -> Request[bool]:
+    k = as_bytes(key)
+    v = as_bytes(value)
+    return Request(Opcode.ADD, protocol.encode_add(k, v, _check_ttl_ms(ttl_ms)), _ADD_DECODE, len(k), len(v))
+
+
+def replace(key: Bytes, value: Bytes, ttl_ms: int = 0) -> Request[bool]:
+    k = as_bytes(key)
+    v = as_bytes(value)
+    frame = protocol.encode_replace(k, v, _check_ttl_ms(ttl_ms))
+    return Request(Opcode.REPLACE, frame, _REPLACE_DECODE, len(k), len(v))
+
+
+def incr(key: Bytes, delta: int = 1) -> Request[int]:
+    k = as_bytes(key)
+    frame = protocol.encode_incr(k, _check_range("delta", delta, _I64_MIN, _I64_MAX, "an i64"))
+    return Request(Opcode.INCR, frame, _integer, len(k))
+
+
+def append(key: Bytes, suffix: Bytes) -> Request[int]:
+    k = as_bytes(key)
+    s = as_bytes(suffix)
+    # The server checks the suffix against max_value_bytes as it does a SET value (SPEC §7.1 step 10).
+    return Request(Opcode.APPEND, protocol.encode_append(k, s), _length, len(k), len(s))
+
+
+def flush() -> Request[None]:
+    return Request(Opcode.FLUSH, protocol.encode_flush(), _FLUSH_DECODE)
+
+
+def scan(cursor: int = 0, count: int = SCAN_COUNT_DEFAULT, prefix: Bytes = b"") -> Request[ScanPage]:
+    # A prefix is not a key: no key limit applies, only the frame limit.
+    frame = protocol.encode_scan(
+        _check_range("cursor", cursor, 0, _U64_MAX, "a u64"),
+        _check_range("count", count, 0, _U16_MAX, "a u16"),
+        as_bytes(prefix),
+    )
+    return Request(Opcode.SCAN, frame, _scan)

@@ -6,7 +6,7 @@ status maps to which class is decided in `session.py`; "not found" is a value
 
     BlinkError
     ├── CommandError               the server refused this one request; the connection is kept
-    │   ├── KeyTooLargeError, ValueTooLargeError, ItemTooLargeError
+    │   ├── KeyTooLargeError, ValueTooLargeError, ItemTooLargeError, NotIntegerError
     │   ├── UnknownCommandError, AuthRequiredError, UnsupportedVersionError
     ├── PoolTimeoutError           no pooled connection became free in time
     ├── PoolClosedError            the pool was closed
@@ -51,8 +51,19 @@ class ItemTooLargeError(CommandError):
     """The item can never be cached by this server: it exceeds the memory cap (ERR_ITEM_TOO_LARGE)."""
 
 
+class NotIntegerError(CommandError):
+    """INCR found a value that is not a decimal i64, or the result would overflow (ERR_NOT_INTEGER).
+
+    Nothing changed on the server.
+    """
+
+
 class UnknownCommandError(CommandError):
-    """The server does not support this command (ERR_UNKNOWN_COMMAND)."""
+    """The server does not support this command (ERR_UNKNOWN_COMMAND).
+
+    Also raised, with `local` set and nothing sent, for a version-2 command on a
+    connection that negotiated version 1 (SPEC §10): the server has no such command.
+    """
 
 
 class AuthRequiredError(CommandError):

@@ -1,11 +1,19 @@
 """The protocol state of one connection, independent of how its bytes move.
 
 A `Session` holds what HELLO and AUTH negotiated (version, limits, whether
-AUTH is still needed), refuses requests that exceed those limits before they
-are sent, owns the connection's reply decoder, and turns each reply into a
-result, a `CommandError` (the connection is kept), or a raised
-`ConnectionClosedError` (the connection must close) as SPEC §13 says. The
-sync `Connection` and the `AsyncClient` drive it with their own I/O.
+AUTH is still needed), refuses requests that exceed those limits, or that the
+negotiated version does not have, before they are sent, owns the
+connection's reply decoder, and turns each reply into a result, a
+`CommandError` (the connection is kept), or a raised `ConnectionClosedError`
+(the connection must close) as SPEC §13 says. The sync `Connection` and the
+`AsyncClient` drive it with their own I/O.
+
+Versions (SPEC §10): a connection speaks version 1 until a HELLO reply says
+otherwise. The handshake sends `HELLO 2`; every HELLO reply on the connection,
+the handshake's or a later `hello(n)`, sets the version, in reply order,
+which is the order the server applied them. At version 1 the version-2
+commands are refused locally (UnknownCommandError, nothing sent), and a
+version-2 status is one the server must not send: it closes the connection.
 """
 
 from __future__ import annotations
@@ -19,7 +27,9 @@ from .errors import CommandError, ConnectionClosedError, ProtocolError
 from .protocol import (
     CEILING_LIMITS,
     PRE_AUTH_FRAME_BYTES,
-    PROTOCOL_VERSION,
+    SUPPORTED_VERSIONS,
+    VERSION_2_OPCODES,
+    VERSION_2_STATUSES,
     HelloInfo,
     Opcode,
     ReplyDecoder,
@@ -33,6 +43,7 @@ _COMMAND_ERRORS: Final[dict[int, type[CommandError]]] = {
     Status.ERR_ITEM_TOO_LARGE: errors.ItemTooLargeError,
     Status.ERR_AUTH_REQUIRED: errors.AuthRequiredError,
     Status.ERR_UNSUPPORTED_VERSION: errors.UnsupportedVersionError,
+    Status.ERR_NOT_INTEGER: errors.NotIntegerError,
 }
 
 _CLOSING_ERRORS: Final[dict[int, type[ConnectionClosedError]]] = {
@@ -69,7 +80,7 @@ def closing_error(status: int, body: bytes) -> ConnectionClosedError:
 class Session:
     """Negotiated state and reply classification for one connection."""
 
-    __slots__ = ("auth_required", "authenticated", "config", "decoder", "limits")
+    __slots__ = ("auth_required", "authenticated", "config", "decoder", "limits", "version")
 
     def __init__(self, config: ConnectionConfig) -> None:
         self.config = config
@@ -77,9 +88,11 @@ class Session:
         self.limits = CEILING_LIMITS
         self.auth_required = False
         self.authenticated = False
+        #: The protocol version of the last successful HELLO; 1 before any (SPEC §10).
+        self.version = 1
 
     def handshake(self) -> list[Request[object]]:
-        """HELLO, then AUTH when a token is configured: sent pipelined as a connection's first bytes."""
+        """HELLO 2, then AUTH when a token is configured: sent pipelined as a connection's first bytes."""
         requests: list[Request[object]] = [commands.hello()]
         if self.config.token is not None:
             requests.append(commands.auth(self.config.token))
@@ -93,7 +106,14 @@ class Session:
         return self.limits.max_frame_bytes
 
     def check(self, request: Request[object]) -> None:
-        """Refuse a request the server would reject for its size, before anything is sent."""
+        """Refuse a request the server would reject for its opcode or size, before anything is sent."""
+        if self.version < 2 and request.opcode in VERSION_2_OPCODES:
+            raise errors.UnknownCommandError(
+                f"{request.opcode.name} needs protocol version 2; this connection negotiated "
+                f"version {self.version} (refused locally, nothing sent)",
+                status=Status.ERR_UNKNOWN_COMMAND,
+                local=True,
+            )
         limits = self.limits
         if request.key_bytes > limits.max_key_bytes:
             raise errors.KeyTooLargeError(
@@ -122,20 +142,29 @@ class Session:
         if status < 0x80:
             result = request.decode(status, body)
             if isinstance(result, HelloInfo):
-                self._negotiated(result)
+                self._negotiated(result, asked=request.frame[-1])
             elif request.opcode == Opcode.AUTH:
                 self.authenticated = True
             return result
         command_error = _COMMAND_ERRORS.get(status)
         if command_error is None:
             raise closing_error(status, body)
+        if self.version < 2 and status in VERSION_2_STATUSES:
+            raise ProtocolError(
+                f"{_status_name(status)} is not a status of protocol version {self.version}: "
+                "connection closed, outcome unknown",
+                status=status,
+            )
         return command_error(f"{_status_name(status)}: {_server_text(body)}", status=status)
 
-    def _negotiated(self, hello: HelloInfo) -> None:
-        if hello.version != PROTOCOL_VERSION:
+    def _negotiated(self, hello: HelloInfo, asked: int) -> None:
+        """Adopt a HELLO reply's version and limits; `asked` is the version the HELLO carried."""
+        if hello.version not in SUPPORTED_VERSIONS or hello.version > asked:
             raise ProtocolError(
-                f"the server negotiated protocol version {hello.version}; this client speaks {PROTOCOL_VERSION}"
+                f"the server negotiated protocol version {hello.version} in reply to HELLO {asked}; "
+                f"this client speaks {' and '.join(map(str, sorted(SUPPORTED_VERSIONS)))}"
             )
+        self.version = hello.version
         self.limits = hello.limits
         self.auth_required = hello.auth_required
         self.decoder.max_frame_bytes = hello.limits.max_frame_bytes

@@ -28,7 +28,9 @@ from blink_client import BlinkError, Client, errors
 
 CLIENT_DIR = pathlib.Path(__file__).resolve().parent.parent
 REPO_ROOT = CLIENT_DIR.parents[2]
-VECTORS_PATH = REPO_ROOT / "protocol" / "vectors" / "v1.json"
+VECTORS_DIR = REPO_ROOT / "protocol" / "vectors"
+#: The vector files: every version-1 case, and what version 2 adds (protocol/vectors/README.md).
+VECTOR_FILES = ("v1.json", "v2.json")
 READY_TIMEOUT_S = 10.0
 #: The client's error class for each error status of SPEC §6.2, by the vectors' names.
 ERRORS: dict[str, type[BlinkError]] = {
@@ -45,6 +47,7 @@ ERRORS: dict[str, type[BlinkError]] = {
     "ERR_TIMEOUT": errors.ServerTimeoutError,
     "ERR_BUSY": errors.BusyError,
     "ERR_SHUTTING_DOWN": errors.ShuttingDownError,
+    "ERR_NOT_INTEGER": errors.NotIntegerError,
 }
 _READY = re.compile(r"^ready tcp (?P<tcp>\S+?)(?:, unix (?P<unix>\S+))?$")
 
@@ -53,9 +56,17 @@ def server_binary() -> str:
     return os.environ.get("BLINK_STORE_BIN") or str(REPO_ROOT / "target" / "release" / "blink-store")
 
 
-def load_vectors() -> dict[str, Any]:
-    vectors: dict[str, Any] = json.loads(VECTORS_PATH.read_text())
+def load_vectors(name: str) -> dict[str, Any]:
+    """One vector file of protocol/vectors/ (v1.json or v2.json), parsed."""
+    vectors: dict[str, Any] = json.loads((VECTORS_DIR / name).read_text())
     return vectors
+
+
+def vector_cases(section: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(file name, case) for every case of `section` in v1.json, then v2.json."""
+    for name in VECTOR_FILES:
+        for case in load_vectors(name)[section]:
+            yield name, case
 
 
 def vector_bytes(spec: str | list[Any]) -> bytes:
@@ -256,8 +267,13 @@ def _read_exactly(conn: socket.socket, size: int) -> bytes:
     return data
 
 
-def hello_reply(max_frame_bytes: int = 4096, max_key_bytes: int = 1024, max_value_bytes: int = 1024) -> bytes:
-    body = bytes([1, 0]) + b"".join(n.to_bytes(4, "big") for n in (max_frame_bytes, max_key_bytes, max_value_bytes))
+def hello_reply(
+    max_frame_bytes: int = 4096, max_key_bytes: int = 1024, max_value_bytes: int = 1024, *, version: int = 1
+) -> bytes:
+    """An OK reply to HELLO negotiating `version` (1 by default: what a version-1 server answers to HELLO 2)."""
+    body = bytes([version, 0]) + b"".join(
+        n.to_bytes(4, "big") for n in (max_frame_bytes, max_key_bytes, max_value_bytes)
+    )
     return (1 + len(body)).to_bytes(4, "big") + b"\x00" + body
 
 
