@@ -6,10 +6,11 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * One connection to a server and its protocol state: the limits HELLO reported, whether it must
- * still AUTH, and whether it is still usable. Opening it sends {@code HELLO 1}, pipelined with
- * AUTH when a token is configured (SPEC §14). Every key and value is checked against the limits
- * before anything is written. Replies map to results and exceptions as SPEC §13 says; a closing
+ * One connection to a server and its protocol state: the version and limits HELLO reported,
+ * whether it must still AUTH, and whether it is still usable. Opening it sends {@code HELLO 2},
+ * pipelined with AUTH when a token is configured (SPEC §14); a version-1 server answers with
+ * version 1, and the version-2 commands then fail with an {@link UnknownCommandException} without
+ * being sent. Every key and value is checked against the limits before anything is written. Replies map to results and exceptions as SPEC §13 says; a closing
  * status, a timeout or an invalid frame closes the connection and fails every call still
  * waiting with a {@link ConnectionLostException} (SPEC §8).
  *
@@ -25,6 +26,8 @@ import java.util.Optional;
 public final class BlinkConnection implements BlinkCommands, AutoCloseable {
     private final Transport transport;
     private Limits limits = Limits.CEILING;
+    /** The version of the last HELLO reply; a connection speaks version 1 until one says otherwise. */
+    private int version = 1;
     /** Until HELLO says otherwise, assume the pre-auth frame limit applies. */
     private boolean authRequired = true;
     /** Why the connection is closed, or {@code null} while it is open. */
@@ -41,7 +44,7 @@ public final class BlinkConnection implements BlinkCommands, AutoCloseable {
      * @throws AuthFailedException when the token is wrong
      * @throws ServerUnavailableException when the server is at its connection limit or draining
      * @throws BlinkTimeoutException when the server does not answer in time
-     * @throws ProtocolException when the peer does not speak protocol version 1
+     * @throws ProtocolException when the peer negotiates a version this client does not speak
      */
     public static BlinkConnection open(ConnectionConfig config) {
         BlinkConnection connection = new BlinkConnection(Transport.connect(config));
@@ -59,9 +62,22 @@ public final class BlinkConnection implements BlinkCommands, AutoCloseable {
         }
     }
 
-    /** HELLO: the negotiated version and the server's limits, which this connection then uses. */
+    /** HELLO 2: the negotiated version and the server's limits, which this connection then uses. */
     public HelloReply hello() {
         return call(Command.hello());
+    }
+
+    /**
+     * HELLO with {@code version} (1 or 2): the connection then speaks the version of the reply
+     * (SPEC §10), and so does its check of the version-2 commands.
+     */
+    public HelloReply hello(int version) {
+        return call(Command.hello(version));
+    }
+
+    /** The protocol version of the last HELLO reply: 2, or 1 from a server without the version-2 commands. */
+    public int version() {
+        return version;
     }
 
     /** AUTH with {@code token}; a wrong token closes the connection ({@link AuthFailedException}). */
@@ -112,13 +128,21 @@ public final class BlinkConnection implements BlinkCommands, AutoCloseable {
         }
         List<Pipeline.Entry<?>> sent = new ArrayList<>(entries.size());
         List<Wire.Request> requests = new ArrayList<>(entries.size());
+        // A HELLO earlier in the pipeline may raise the version for what follows it (SPEC §10: a
+        // client MAY pipeline commands behind HELLO 2); assume it succeeds: if the server answers a
+        // lower version, it refuses those commands itself with ERR_UNKNOWN_COMMAND.
+        int versionAhead = version;
         for (Pipeline.Entry<?> entry : entries) {
-            RequestRefusedException refusal = refusal(entry.command().request());
+            Wire.Request request = entry.command().request();
+            RequestRefusedException refusal = refusal(request, limits, authRequired, versionAhead);
             if (refusal != null) {
                 entry.fail(refusal);
             } else {
                 sent.add(entry);
-                requests.add(entry.command().request());
+                requests.add(request);
+                if (request.opcode() == Wire.HELLO) {
+                    versionAhead = request.tail()[0] & 0xFF;
+                }
             }
         }
         if (requests.isEmpty()) {
@@ -148,6 +172,7 @@ public final class BlinkConnection implements BlinkCommands, AutoCloseable {
         try {
             Object result = entry.deliver(reply);
             if (result instanceof HelloReply hello) {
+                version = hello.version();
                 limits = hello.limits();
                 authRequired = hello.authRequired();
                 transport.maxReplyBytes(limits.maxFrameBytes());
@@ -166,16 +191,24 @@ public final class BlinkConnection implements BlinkCommands, AutoCloseable {
         }
     }
 
-    /** Why the request must not be sent under the current limits (SPEC §4, §11), or null. */
-    private RequestRefusedException refusal(Wire.Request request) {
+    /**
+     * Why the request must not be sent on a connection at {@code version} under {@code limits}
+     * (SPEC §4, §10, §11), or null. Only the key is held to {@code max_key_bytes}: a SCAN prefix
+     * is no key.
+     */
+    static RequestRefusedException refusal(Wire.Request request, Limits limits, boolean authRequired, int version) {
+        if (request.sinceVersion() > version) {
+            return new UnknownCommandException("the connection speaks protocol version " + version
+                    + ", which has no opcode 0x" + Integer.toHexString(request.opcode()) + "; not sent", null);
+        }
         byte[] key = request.key();
         if (key != null && key.length > limits.maxKeyBytes()) {
             return new KeyTooLargeException(
                     "key of " + key.length + " bytes exceeds max_key_bytes " + limits.maxKeyBytes() + "; not sent", null);
         }
-        boolean isSet = request.opcode() == Wire.SET;
+        boolean isValue = request.tailIsValue();
         int valueBytes = request.tail().length;
-        if (isSet && valueBytes > limits.maxValueBytes()) {
+        if (isValue && valueBytes > limits.maxValueBytes()) {
             return new ValueTooLargeException("value of " + valueBytes + " bytes exceeds max_value_bytes "
                     + limits.maxValueBytes() + "; not sent", null);
         }
@@ -183,7 +216,7 @@ public final class BlinkConnection implements BlinkCommands, AutoCloseable {
         if (request.payloadBytes() > frameLimit) {
             String message = "request of " + request.payloadBytes() + " bytes exceeds the frame limit " + frameLimit
                     + (authRequired ? " before AUTH" : "") + "; not sent";
-            return isSet ? new ValueTooLargeException(message, null) : new KeyTooLargeException(message, null);
+            return isValue ? new ValueTooLargeException(message, null) : new KeyTooLargeException(message, null);
         }
         return null;
     }

@@ -12,36 +12,68 @@ import java.util.function.Supplier;
 
 /**
  * One request and how to read its reply (SPEC §5, §6.3): the factories below are the whole
- * command set of protocol v1. Pass a command to {@link BlinkCommands#call(Command)} or add it to
- * a {@link Pipeline}. Keys and values are used as given, not copied: do not change the arrays
- * until the call has returned.
+ * command set of protocol version 2 (ADD, REPLACE, INCR, APPEND, FLUSH and SCAN need a connection
+ * that negotiated it; on one at version 1 they fail with an {@link UnknownCommandException}
+ * before sending). Pass a command to {@link BlinkCommands#call(Command)} or add it to a {@link
+ * Pipeline}. Keys and values are used as given, not copied: do not change the arrays until the
+ * call has returned.
  *
- * @param <T> the result: {@code Optional} or {@code Boolean} where the key may be missing,
- *     {@code Void} for commands that only succeed or fail
+ * @param <T> the result: {@code Optional} or {@code Boolean} where the key may be missing (or, for
+ *     ADD, present), {@code Long} for INCR and APPEND, {@code Void} for commands that only
+ *     succeed or fail
  */
 public final class Command<T> {
+    /** The largest SCAN count: the field is a u16. */
+    public static final int MAX_SCAN_COUNT = 0xFFFF;
+
     private static final byte[] NONE = {};
 
     private final Wire.Request request;
     private final Function<byte[], T> onOk;
-    /** The result for NOT_FOUND, or {@code null} when NOT_FOUND is no valid answer. */
-    private final Supplier<T> onNotFound;
+    /** The one non-OK outcome this command can get (NOT_FOUND or EXISTS), or {@code null}. */
+    private final Status outcome;
+    /** The result for {@link #outcome}. */
+    private final Supplier<T> onOutcome;
 
-    private Command(Wire.Request request, Function<byte[], T> onOk, Supplier<T> onNotFound) {
+    private Command(Wire.Request request, Function<byte[], T> onOk, Status outcome, Supplier<T> onOutcome) {
         this.request = request;
         this.onOk = onOk;
-        this.onNotFound = onNotFound;
+        this.outcome = outcome;
+        this.onOutcome = onOutcome;
+    }
+
+    /** A command whose only answers are OK and errors. */
+    private Command(Wire.Request request, Function<byte[], T> onOk) {
+        this(request, onOk, null, null);
+    }
+
+    /** A command that may also get NOT_FOUND. */
+    private Command(Wire.Request request, Function<byte[], T> onOk, Supplier<T> onNotFound) {
+        this(request, onOk, Status.NOT_FOUND, onNotFound);
     }
 
     /** PING: is the server alive. */
     public static Command<Void> ping() {
-        return new Command<>(request(Wire.PING, 0, null, NONE), Command::emptyBody, null);
+        return new Command<>(request(Wire.PING, 0, null, NONE), Command::emptyBody);
     }
 
-    /** HELLO 1: the protocol version and the server's limits. */
+    /** HELLO 2: the negotiated protocol version (1 from a version-1 server) and the server's limits. */
     public static Command<HelloReply> hello() {
-        byte[] version = {(byte) Wire.PROTOCOL_VERSION};
-        return new Command<>(request(Wire.HELLO, 0, null, version), HelloReply::parse, null);
+        return hello(Wire.PROTOCOL_VERSION);
+    }
+
+    /**
+     * HELLO with {@code version}: 1 makes the connection speak version 1 (no ADD, REPLACE, INCR,
+     * APPEND, FLUSH, SCAN), 2 asks for version 2 again (SPEC §10).
+     *
+     * @throws IllegalArgumentException when this client does not speak {@code version}
+     */
+    public static Command<HelloReply> hello(int version) {
+        if (version < 1 || version > Wire.PROTOCOL_VERSION) {
+            throw new IllegalArgumentException("protocol version " + version + "; this client speaks 1 to "
+                    + Wire.PROTOCOL_VERSION);
+        }
+        return new Command<>(request(Wire.HELLO, 0, null, new byte[] {(byte) version}), HelloReply::parse);
     }
 
     /**
@@ -54,7 +86,7 @@ public final class Command<T> {
             throw new IllegalArgumentException("token of " + token.length + " bytes; at most "
                     + ConnectionConfig.MAX_TOKEN_BYTES);
         }
-        return new Command<>(request(Wire.AUTH, 0, null, token), Command::emptyBody, null);
+        return new Command<>(request(Wire.AUTH, 0, null, token), Command::emptyBody);
     }
 
     /** GET: the value, or empty when the key is missing or expired. */
@@ -75,7 +107,7 @@ public final class Command<T> {
     /** SET with a TTL (or {@link Ttl#persistent()}), replacing any value and TTL. */
     public static Command<Void> set(byte[] key, byte[] value, Ttl ttl) {
         return new Command<>(request(Wire.SET, wireMillis(ttl), key, Objects.requireNonNull(value, "value")),
-                Command::emptyBody, null);
+                Command::emptyBody);
     }
 
     /** SET of UTF-8 strings without a TTL. */
@@ -123,7 +155,114 @@ public final class Command<T> {
 
     /** STATS: the server's counters by name (SPEC §12); values are unsigned. */
     public static Command<Map<String, Long>> stats() {
-        return new Command<>(request(Wire.STATS, 0, null, NONE), Command::parseStats, null);
+        return new Command<>(request(Wire.STATS, 0, null, NONE), Command::parseStats);
+    }
+
+    /** ADD without a TTL (v2): stores only if the key does not exist; false (EXISTS) if it does. */
+    public static Command<Boolean> add(byte[] key, byte[] value) {
+        return add(key, value, Ttl.persistent());
+    }
+
+    /** ADD with a TTL (v2): stores only if the key does not exist; false (EXISTS) if it does. */
+    public static Command<Boolean> add(byte[] key, byte[] value, Ttl ttl) {
+        return new Command<>(request(Wire.ADD, wireMillis(ttl), key, Objects.requireNonNull(value, "value")),
+                Command::isTrue, Status.EXISTS, () -> false);
+    }
+
+    /** ADD of UTF-8 strings without a TTL. */
+    public static Command<Boolean> add(String key, String value) {
+        return add(utf8(key), utf8(value));
+    }
+
+    /** ADD of UTF-8 strings with a TTL. */
+    public static Command<Boolean> add(String key, String value, Ttl ttl) {
+        return add(utf8(key), utf8(value), ttl);
+    }
+
+    /**
+     * REPLACE without a TTL (v2): stores only if the key exists, replacing its value and TTL as SET
+     * does; false (NOT_FOUND) if it does not exist.
+     */
+    public static Command<Boolean> replace(byte[] key, byte[] value) {
+        return replace(key, value, Ttl.persistent());
+    }
+
+    /** REPLACE with a TTL (v2): stores only if the key exists; false (NOT_FOUND) if it does not. */
+    public static Command<Boolean> replace(byte[] key, byte[] value, Ttl ttl) {
+        return new Command<>(request(Wire.REPLACE, wireMillis(ttl), key, Objects.requireNonNull(value, "value")),
+                Command::isTrue, () -> false);
+    }
+
+    /** REPLACE of UTF-8 strings without a TTL. */
+    public static Command<Boolean> replace(String key, String value) {
+        return replace(utf8(key), utf8(value));
+    }
+
+    /** REPLACE of UTF-8 strings with a TTL. */
+    public static Command<Boolean> replace(String key, String value, Ttl ttl) {
+        return replace(utf8(key), utf8(value), ttl);
+    }
+
+    /**
+     * INCR (v2): adds {@code delta} (negative to decrement) to the decimal integer stored under the
+     * key and returns the new value; a missing key counts as 0 and is created without a TTL, an
+     * existing one keeps its TTL. A value that is not an integer, or a result outside the signed
+     * 64-bit range, fails with {@link NotIntegerException} and changes nothing (SPEC §5.1).
+     */
+    public static Command<Long> incr(byte[] key, long delta) {
+        return new Command<>(request(Wire.INCR, delta, key, NONE), body -> Wire.decodeNumberBody(body, "INCR"));
+    }
+
+    /** INCR with a UTF-8 key. */
+    public static Command<Long> incr(String key, long delta) {
+        return incr(utf8(key), delta);
+    }
+
+    /**
+     * APPEND (v2): appends {@code suffix} to the value under the key and returns the value's new
+     * length; a missing key is created with the suffix as its value and no TTL. A result longer
+     * than {@code max_value_bytes} fails with {@link ValueTooLargeException} and changes nothing.
+     */
+    public static Command<Long> append(byte[] key, byte[] suffix) {
+        return new Command<>(request(Wire.APPEND, 0, key, Objects.requireNonNull(suffix, "suffix")),
+                body -> Wire.decodeNumberBody(body, "APPEND"));
+    }
+
+    /** APPEND of UTF-8 strings. */
+    public static Command<Long> append(String key, String suffix) {
+        return append(utf8(key), utf8(suffix));
+    }
+
+    /** FLUSH (v2): removes every key (not counted as evictions). */
+    public static Command<Void> flush() {
+        return new Command<>(request(Wire.FLUSH, 0, null, NONE), Command::emptyBody);
+    }
+
+    /**
+     * SCAN (v2): one bounded step of a walk over the keys starting with {@code prefix} (empty: every
+     * key). Start with cursor 0 and send each page's {@link ScanPage#nextCursor()} until it is 0;
+     * {@link BlinkCommands#scanKeys(byte[], int)} does that for you (SPEC §5.2).
+     *
+     * @param cursor 0, or a cursor a page returned (unsigned)
+     * @param count how many keys to aim for, 0 to 65535 (0 is read as 1): a hint, not a bound
+     * @throws IllegalArgumentException when {@code count} is not a u16
+     */
+    public static Command<ScanPage> scan(long cursor, int count, byte[] prefix) {
+        checkScanCount(count);
+        return new Command<>(new Wire.Request(Wire.SCAN, cursor, null, count, Objects.requireNonNull(prefix, "prefix")),
+                Wire::decodeScanBody);
+    }
+
+    /** Refuses a SCAN count that is not a u16. */
+    static void checkScanCount(int count) {
+        if (count < 0 || count > MAX_SCAN_COUNT) {
+            throw new IllegalArgumentException("SCAN count " + count + "; it is 0 to " + MAX_SCAN_COUNT);
+        }
+    }
+
+    /** SCAN with a UTF-8 prefix. */
+    public static Command<ScanPage> scan(long cursor, int count, String prefix) {
+        return scan(cursor, count, utf8(prefix));
     }
 
     /** The request's fields, for encoding and the local limit checks. */
@@ -136,15 +275,15 @@ public final class Command<T> {
         if (reply.status() == Status.OK.code()) {
             return onOk.apply(reply.body());
         }
-        if (reply.status() == Status.NOT_FOUND.code() && onNotFound != null) {
-            return onNotFound.get();
+        if (outcome != null && reply.status() == outcome.code()) {
+            return onOutcome.get();
         }
         throw Status.toException(reply);
     }
 
     private <U> Command<U> map(Function<? super T, ? extends U> mapper) {
-        Supplier<U> notFound = onNotFound == null ? null : () -> mapper.apply(onNotFound.get());
-        return new Command<>(request, body -> mapper.apply(onOk.apply(body)), notFound);
+        Supplier<U> other = onOutcome == null ? null : () -> mapper.apply(onOutcome.get());
+        return new Command<>(request, body -> mapper.apply(onOk.apply(body)), outcome, other);
     }
 
     private static Wire.Request request(byte opcode, long ttlMs, byte[] key, byte[] tail) {

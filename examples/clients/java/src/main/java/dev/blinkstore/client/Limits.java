@@ -6,7 +6,7 @@ package dev.blinkstore.client;
  *
  * @param maxFrameBytes largest request payload, and largest reply
  * @param maxKeyBytes largest key
- * @param maxValueBytes largest SET value
+ * @param maxValueBytes largest SET, ADD or REPLACE value and APPEND suffix (and APPEND result)
  */
 public record Limits(int maxFrameBytes, int maxKeyBytes, int maxValueBytes) {
     /** The widest limits SPEC §4 allows: what a client assumes before HELLO answers. */

@@ -41,6 +41,11 @@ public final class PooledConnection implements BlinkCommands, AutoCloseable {
         return connection().hello();
     }
 
+    /** The protocol version this connection negotiated: 2, or 1 with a version-1 server. */
+    public int version() {
+        return connection().version();
+    }
+
     /** The limits the server reported on this connection. */
     public Limits limits() {
         return connection().limits();

@@ -1,14 +1,16 @@
 package dev.blinkstore.client;
 
 /**
- * The reply statuses of protocol v1 (SPEC §6.2), and the exception SPEC §13 maps each error
- * status to. This is the only place that decides what a status means for the caller.
+ * The reply statuses of protocol versions 1 and 2 (SPEC §6.2), and the exception SPEC §13 maps
+ * each error status to. This is the only place that decides what a status means for the caller.
  */
 public enum Status {
     /** Success. */
     OK(0x00),
     /** The key does not exist or has expired: a result, never an exception. */
     NOT_FOUND(0x01),
+    /** ADD found the key already there (v2): a result ({@code false}), never an exception. */
+    EXISTS(0x02),
     /** The server does not know the opcode. */
     ERR_UNKNOWN_COMMAND(0x80),
     /** The server could not parse the request (closing). */
@@ -34,7 +36,9 @@ public enum Status {
     /** The server's buffers are exhausted or this connection did not read its replies (closing). */
     ERR_BUSY(0x8B),
     /** The server is draining (closing). */
-    ERR_SHUTTING_DOWN(0x8C);
+    ERR_SHUTTING_DOWN(0x8C),
+    /** INCR found a value that is not a decimal i64, or the result would overflow (v2). */
+    ERR_NOT_INTEGER(0x8D);
 
     private static final Status[] BY_CODE = new Status[256];
 
@@ -55,7 +59,7 @@ public enum Status {
         return code;
     }
 
-    /** The status with this code, or {@code null} if v1 does not define it. */
+    /** The status with this code, or {@code null} if no version this client speaks defines it. */
     static Status of(int code) {
         return code >= 0 && code < BY_CODE.length ? BY_CODE[code] : null;
     }
@@ -68,14 +72,15 @@ public enum Status {
         }
         String message = status + ": " + reply.message();
         return switch (status) {
-            case OK, NOT_FOUND -> new ProtocolException(status + " is not a valid reply here");
-            case ERR_UNKNOWN_COMMAND -> new UnknownCommandException(message);
+            case OK, NOT_FOUND, EXISTS -> new ProtocolException(status + " is not a valid reply here");
+            case ERR_UNKNOWN_COMMAND -> new UnknownCommandException(message, status);
             case ERR_KEY_TOO_LARGE -> new KeyTooLargeException(message, status);
             case ERR_VALUE_TOO_LARGE -> new ValueTooLargeException(message, status);
             case ERR_ITEM_TOO_LARGE -> new ItemTooLargeException(message);
+            case ERR_NOT_INTEGER -> new NotIntegerException(message);
             case ERR_AUTH_REQUIRED -> new AuthRequiredException(message);
             case ERR_AUTH_FAILED -> new AuthFailedException(message);
-            // The client only sends HELLO 1 and well-formed frames within the limits HELLO
+            // The client only sends HELLO 1 or 2 and well-formed frames within the limits HELLO
             // reported: these mean client and server disagree on the protocol.
             case ERR_MALFORMED, ERR_FRAME_TOO_LARGE, ERR_UNSUPPORTED_VERSION -> new ProtocolException(message, status);
             case ERR_TOO_MANY_CONNECTIONS, ERR_TIMEOUT, ERR_BUSY, ERR_SHUTTING_DOWN ->

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.blinkstore.client.RequestFrames.Frame;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -14,102 +15,70 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
- * The sessions of protocol/vectors/v1.json replayed through the public API against a fresh
- * server each (the conformance kit's rules): each frame of a step becomes one API call, the
+ * The sessions of protocol/vectors/v1.json and v2.json replayed through the public API against a
+ * fresh server each (the conformance kit's rules): each frame of a step becomes one API call, the
  * frames of a multi-frame step one pipeline; steps the API cannot express are not sent, and the
- * number of steps replayed is asserted.
+ * number of steps replayed from each file is asserted.
  */
 class SessionsTest {
     /**
-     * Steps replayed: every_command 20, pipelined_replies_in_request_order 1,
+     * Steps replayed from v1.json: every_command 20, pipelined_replies_in_request_order 1,
      * rejections_keep_the_connection 3 (not the unknown opcode nor HELLO 0), auth_flow 8,
      * auth_failure_closes 1, auth_without_a_server_token_succeeds 1. The others send frames the
      * API cannot express (malformed, foreign, a bare header) or need a memory cap below the
      * server's minimum.
      */
-    private static final int STEPS_REPLAYED = 35;
+    private static final int V1_STEPS_REPLAYED = 35;
+    /**
+     * Steps replayed from v2.json: every step of every session (add_and_replace 14,
+     * incr_counts_and_refuses 15, incr_and_append_keep_the_ttl 7, append_builds_a_value 8,
+     * append_holds_to_the_value_limit 6, flush_empties_the_store 6, scan_answers_in_pages 4,
+     * pipelined_v2_commands 2, v2_commands_need_auth 7) except HELLO 255 in
+     * v2_commands_need_hello_2 (8 of 9): the API asks only for versions it speaks.
+     */
+    private static final int V2_STEPS_REPLAYED = 77;
 
-    /** One request frame of a step, decoded by the test's own §5 decoder. */
-    private record Frame(byte opcode, long ttlMs, byte[] key, byte[] tail) {
-        Ttl ttl() {
-            return ttlMs == 0 ? Ttl.persistent() : Ttl.ofMillis(ttlMs);
-        }
-
-        /** The frame as a command, for pipelined steps. */
-        Command<?> command() {
-            return switch (opcode) {
-                case Wire.PING -> Command.ping();
-                case Wire.HELLO -> Command.hello();
-                case Wire.AUTH -> Command.auth(tail);
-                case Wire.GET -> Command.get(key);
-                case Wire.SET -> ttlMs == 0 ? Command.set(key, tail) : Command.set(key, tail, ttl());
-                case Wire.DEL -> Command.del(key);
-                case Wire.EXPIRE -> Command.expire(key, ttl());
-                case Wire.TTL -> Command.ttl(key);
-                default -> Command.stats();
-            };
-        }
-
-        /** The frame as a direct API call, for single-frame steps. */
-        Function<BlinkConnection, Object> call() {
-            return switch (opcode) {
-                case Wire.PING -> c -> done(c::ping);
-                case Wire.HELLO -> BlinkConnection::hello;
-                case Wire.AUTH -> c -> done(() -> c.auth(tail));
-                case Wire.GET -> c -> c.get(key);
-                case Wire.SET -> c -> done(() -> {
-                    if (ttlMs == 0) {
-                        c.set(key, tail);
-                    } else {
-                        c.set(key, tail, ttl());
-                    }
-                });
-                case Wire.DEL -> c -> c.del(key);
-                case Wire.EXPIRE -> c -> c.expire(key, ttl());
-                case Wire.TTL -> c -> c.ttl(key);
-                default -> BlinkConnection::stats;
-            };
-        }
-
-        private static Object done(Runnable call) {
-            call.run();
-            return null;
-        }
+    @Test
+    void replaysTheV1SessionsThroughTheApi() {
+        assertEquals(V1_STEPS_REPLAYED, replayAll(Vectors.V1), "v1.json steps replayed");
     }
 
     @Test
-    void replaysTheVectorSessionsThroughTheApi() {
+    void replaysTheV2SessionsThroughTheApi() {
+        assertEquals(V2_STEPS_REPLAYED, replayAll(Vectors.V2), "v2.json steps replayed");
+    }
+
+    private static int replayAll(Vectors vectors) {
         int replayed = 0;
-        for (Map<String, Object> session : Vectors.section("sessions")) {
+        for (Map<String, Object> session : vectors.section("sessions")) {
             Map<String, Object> server = Vectors.map(session.get("server"));
             if (server.containsKey("cap_bytes")) {
                 continue; // a memory cap below the server's minimum: the server's own tests cover it
             }
-            try (BlinkServer blink = start(server);
+            Map<String, Object> limits = vectors.limits((String) server.get("limits"));
+            try (BlinkServer blink = start(server, limits);
                     BlinkConnection connection = BlinkConnection.open(
                             ConnectionConfig.builder(blink.tcp).build())) {
                 int step = 0;
                 for (Map<String, Object> s : Vectors.list(session.get("steps"))) {
-                    String where = session.get("name") + " step " + step++;
-                    List<Frame> frames = frames(Vectors.bytes(s.get("send")));
+                    String where = vectors.file + " " + session.get("name") + " step " + step++;
+                    List<Frame> frames = RequestFrames.decode(Vectors.bytes(s.get("send")));
                     if (frames != null) {
-                        replay(connection, frames, Vectors.list(s.get("replies")), where);
+                        replay(connection, frames, Vectors.list(s.get("replies")), limits, where);
                         assertEquals("open".equals(s.get("then")), connection.isOpen(), where + ": then " + s.get("then"));
                         replayed++;
                     }
                 }
             }
         }
-        assertEquals(STEPS_REPLAYED, replayed, "steps replayed");
+        return replayed;
     }
 
-    private static BlinkServer start(Map<String, Object> server) {
+    private static BlinkServer start(Map<String, Object> server, Map<String, Object> limits) {
         List<String> flags = new ArrayList<>();
-        Map<String, Object> limits = Vectors.limits((String) server.get("limits"));
         for (String limit : List.of("max_frame_bytes", "max_key_bytes", "max_value_bytes")) {
             flags.add("--" + limit.replace('_', '-'));
             flags.add(limits.get(limit).toString());
@@ -121,7 +90,7 @@ class SessionsTest {
     }
 
     private static void replay(BlinkConnection connection, List<Frame> frames, List<Map<String, Object>> replies,
-            String where) {
+            Map<String, Object> limits, String where) {
         assertEquals(replies.size(), frames.size(), where + ": one reply per frame");
         List<Object> outcomes = new ArrayList<>();
         if (frames.size() == 1) {
@@ -140,25 +109,41 @@ class SessionsTest {
             }
         }
         for (int i = 0; i < frames.size(); i++) {
-            check(frames.get(i), outcomes.get(i), replies.get(i), where + " frame " + i);
+            check(frames.get(i), outcomes.get(i), replies.get(i), limits, where + " frame " + i);
         }
     }
 
     /** Compares one call's outcome with the reply the vectors expect. */
-    private static void check(Frame frame, Object outcome, Map<String, Object> reply, String where) {
+    private static void check(Frame frame, Object outcome, Map<String, Object> reply, Map<String, Object> limits,
+            String where) {
         String status = (String) reply.get("status");
         byte[] body = reply.containsKey("body") ? Vectors.bytes(reply.get("body")) : null;
         switch (status) {
             case "OK" -> checkOk(frame, outcome, body, reply.get("body_len"), where);
-            case "NOT_FOUND" -> assertEquals(frame.opcode() == Wire.DEL || frame.opcode() == Wire.EXPIRE
-                    ? Boolean.FALSE : Optional.empty(), outcome, where);
+            case "NOT_FOUND" -> assertEquals(switch (frame.opcode()) {
+                case Wire.DEL, Wire.EXPIRE, Wire.REPLACE -> Boolean.FALSE;
+                default -> Optional.empty();
+            }, outcome, where);
+            case "EXISTS" -> {
+                assertEquals(Wire.ADD, frame.opcode(), where + ": EXISTS answers ADD only");
+                assertEquals(Boolean.FALSE, outcome, where);
+            }
             default -> {
                 assertInstanceOf(WireTest.errorClass(status), outcome, where);
                 if (outcome instanceof KeyTooLargeException || outcome instanceof ValueTooLargeException) {
-                    assertTrue(((RequestRefusedException) outcome).refusedLocally(), where + ": refused before sending");
+                    assertEquals(overLimits(frame, limits), ((RequestRefusedException) outcome).refusedLocally(),
+                            where + ": refused before sending exactly when the frame is over the limits");
                 }
             }
         }
+    }
+
+    /** Whether the frame's key or value is over the session's limits (what the client checks before sending). */
+    private static boolean overLimits(Frame frame, Map<String, Object> limits) {
+        boolean value = frame.opcode() == Wire.SET || frame.opcode() == Wire.ADD || frame.opcode() == Wire.REPLACE
+                || frame.opcode() == Wire.APPEND;
+        return frame.key() != null && frame.key().length > Vectors.integer(limits.get("max_key_bytes"))
+                || value && frame.tail().length > Vectors.integer(limits.get("max_value_bytes"));
     }
 
     private static void checkOk(Frame frame, Object outcome, byte[] body, Object bodyLen, String where) {
@@ -168,8 +153,16 @@ class SessionsTest {
         switch (frame.opcode()) {
             case Wire.GET -> assertArrayEquals(body, ((Optional<?>) outcome).map(byte[].class::cast).orElseThrow(), where);
             case Wire.HELLO -> assertEquals(Command.hello().decode(new Reply(0, body)), outcome, where);
-            case Wire.DEL, Wire.EXPIRE -> assertEquals(Boolean.TRUE, outcome, where);
+            case Wire.DEL, Wire.EXPIRE, Wire.ADD, Wire.REPLACE -> assertEquals(Boolean.TRUE, outcome, where);
             case Wire.STATS -> assertTrue(((Map<?, ?>) outcome).containsKey("items"), where);
+            case Wire.INCR, Wire.APPEND -> assertEquals(ByteBuffer.wrap(body).getLong(), (long) (Long) outcome, where);
+            case Wire.SCAN -> {
+                // The page depends on the server's index: any page of the right shape.
+                ScanPage page = (ScanPage) outcome;
+                for (byte[] key : page.keys()) {
+                    assertTrue(startsWith(key, frame.tail()), where + ": a key without the prefix");
+                }
+            }
             case Wire.TTL -> {
                 Ttl ttl = ((Optional<?>) outcome).map(Ttl.class::cast).orElseThrow();
                 if (body != null && body.length == 0) {
@@ -182,78 +175,11 @@ class SessionsTest {
                     }
                 }
             }
-            default -> assertNull(outcome, where); // PING, AUTH, SET
+            default -> assertNull(outcome, where); // PING, AUTH, SET, FLUSH
         }
     }
 
-    /** The frames of {@code bytes} (SPEC §5), or null when the API cannot express one of them. */
-    private static List<Frame> frames(byte[] bytes) {
-        List<Frame> frames = new ArrayList<>();
-        ByteBuffer in = ByteBuffer.wrap(bytes);
-        while (in.hasRemaining()) {
-            if ((in.get(in.position()) & 0xFF) >= 0x20 || in.remaining() < 4) {
-                return null;
-            }
-            int len = in.getInt();
-            if (len == 0 || in.remaining() < len) {
-                return null;
-            }
-            byte[] payload = new byte[len];
-            in.get(payload);
-            Frame frame = frame(ByteBuffer.wrap(payload));
-            if (frame == null) {
-                return null;
-            }
-            frames.add(frame);
-        }
-        return frames;
-    }
-
-    private static Frame frame(ByteBuffer payload) {
-        byte opcode = payload.get();
-        long ttlMs = 0;
-        byte[] key = null;
-        switch (opcode) {
-            case Wire.PING, Wire.STATS -> {
-                return payload.hasRemaining() ? null : new Frame(opcode, 0, null, new byte[0]);
-            }
-            case Wire.HELLO -> {
-                boolean versionOne = payload.remaining() == 1 && payload.get() == Wire.PROTOCOL_VERSION;
-                return versionOne ? new Frame(opcode, 0, null, new byte[] {1}) : null;
-            }
-            case Wire.AUTH -> {
-                return new Frame(opcode, 0, null, rest(payload));
-            }
-            case Wire.SET, Wire.EXPIRE -> {
-                if (payload.remaining() < 8) {
-                    return null;
-                }
-                ttlMs = payload.getLong();
-            }
-            case Wire.GET, Wire.DEL, Wire.TTL -> {
-                // a key follows
-            }
-            default -> {
-                return null; // an unknown opcode: the server's test
-            }
-        }
-        if (payload.remaining() < 2) {
-            return null;
-        }
-        int keyLen = Short.toUnsignedInt(payload.getShort());
-        if (payload.remaining() < keyLen) {
-            return null;
-        }
-        key = Arrays.copyOfRange(payload.array(), payload.position(), payload.position() + keyLen);
-        payload.position(payload.position() + keyLen);
-        byte[] tail = rest(payload);
-        boolean exact = opcode == Wire.SET || tail.length == 0;
-        return exact ? new Frame(opcode, ttlMs, key, tail) : null;
-    }
-
-    private static byte[] rest(ByteBuffer payload) {
-        byte[] rest = new byte[payload.remaining()];
-        payload.get(rest);
-        return rest;
+    private static boolean startsWith(byte[] key, byte[] prefix) {
+        return key.length >= prefix.length && Arrays.equals(key, 0, prefix.length, prefix, 0, prefix.length);
     }
 }
