@@ -187,4 +187,85 @@ class ConnectionTest {
         server.close();
         assertThrows(ConnectFailedException.class, () -> BlinkConnection.open(config));
     }
+
+    @Test
+    void version2CommandsOnARealServer() {
+        try (BlinkServer server = BlinkServer.start();
+                BlinkConnection connection = BlinkConnection.open(server.tcpConfig().build())) {
+            assertEquals(2, connection.version(), "HELLO 2 at connect");
+            assertTrue(connection.add("k", "first"));
+            assertFalse(connection.add("k", "second"), "ADD of an existing key: false, unchanged");
+            assertEquals(Optional.of("first"), connection.get("k"));
+            assertTrue(connection.replace("k", "third", Ttl.of(Duration.ofMinutes(1))));
+            assertInstanceOf(Ttl.Millis.class, connection.ttl("k").orElseThrow(), "REPLACE sets the TTL as SET does");
+            assertFalse(connection.replace("missing", "v"), "REPLACE of a missing key: false, not created");
+            assertEquals(Optional.empty(), connection.get("missing"));
+            assertEquals(-5, connection.incr("n", -5), "a missing key counts from 0");
+            assertEquals(Long.MAX_VALUE - 5, connection.incr("n", Long.MAX_VALUE));
+            assertEquals(Long.MAX_VALUE, connection.incr("n", 5));
+            NotIntegerException overflow = assertThrows(NotIntegerException.class, () -> connection.incr("n", 1));
+            assertEquals(Optional.of(Status.ERR_NOT_INTEGER), overflow.status());
+            assertThrows(NotIntegerException.class, () -> connection.incr("k", 1), "\"third\" is no integer");
+            assertEquals(Optional.of(Long.toString(Long.MAX_VALUE)), connection.get("n"), "nothing changed");
+            assertEquals(3, connection.append("s".getBytes(), new byte[] {0, 1, 2}));
+            assertEquals(5, connection.append("s", "ab"));
+            assertArrayEquals(new byte[] {0, 1, 2, 'a', 'b'}, connection.get("s".getBytes()).orElseThrow());
+            connection.flush();
+            assertEquals(Optional.empty(), connection.get("k"));
+            assertTrue(connection.scan(0, 10, "").keys().isEmpty(), "FLUSH removed every key");
+            assertTrue(connection.isOpen());
+        }
+    }
+
+    @Test
+    void helloChoosesTheVersionTheConnectionSpeaks() {
+        try (BlinkServer server = BlinkServer.start();
+                BlinkConnection connection = BlinkConnection.open(server.tcpConfig().build())) {
+            assertEquals(1, connection.hello(1).version());
+            assertEquals(1, connection.version());
+            UnknownCommandException refused = assertThrows(UnknownCommandException.class, () -> connection.incr("n", 1));
+            assertTrue(refused.refusedLocally(), "not sent at version 1");
+            assertEquals(Optional.empty(), connection.get("n"));
+
+            // HELLO 2 pipelined with version-2 commands (SPEC §10): they are sent behind it.
+            Pipeline pipeline = new Pipeline();
+            Response<HelloReply> hello = pipeline.add(Command.hello(2));
+            Response<Long> incr = pipeline.add(Command.incr("n", 1));
+            connection.execute(pipeline);
+            assertEquals(2, hello.get().version());
+            assertEquals(1L, incr.get());
+            assertEquals(2, connection.version());
+
+            // HELLO 1 in a pipeline: the commands behind it are refused, those before it ran.
+            pipeline = new Pipeline();
+            Response<Long> before = pipeline.add(Command.incr("n", 1));
+            pipeline.add(Command.hello(1));
+            Response<Long> after = pipeline.add(Command.incr("n", 1));
+            connection.execute(pipeline);
+            assertEquals(2L, before.get());
+            assertTrue(((UnknownCommandException) after.error().orElseThrow()).refusedLocally());
+            assertEquals(2, connection.hello().version(), "hello() asks for version 2 again");
+            assertThrows(IllegalArgumentException.class, () -> connection.hello(3));
+        }
+    }
+
+    @Test
+    void version2LimitsAreCheckedLocally() {
+        try (BlinkServer server = BlinkServer.start("--max-frame-bytes", "4096", "--max-key-bytes", "4", "--max-value-bytes", "8");
+                BlinkConnection connection = BlinkConnection.open(server.tcpConfig().build())) {
+            for (Runnable call : List.<Runnable>of(() -> connection.add("12345", "v"), () -> connection.replace("12345", "v"),
+                    () -> connection.incr("12345", 1), () -> connection.append("12345", "v"))) {
+                assertTrue(assertThrows(KeyTooLargeException.class, call::run).refusedLocally());
+            }
+            for (Runnable call : List.<Runnable>of(() -> connection.add("k", "123456789"),
+                    () -> connection.replace("k", "123456789"), () -> connection.append("k", "123456789"))) {
+                assertTrue(assertThrows(ValueTooLargeException.class, call::run).refusedLocally());
+            }
+            assertEquals(8, connection.append("k", "12345678"));
+            ValueTooLargeException grown = assertThrows(ValueTooLargeException.class, () -> connection.append("k", "9"));
+            assertFalse(grown.refusedLocally(), "the result's length is the server's to check");
+            assertEquals(List.of(), connection.scan(0, 10, "a prefix longer than a key").keys(), "a prefix is no key");
+            assertTrue(connection.isOpen());
+        }
+    }
 }

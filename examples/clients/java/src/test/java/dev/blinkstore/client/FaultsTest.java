@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -326,6 +327,59 @@ class FaultsTest {
             pool.execute(pipeline);
             for (Response<Optional<byte[]>> get : gets) {
                 assertArrayEquals(value, get.get().orElseThrow());
+            }
+        }
+    }
+
+    @Test
+    void testVersion1Server() throws Exception {
+        List<byte[]> recorded = new CopyOnWriteArrayList<>();
+        List<byte[]> hellos = new CopyOnWriteArrayList<>();
+        try (FakePeer peer = FakePeer.start((p, socket, index) -> {
+                    hellos.add(FakePeer.readFrame(socket));
+                    socket.getOutputStream().write(FakePeer.helloReply(0x101000, 0x100000)); // version 1
+                    while (true) {
+                        byte[] frame = FakePeer.readFrame(socket);
+                        if (frame[0] == Wire.GET) {
+                            socket.getOutputStream().write(new byte[] {0, 0, 0, 1, (byte) Status.NOT_FOUND.code()});
+                        } else {
+                            recorded.add(frame);
+                            socket.getOutputStream().write(new byte[] {0, 0, 0, 1, (byte) Status.ERR_UNKNOWN_COMMAND.code()});
+                        }
+                    }
+                });
+                BlinkConnection connection = BlinkConnection.open(ConnectionConfig.builder(peer.endpoint())
+                        .readTimeout(Duration.ofSeconds(2)).build());
+                BlinkPool pool = BlinkPool.create(ConnectionConfig.builder(peer.endpoint()).build(), quickPool().build())) {
+            assertEquals(1, connection.version(), "the version the server answered");
+            assertEquals(Optional.empty(), connection.get("k"));
+            List<Runnable> version2Calls = List.of(
+                    () -> connection.add("k", "v"),
+                    () -> connection.add("k", "v", Ttl.ofMillis(1000)),
+                    () -> connection.replace("k", "v"),
+                    () -> connection.incr("k", 1),
+                    () -> connection.append("k", "v"),
+                    connection::flush,
+                    () -> connection.scan(0, 10, ""),
+                    () -> connection.scanKeys("").iterator().hasNext(),
+                    () -> pool.incr("k", 1));
+            for (Runnable call : version2Calls) {
+                UnknownCommandException refused = assertThrows(UnknownCommandException.class, call::run);
+                assertTrue(refused.refusedLocally(), "refused without sending: " + refused.getMessage());
+                assertTrue(connection.isOpen());
+            }
+            Pipeline pipeline = new Pipeline();
+            Response<Boolean> add = pipeline.add(Command.add("k", "v"));
+            Response<Optional<String>> get = pipeline.add(Command.get("k"));
+            connection.execute(pipeline);
+            assertInstanceOf(UnknownCommandException.class, add.error().orElseThrow(), "refused within a pipeline");
+            assertEquals(Optional.empty(), get.get(), "the rest of the pipeline runs");
+            assertEquals(Optional.empty(), connection.get("k"), "the connection stays usable");
+            assertEquals(Optional.empty(), pool.get("k"));
+            assertEquals(List.of(), recorded, "frames the fake received besides HELLO and GET");
+            assertEquals(2, hellos.size(), "the connection's and the pool's");
+            for (byte[] hello : hellos) {
+                assertArrayEquals(new byte[] {Wire.HELLO, 2}, hello, "the client asks for version 2");
             }
         }
     }
