@@ -65,6 +65,21 @@ export interface Limits {
   readonly maxValueBytes: number;
 }
 
+export interface ScanOptions {
+  /** Only keys starting with these bytes; default "" (every key). Not a key: no key limit applies. */
+  prefix?: Bytes;
+  /** How many keys to ask for per step, 0 to 65535 (0 is read as 1); a hint. Default DEFAULT_SCAN_COUNT (100). */
+  count?: number;
+}
+
+/** One step of a SCAN walk. */
+export interface ScanPage {
+  /** The cursor to send next; 0n when the walk is complete. */
+  readonly cursor: bigint;
+  /** This step's keys, in no order; possibly none while the walk goes on. */
+  readonly keys: Buffer[];
+}
+
 export interface HelloReply extends Limits {
   readonly version: number;
   readonly authRequired: boolean;
@@ -94,12 +109,17 @@ export type ClientState = "idle" | "connecting" | "ready" | "reconnecting" | "fa
 /** What ttl() resolves to for a key without TTL. */
 export declare const NO_TTL: -1n;
 
+/** The count scan() and scanIterator() ask for when none is given. */
+export declare const DEFAULT_SCAN_COUNT: 100;
+
 export declare const DEFAULTS: Readonly<Required<Omit<ClientOptions, "path" | "token">>>;
 
 export declare class BlinkClient extends EventEmitter {
   constructor(options?: ClientOptions);
   readonly state: ClientState;
   readonly limits: Limits | null;
+  /** The version the connection negotiated (2, or 1 with a version-1 server), once connected. */
+  readonly protocolVersion: number | null;
   readonly metrics: Metrics;
   connect(): Promise<void>;
   ping(options?: CallOptions): Promise<void>;
@@ -113,6 +133,20 @@ export declare class BlinkClient extends EventEmitter {
   /** Remaining milliseconds, NO_TTL for a key without TTL, or null for no such key. */
   ttl(key: Bytes, options?: CallOptions): Promise<bigint | null>;
   stats(options?: CallOptions): Promise<Map<string, bigint>>;
+  /** v2: stores only if the key does not exist; false if it exists. */
+  add(key: Bytes, value: Bytes, options?: SetOptions): Promise<boolean>;
+  /** v2: stores only if the key exists; false if there is no such key. */
+  replace(key: Bytes, value: Bytes, options?: SetOptions): Promise<boolean>;
+  /** v2: adds delta (default 1; an i64) to the integer under key; the new value. Rejects with NotIntegerError. */
+  incr(key: Bytes, delta?: number | bigint, options?: CallOptions): Promise<bigint>;
+  /** v2: appends suffix to the value (a missing key starts empty); the value's new length in bytes. */
+  append(key: Bytes, suffix: Bytes, options?: CallOptions): Promise<number>;
+  /** v2: removes every key. */
+  flush(options?: CallOptions): Promise<void>;
+  /** v2: one step of a walk; start at 0n, pass each returned cursor back until it is 0n. */
+  scan(cursor: bigint | number, options?: ScanOptions & CallOptions): Promise<ScanPage>;
+  /** v2: the whole walk, each key that exists throughout yielded exactly once. */
+  scanIterator(options?: ScanOptions & CallOptions): AsyncGenerator<Buffer, void, undefined>;
   batch(): Batch;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -126,7 +160,7 @@ export declare class BlinkClient extends EventEmitter {
 }
 
 export type BatchResult = PromiseSettledResult<
-  void | boolean | bigint | null | string | Buffer | HelloReply | Map<string, bigint>
+  void | boolean | bigint | number | null | string | Buffer | HelloReply | Map<string, bigint> | ScanPage
 >;
 
 export declare class Batch {
@@ -141,6 +175,12 @@ export declare class Batch {
   expire(key: Bytes, ttlMs: number | bigint): this;
   ttl(key: Bytes): this;
   stats(): this;
+  add(key: Bytes, value: Bytes, options?: { ttlMs?: number | bigint }): this;
+  replace(key: Bytes, value: Bytes, options?: { ttlMs?: number | bigint }): this;
+  incr(key: Bytes, delta?: number | bigint): this;
+  append(key: Bytes, suffix: Bytes): this;
+  flush(): this;
+  scan(cursor: bigint | number, options?: ScanOptions): this;
   /** Sends every request; resolves to one settled result per request, in order. */
   exec(options?: CallOptions): Promise<BatchResult[]>;
 }
@@ -168,6 +208,7 @@ export declare class StatusError extends BlinkError {
   readonly status: number;
   readonly statusName: string;
 }
+/** ERR_UNKNOWN_COMMAND, or (local) a version-2 command on a version-1 connection, not sent. */
 export declare class UnknownCommandError extends StatusError {}
 export declare class MalformedRequestError extends StatusError {}
 export declare class FrameTooLargeError extends StatusError {}
@@ -181,3 +222,5 @@ export declare class TooManyConnectionsError extends StatusError {}
 export declare class ServerTimeoutError extends StatusError {}
 export declare class BusyError extends StatusError {}
 export declare class ShuttingDownError extends StatusError {}
+/** ERR_NOT_INTEGER: INCR of a value that is not an integer, or an overflowing result. */
+export declare class NotIntegerError extends StatusError {}

@@ -1,8 +1,10 @@
 // A tour of blink-client against a running blink-store. Run it with
 //   node quickstart.js [host:port | /path/to/blink.sock]
 // (default 127.0.0.1:25465; a token, if any, in BLINK_AUTH_TOKEN).
+// README.md shows the parts between the ANCHOR lines as they are
+// (test/quickstart.test.js checks it).
 
-import { KeyTooLargeError, NO_TTL, connect } from "./src/index.js";
+import { KeyTooLargeError, NO_TTL, NotIntegerError, connect } from "./src/index.js";
 
 const target = process.argv[2] ?? "127.0.0.1:25465";
 const address = target.includes("/")
@@ -48,6 +50,33 @@ try {
     if (!(err instanceof KeyTooLargeError)) throw err;
     console.log("refused locally:", err.statusName, err.local);
   }
+  // ANCHOR: version2
+  // Protocol version 2. With a version-1 server, client.protocolVersion is 1
+  // and these calls fail with UnknownCommandError (local: true), unsent.
+  console.log("protocol version:", client.protocolVersion);
+  await client.del("lock:report");
+  const locked = await client.add("lock:report", "worker 1", { ttlMs: 10_000 });
+  console.log("locked:", locked, "again:", await client.add("lock:report", "worker 2"));
+  const renewed = await client.replace("lock:report", "worker 1", { ttlMs: 10_000 });
+  console.log("renewed:", renewed, "missing:", await client.replace("no such key", "x"));
+
+  await client.set("visits", "41");
+  console.log("visits:", await client.incr("visits"), await client.incr("visits", -2)); // bigints
+  try {
+    await client.incr("greeting");
+  } catch (err) {
+    if (!(err instanceof NotIntegerError)) throw err;
+    console.log("not a counter:", err.statusName);
+  }
+  await client.set("log", "start;");
+  console.log("log length:", await client.append("log", "next;")); // a number
+
+  // SCAN walks the keys in bounded steps; scanIterator runs the whole walk.
+  const items = [];
+  for await (const key of client.scanIterator({ prefix: "item:", count: 100 })) items.push(key.toString());
+  console.log("items:", items.sort());
+  // ANCHOR_END: version2
+
   // Each call takes a deadline and an AbortSignal; a TimeoutError or an
   // abort never leaves its reply to be read by another call.
   const controller = new AbortController();

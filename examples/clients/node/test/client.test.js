@@ -54,7 +54,7 @@ describe("commands over both transports", () => {
       const key = `every:${transport}`;
       assert.equal(await client.ping(), undefined);
       assert.deepEqual(await client.hello(), {
-        version: 1,
+        version: 2,
         authRequired: false,
         maxFrameBytes: 1052672,
         maxKeyBytes: 1024,
@@ -413,10 +413,10 @@ describe("closing statuses and reconnects", () => {
     }
   });
 
-  test("a server that negotiates another version is refused", async () => {
-    const peer = await startFakePeer((socket) => socket.write(reply(0x00, Buffer.from([2, 0]))));
+  test("a server that negotiates a version this client does not speak is refused", async () => {
+    const peer = await startFakePeer((socket) => socket.write(reply(0x00, Buffer.from([3, 0]))));
     try {
-      await assert.rejects(connect({ port: peer.port }), /negotiated protocol version 2/);
+      await assert.rejects(connect({ port: peer.port }), /negotiated protocol version 3; this client speaks 1 and 2/);
     } finally {
       await peer.close();
     }

@@ -1,7 +1,8 @@
 // The conformance kit's fault cases (examples/clients/conformance/faults.json),
 // one test per case named after its id, against real servers and in-process
-// fake peers. BlinkClient is one multiplexed connection: for the "pooled"
-// cases, that connection with its reconnect logic plays the pool's role.
+// fake peers (version_1_server among them). BlinkClient is one multiplexed
+// connection: for the "pooled" cases, that connection with its reconnect logic
+// plays the pool's role.
 
 import assert from "node:assert/strict";
 import { once } from "node:events";
@@ -17,6 +18,7 @@ import {
   StatusError,
   TimeoutError,
   TooManyConnectionsError,
+  UnknownCommandError,
   ValueTooLargeError,
   connect,
 } from "../src/index.js";
@@ -461,5 +463,50 @@ describe("large_pipeline_does_not_deadlock", () => {
       }
       assert.ok(client.metrics.writes - writesBefore > 1, "the batch went out in pieces paced by the socket");
     });
+  });
+});
+
+describe("version_1_server", () => {
+  test("version_1_server: GET works; the version-2 commands fail with UnknownCommandError unsent; the connection stays", async () => {
+    const GET_OPCODE = 0x10;
+    const recorded = [];
+    const peer = await startFakePeer((socket, payload) => {
+      // The kit's HELLO reply of a version-1 server: 01 00 00101000 00000400 00100000.
+      if (payload[0] === HELLO_OPCODE) socket.write(reply(0x00, Buffer.from("0100001010000000040000100000", "hex")));
+      else if (payload[0] === GET_OPCODE) socket.write(reply(0x01));
+      else recorded.push(Buffer.from(payload));
+    });
+    const client = await connect({ port: peer.port, timeoutMs: 2000 });
+    try {
+      assert.equal(client.protocolVersion, 1);
+      assert.equal(await client.get("k"), null);
+      const calls = {
+        add: () => client.add("k", "v"),
+        replace: () => client.replace("k", "v"),
+        incr: () => client.incr("k", 1),
+        append: () => client.append("k", "v"),
+        flush: () => client.flush(),
+        scan: () => client.scan(0n, { prefix: "k" }),
+        scanIterator: () => client.scanIterator().next(),
+      };
+      for (const [name, call] of Object.entries(calls)) {
+        const err = await call().catch((e) => e);
+        assert.ok(err instanceof UnknownCommandError, `${name}: ${err}`);
+        assert.equal(err.local, true, `${name}: refused before sending`);
+        assert.equal(err.statusName, "ERR_UNKNOWN_COMMAND");
+      }
+      const batch = await client.batch().add("k", "v").get("k").scan(0n).exec();
+      assert.deepEqual(
+        batch.map((r) => (r.status === "fulfilled" ? r.value : r.reason.constructor.name)),
+        ["UnknownCommandError", null, "UnknownCommandError"],
+      );
+      assert.equal(await client.get("k"), null, "the connection stays usable");
+      assert.deepEqual(recorded, [], "the fake server received no version-2 frame");
+      assert.equal(peer.connections, 1);
+      assert.equal(client.metrics.connectionsClosed, 0);
+    } finally {
+      await client.close();
+      await peer.close();
+    }
   });
 });

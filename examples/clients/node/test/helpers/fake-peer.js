@@ -57,15 +57,16 @@ export function reply(status, body = Buffer.alloc(0)) {
   return frame;
 }
 
-/** The OK reply to HELLO v1 with these limits. */
+/** The OK reply to HELLO negotiating `version` (default 2) with these limits. */
 export function helloReply({
+  version = 2,
   maxFrameBytes = 4096,
   maxKeyBytes = 1024,
   maxValueBytes = 2048,
   authRequired = false,
 } = {}) {
   const body = Buffer.alloc(14);
-  body[0] = 1;
+  body[0] = version;
   body[1] = authRequired ? 1 : 0;
   body.writeUInt32BE(maxFrameBytes, 2);
   body.writeUInt32BE(maxKeyBytes, 6);

@@ -1,12 +1,18 @@
-// The protocol test vectors (protocol/vectors/v1.json) and their byte-string
-// encoding (protocol/vectors/README.md): hex, or parts with repeats.
+// The protocol test vectors (protocol/vectors/v1.json, and v2.json with what
+// version 2 adds) and their byte-string encoding (protocol/vectors/README.md):
+// hex, or parts with repeats.
 
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../../../", import.meta.url));
-export const VECTORS = JSON.parse(readFileSync(path.join(REPO_ROOT, "protocol/vectors/v1.json"), "utf8"));
+const load = (file) => JSON.parse(readFileSync(path.join(REPO_ROOT, "protocol/vectors", file), "utf8"));
+
+/** Both vector files by name; a version-2 client passes every case of each. */
+export const VECTOR_FILES = Object.freeze({ "v1.json": load("v1.json"), "v2.json": load("v2.json") });
+/** v1.json: the limit sets and every version-1 case. */
+export const VECTORS = VECTOR_FILES["v1.json"];
 
 /** The bytes of a vector byte string. */
 export function bytesOf(spec) {
@@ -26,6 +32,7 @@ export function statusCode(name) {
 const STATUS_CODES = {
   OK: 0x00,
   NOT_FOUND: 0x01,
+  EXISTS: 0x02,
   ERR_UNKNOWN_COMMAND: 0x80,
   ERR_MALFORMED: 0x81,
   ERR_FRAME_TOO_LARGE: 0x82,
@@ -39,6 +46,7 @@ const STATUS_CODES = {
   ERR_TIMEOUT: 0x8a,
   ERR_BUSY: 0x8b,
   ERR_SHUTTING_DOWN: 0x8c,
+  ERR_NOT_INTEGER: 0x8d,
 };
 
 /** The flags that start a server with a vector limit set (conformance README). */

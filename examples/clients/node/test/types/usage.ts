@@ -6,11 +6,14 @@ import {
   ConnectionClosedError,
   KeyTooLargeError,
   NO_TTL,
+  NotIntegerError,
+  UnknownCommandError,
   connect,
   type BatchResult,
   type HelloReply,
   type Limits,
   type Metrics,
+  type ScanPage,
 } from "blink-client";
 
 export async function usage(): Promise<void> {
@@ -27,6 +30,22 @@ export async function usage(): Promise<void> {
   const stats: Map<string, bigint> = await client.stats();
   const results: BatchResult[] = await client.batch().set("a", "1").get("a").del("a").exec({ timeoutMs: 100 });
   const metrics: Metrics = client.metrics;
+  const version: number | null = client.protocolVersion;
+  const added: boolean = await client.add("n", "1", { ttlMs: 1000 });
+  const replaced: boolean = await client.replace("n", "2");
+  const counter: bigint = await client.incr("n", -2n);
+  const bumped: bigint = await client.incr("n");
+  const length: number = await client.append("log", Buffer.from("line\n"));
+  await client.flush({ timeoutMs: 100 });
+  const page: ScanPage = await client.scan(0n, { prefix: "user:", count: 50 });
+  const next: bigint = page.cursor;
+  for await (const key of client.scanIterator({ prefix: "user:" })) void key.length;
+  await client.batch().add("a", "1").replace("a", "2").incr("c", 5).append("a", "3").scan(0n).flush().exec();
+  try {
+    await client.incr("log");
+  } catch (err) {
+    if (err instanceof NotIntegerError || err instanceof UnknownCommandError) void err.local;
+  }
   client.on("disconnect", (reason: Error) => void reason.message);
   client.on("reconnecting", ({ delayMs }) => void delayMs.toFixed());
   try {
@@ -39,4 +58,5 @@ export async function usage(): Promise<void> {
   await lazy.connect();
   await lazy.close();
   void [limits, hello, value, text, removed, extended, persistent, stats, results, metrics];
+  void [version, added, replaced, counter, bumped, length, next];
 }
