@@ -1,4 +1,4 @@
-"""A tour of blink_client: connect, get/set, TTL, pipelining, the pool, asyncio, errors.
+"""A tour of blink_client: connect, get/set, TTL, pipelining, the pool, asyncio, version 2, errors.
 
 Run it against a server: `python3 quickstart.py 127.0.0.1:25465` (or a
 `unix:/path/to/blink.sock`); the address may also come from $BLINK_ADDRESS.
@@ -64,6 +64,37 @@ async def async_tour(address: str) -> None:
     # ANCHOR_END: asyncio
 
 
+def version_2_tour(address: str) -> None:
+    # ANCHOR: version_2
+    with Client(address) as client:
+        if client.protocol_version < 2:  # a version-1 server: these calls would raise UnknownCommandError
+            print("version 2: not supported by this server")
+            return
+        print("add:", client.add("lock:report", "worker 1", ttl_ms=10_000))  # True: stored
+        print("add again:", client.add("lock:report", "worker 2"))  # False: the key exists
+        print("replace missing:", client.replace("no such key", "v"))  # False: nothing stored
+        print("incr:", client.incr("visits"), client.incr("visits", 10))  # 1 11
+        print("append:", client.append("log", "a,"), client.append("log", "b,"))  # 2 4: the new lengths
+        try:
+            client.incr("log")
+        except blink_client.NotIntegerError:
+            print("not an integer:", client.get("log"))  # b'a,b,': nothing changed
+        # ANCHOR_END: version_2
+        # ANCHOR: scan
+        users = sorted(client.scan_iter(prefix="user:", count=50))  # every key once, in no order
+        print("scanned:", len(users), users[:2])  # 99 [b'user:0', b'user:1']
+        cursor, seen = 0, 0
+        while True:  # the same walk page by page: pass each cursor back until it is 0
+            cursor, keys = client.scan(cursor, count=50, prefix="user:")
+            seen += len(keys)
+            if cursor == 0:
+                break
+        print("paged:", seen)  # 99
+        client.flush()  # removes every key
+        print("after flush:", client.get("greeting"))  # None
+        # ANCHOR_END: scan
+
+
 def main() -> int:
     address = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("BLINK_ADDRESS", "127.0.0.1:25465")
     # ANCHOR: error_classes
@@ -71,6 +102,7 @@ def main() -> int:
         sync_tour(address)
         pool_tour(address)
         asyncio.run(async_tour(address))
+        version_2_tour(address)
     except blink_client.AuthFailedError as exc:  # a configuration error: do not retry
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

@@ -17,6 +17,9 @@ from blink_client import (
     ConnectError,
     ConnectionClosedError,
     KeyTooLargeError,
+    NotIntegerError,
+    UnknownCommandError,
+    ValueTooLargeError,
 )
 
 from .support import BlinkServer, ServerTestCase
@@ -36,7 +39,8 @@ class AsyncCommands(AsyncServerTestCase):
     async def every_command(self, client: AsyncClient) -> None:
         await client.ping()
         hello = await client.hello()
-        self.assertEqual(hello.version, 1)
+        self.assertEqual(hello.version, 2)
+        self.assertEqual(client.protocol_version, 2)
         await client.auth("ignored")
         await client.set(b"\x00k", b"\xffv", ttl_ms=60_000)
         self.assertEqual(await client.get(b"\x00k"), b"\xffv")
@@ -93,6 +97,67 @@ class AsyncCommands(AsyncServerTestCase):
                 await client.ping()
 
         asyncio.run(run())
+
+
+class AsyncVersionTwoCommands(AsyncServerTestCase):
+    def test_every_version_2_command(self) -> None:
+        async def body(client: AsyncClient) -> None:
+            self.assertIs(await client.add("v2:k", "first", ttl_ms=60_000), True)
+            self.assertIs(await client.add("v2:k", "second"), False)
+            self.assertIs(await client.replace("v2:k", "third"), True)
+            self.assertIs(await client.replace("v2:missing", "x"), False)
+            self.assertEqual(await client.get("v2:k"), b"third")
+            self.assertEqual(await client.append("v2:k", "!"), 6)
+            with self.assertRaises(NotIntegerError):
+                await client.incr("v2:k")
+            self.assertEqual(
+                await asyncio.gather(*(client.incr("v2:n", 2) for _ in range(100))), list(range(2, 201, 2))
+            )
+            self.assertEqual(await client.incr("v2:n", -(2**63)), 200 - 2**63)
+            with self.assertRaises(ValueTooLargeError) as caught:
+                await client.append("v2:k", b"x" * (client.limits.max_value_bytes + 1))
+            self.assertTrue(caught.exception.local)
+            cursor, keys = await client.scan(0, 1000, "v2:")
+            self.assertIsInstance(cursor, int)
+            self.assertTrue(all(key.startswith(b"v2:") for key in keys))
+
+        self.run_with(self.server.tcp, body)
+
+    def test_a_scan_walk_with_the_async_generator(self) -> None:
+        async def body(client: AsyncClient) -> None:
+            await asyncio.gather(*(client.set(f"walk:a:{i}", "a") for i in range(2500)))
+            await asyncio.gather(*(client.set(f"walk:b:{i}", "b") for i in range(1500)))
+            keys = [key async for key in client.scan_iter(prefix="walk:a:", count=10)]
+            self.assertEqual(len(keys), 2500, "no key twice")
+            self.assertEqual(set(keys), {f"walk:a:{i}".encode() for i in range(2500)})
+
+        self.run_with(self.server.unix, body)
+
+    def test_hello_1_refuses_version_2_calls_locally_until_hello_2(self) -> None:
+        async def body(client: AsyncClient) -> None:
+            await client.hello(1)
+            self.assertEqual(client.protocol_version, 1)
+            with self.assertRaises(UnknownCommandError) as caught:
+                await client.flush()
+            self.assertTrue(caught.exception.local)
+            with self.assertRaises(UnknownCommandError):
+                [key async for key in client.scan_iter()]
+            await client.hello(2)
+            self.assertEqual(await client.incr("hello:n"), 1)
+
+        self.run_with(self.server.tcp, body)
+
+    def test_flush(self) -> None:
+        server = BlinkServer()
+        self.addCleanup(server.cleanup)
+
+        async def body(client: AsyncClient) -> None:
+            await client.set("a", "1")
+            await client.flush()
+            self.assertIsNone(await client.get("a"))
+            self.assertEqual([key async for key in client.scan_iter()], [])
+
+        self.run_with(server.tcp, body)
 
 
 class AsyncWithToken(AsyncServerTestCase):

@@ -16,10 +16,13 @@ from blink_client import (
     ConnectError,
     ConnectionClosedError,
     ItemTooLargeError,
+    KeyTooLargeError,
+    NotIntegerError,
     ProtocolError,
     ServerTimeoutError,
     TcpAddress,
     UnixAddress,
+    UnknownCommandError,
     UnsupportedVersionError,
     ValueTooLargeError,
     parse_address,
@@ -35,7 +38,8 @@ class EveryCommand(ServerTestCase):
     def check_every_command(self, client: Client) -> None:
         client.ping()
         hello = client.hello()
-        self.assertEqual((hello.version, hello.auth_required), (1, False))
+        self.assertEqual((hello.version, hello.auth_required), (2, False))
+        self.assertEqual(client.protocol_version, 2)
         self.assertEqual(hello.limits, Limits(1_052_672, 1024, 1_048_576))
         self.assertEqual(client.limits, hello.limits)
         client.auth("any token: this server has none")
@@ -92,6 +96,166 @@ class EveryCommand(ServerTestCase):
         value = b"v" * client.limits.max_value_bytes
         client.set("k" * client.limits.max_key_bytes, value)
         self.assertEqual(client.get("k" * client.limits.max_key_bytes), value)
+
+
+class VersionTwoCommands(ServerTestCase):
+    def test_add_stores_only_a_missing_key(self) -> None:
+        client = self.client()
+        self.assertIs(client.add("add:k", "first", ttl_ms=60_000), True)
+        self.assertIs(client.add("add:k", "second"), False)
+        self.assertEqual(client.get("add:k"), b"first")
+        remaining_ms = client.ttl("add:k")
+        assert isinstance(remaining_ms, int)
+        self.assertTrue(0 < remaining_ms <= 60_000)
+
+    def test_replace_stores_only_an_existing_key_and_resets_its_ttl(self) -> None:
+        client = self.client()
+        self.assertIs(client.replace("replace:k", "v"), False)
+        self.assertIsNone(client.get("replace:k"))
+        client.set("replace:k", "old", ttl_ms=60_000)
+        self.assertIs(client.replace("replace:k", "new"), True)
+        self.assertEqual(client.get("replace:k"), b"new")
+        self.assertIs(client.ttl("replace:k"), PERSISTENT)
+
+    def test_incr_counts_in_i64_and_refuses_what_is_not_an_integer(self) -> None:
+        client = self.client()
+        self.assertEqual(client.incr("incr:n"), 1)
+        self.assertEqual(client.incr("incr:n", 41), 42)
+        self.assertEqual(client.incr("incr:n", -50), -8)
+        self.assertEqual(client.get("incr:n"), b"-8")
+        client.set("incr:max", str(2**63 - 1))
+        with self.assertRaises(NotIntegerError) as caught:
+            client.incr("incr:max")
+        self.assertFalse(caught.exception.local)
+        self.assertEqual(client.incr("incr:max", -(2**63)), -1)
+        client.set("incr:text", "12a")
+        with self.assertRaises(NotIntegerError):
+            client.incr("incr:text")
+        self.assertEqual(client.get("incr:text"), b"12a", "nothing changed")
+        with self.assertRaises(ValueError):
+            client.incr("incr:n", 2**63)
+        self.assertFalse(client.closed)
+
+    def test_append_returns_the_new_length(self) -> None:
+        client = self.client()
+        self.assertEqual(client.append("append:k", "ab"), 2)
+        self.assertEqual(client.append("append:k", b"\x00\xff"), 4)
+        self.assertEqual(client.append("append:k", ""), 4)
+        self.assertEqual(client.get("append:k"), b"ab\x00\xff")
+
+    def test_version_2_batches(self) -> None:
+        client = self.client()
+        results = (
+            client.batch()
+            .incr("batch:n")
+            .incr("batch:n", 2)
+            .append("batch:n", "x")
+            .incr("batch:n")
+            .add("batch:n", "y")
+            .replace("batch:n", "7")
+            .scan(0, 10, "batch:")
+            .execute(raise_on_error=False)
+        )
+        self.assertEqual(results[:3], [1, 3, 2])
+        self.assertIsInstance(results[3], NotIntegerError)
+        self.assertEqual(results[4:6], [False, True])
+        self.assertIsInstance(results[6], tuple)
+
+    def test_hello_1_turns_the_version_2_commands_off_and_hello_2_on(self) -> None:
+        client = self.client()
+        # Queued while the connection is at version 2, the second INCR is sent behind HELLO 1: the server refuses it.
+        results = client.batch().incr("hello:n").hello(1).incr("hello:n").execute(raise_on_error=False)
+        self.assertEqual(results[0], 1)
+        self.assertEqual(results[1].version, 1)
+        self.assertIsInstance(results[2], UnknownCommandError)
+        self.assertFalse(results[2].local)
+        self.assertEqual(client.protocol_version, 1)
+        with self.assertRaises(UnknownCommandError) as caught:
+            client.incr("hello:n")
+        self.assertTrue(caught.exception.local)
+        self.assertEqual(client.get("hello:n"), b"1")
+        self.assertEqual(client.hello().version, 2)
+        self.assertEqual(client.incr("hello:n"), 2)
+
+    def test_version_2_writes_are_checked_locally_as_set_is(self) -> None:
+        client = self.client()
+        limits = client.limits
+        too_long = b"v" * (limits.max_value_bytes + 1)
+        for write in (client.add, client.replace, client.append):
+            with self.subTest(write.__name__):
+                with self.assertRaises(ValueTooLargeError) as caught:
+                    write("limits:k", too_long)
+                self.assertTrue(caught.exception.local)
+                with self.assertRaises(KeyTooLargeError):
+                    write("k" * (limits.max_key_bytes + 1), "v")
+        with self.assertRaises(KeyTooLargeError):
+            client.incr("k" * (limits.max_key_bytes + 1))
+        self.assertEqual(client.scan(prefix="k" * (limits.max_key_bytes + 1))[1], [])
+
+    def test_an_append_past_the_value_limit_is_refused_by_the_server(self) -> None:
+        client = self.client()
+        half = b"h" * (client.limits.max_value_bytes // 2 + 1)
+        client.set("append:big", half)
+        with self.assertRaises(ValueTooLargeError) as caught:
+            client.append("append:big", half)
+        self.assertFalse(caught.exception.local)
+        self.assertEqual(client.get("append:big"), half)
+
+
+class ScanWalk(ServerTestCase):
+    """The conformance kit's SCAN walk: thousands of keys under two prefixes, one walked with a small count."""
+
+    USERS = 3000
+    ORDERS = 2000
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        with cls.server.client() as client:
+            batch = client.batch()
+            for i in range(cls.USERS):
+                batch.set(f"user:{i}", "u")
+            for i in range(cls.ORDERS):
+                batch.set(f"order:{i}", "o")
+            batch.set(b"user", "no colon").set(b"\x00user:", "starts with a NUL byte")
+            batch.execute()
+
+    def test_a_walk_returns_each_key_under_the_prefix_once(self) -> None:
+        keys = list(self.client().scan_iter(prefix="user:", count=10))
+        self.assertEqual(len(keys), self.USERS, "no key twice")
+        self.assertEqual(set(keys), {f"user:{i}".encode() for i in range(self.USERS)})
+
+    def test_a_walk_without_a_prefix_returns_every_key(self) -> None:
+        keys = list(self.client().scan_iter(count=1000))
+        self.assertEqual(len(keys), self.USERS + self.ORDERS + 2)
+        self.assertEqual(len(set(keys)), len(keys))
+
+    def test_pages_by_hand_end_at_cursor_0(self) -> None:
+        client = self.client()
+        cursor, pages, keys = 0, 0, set()
+        while True:
+            cursor, page = client.scan(cursor, count=50, prefix=b"order:")
+            pages += 1
+            keys.update(page)
+            if cursor == 0:
+                break
+        self.assertEqual(keys, {f"order:{i}".encode() for i in range(self.ORDERS)})
+        self.assertGreater(pages, 1)
+
+    def test_a_walk_through_the_pool(self) -> None:
+        with blink_client.ConnectionPool(self.server.tcp) as pool, pool.client() as client:
+            self.assertEqual(sum(1 for _ in client.scan_iter(prefix=b"order:1", count=16)), 1111)
+
+
+class Flush(ServerTestCase):
+    def test_flush_removes_every_key(self) -> None:
+        client = self.client()
+        client.batch().set("a", "1").set("b", "2", ttl_ms=60_000).execute()
+        client.flush()
+        self.assertEqual(client.batch().get("a").get("b").execute(), [None, None])
+        self.assertEqual(client.stats()["items"], 0)
+        self.assertEqual(list(client.scan_iter()), [])
+        self.assertIs(client.add("a", "3"), True)
 
 
 class Batches(ServerTestCase):
@@ -162,16 +326,33 @@ class FakePeers(unittest.TestCase):
 
         with Client(self.peer(serve).address, token="tok") as client:
             self.assertTrue(client.connection.session.authenticated)
-        self.assertEqual(frames, [bytes.fromhex("00000002 02 01"), bytes.fromhex("00000004 03") + b"tok"])
+        self.assertEqual(frames, [bytes.fromhex("00000002 02 02"), bytes.fromhex("00000004 03") + b"tok"])
 
     def test_an_unknown_version_closes(self) -> None:
         def serve(conn: socket.socket) -> None:
             read_frame(conn)
-            conn.sendall(hello_reply()[:5] + b"\x02" + hello_reply()[6:])
+            conn.sendall(hello_reply(version=3))
             wait_for_eof(conn)
 
-        with self.assertRaisesRegex(ProtocolError, "version 2"):
+        with self.assertRaisesRegex(ProtocolError, "version 3"):
             Client(self.peer(serve).address)
+
+    def test_a_version_1_server_is_spoken_to_at_version_1(self) -> None:
+        def serve(conn: socket.socket) -> None:
+            read_frame(conn)
+            conn.sendall(hello_reply(version=1))
+            wait_for_eof(conn)
+
+        with Client(self.peer(serve).address) as client:
+            self.assertEqual(client.protocol_version, 1)
+            with self.assertRaises(UnknownCommandError) as caught:
+                client.incr("n")
+            self.assertTrue(caught.exception.local)
+            with self.assertRaises(UnknownCommandError):
+                client.batch().get("k").scan()
+            with self.assertRaises(UnknownCommandError):
+                next(client.scan_iter())
+            self.assertFalse(client.closed)
 
     def answering(self, *replies: bytes) -> FakePeer:
         """A peer that answers HELLO, then each later request with the next of `replies`."""

@@ -10,7 +10,8 @@ import asyncio
 import socket
 import threading
 import unittest
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Final
 
 import blink_client
 from blink_client import (
@@ -28,6 +29,7 @@ from blink_client import (
     ProtocolError,
     ServerUnavailableError,
     TooManyConnectionsError,
+    UnknownCommandError,
     ValueTooLargeError,
 )
 
@@ -210,8 +212,8 @@ class BadReplyPeer:
 
     @staticmethod
     def assert_hello(frame: bytes) -> None:
-        if frame != bytes.fromhex("00000002 02 01"):
-            raise AssertionError(f"expected HELLO 1 first, got {frame.hex()}")
+        if frame != bytes.fromhex("00000002 02 02"):
+            raise AssertionError(f"expected HELLO 2 first, got {frame.hex()}")
 
 
 class FaultBadReplies(unittest.TestCase):
@@ -475,3 +477,101 @@ class FaultLargePipelineDoesNotDeadlock(unittest.TestCase):
             self.assertTrue(all(result == value for result in results))
             self.assertFalse(client.closed)
             self.assertLess(seconds(), 60)
+
+
+class VersionOneServer:
+    """The fault list's fake version-1 server: HELLO 2 gets version 1, GET gets NOT_FOUND.
+
+    Every other frame is recorded in `unexpected` (and answered ERR_UNKNOWN_COMMAND, as a
+    version-1 server would, so a client that sent one would not hang).
+    """
+
+    HELLO_2: Final = bytes.fromhex("00000002 02 02")
+    HELLO_V1_REPLY: Final = bytes.fromhex("0000000f 00 01 00 00101000 00000400 00100000")
+    NOT_FOUND: Final = bytes.fromhex("00000001 01")
+    UNKNOWN_COMMAND: Final = bytes.fromhex("00000001 80")
+
+    def __init__(self) -> None:
+        self.unexpected: list[bytes] = []
+        self.gets = 0
+        self.peer = FakePeer(self.serve)
+
+    def serve(self, conn: socket.socket) -> None:
+        if read_frame(conn) != self.HELLO_2:
+            raise AssertionError("expected HELLO 2 first")
+        conn.sendall(self.HELLO_V1_REPLY)
+        while frame := read_frame(conn):
+            if frame[4] == blink_client.protocol.Opcode.GET:
+                self.gets += 1
+                conn.sendall(self.NOT_FOUND)
+            else:
+                self.unexpected.append(frame)
+                conn.sendall(self.UNKNOWN_COMMAND)
+
+
+class FaultVersion1Server(unittest.TestCase):
+    def setUp(self) -> None:
+        self.server = VersionOneServer()
+        self.addCleanup(self.server.peer.close)
+
+    def assert_unsupported(self, call: Callable[[], object]) -> None:
+        with self.assertRaises(UnknownCommandError) as caught:
+            call()
+        self.assertTrue(caught.exception.local, "refused before sending")
+
+    def version_2_calls(self, client: Client) -> list[Callable[[], object]]:
+        return [
+            lambda: client.add("k", "v"),
+            lambda: client.replace("k", "v"),
+            lambda: client.incr("k"),
+            lambda: client.append("k", "v"),
+            client.flush,
+            client.scan,
+            lambda: next(client.scan_iter()),
+            lambda: client.batch().get("k").incr("k"),
+        ]
+
+    def test_fault_version_1_server(self) -> None:
+        with Client(self.server.peer.address) as client:
+            self.assertEqual(client.protocol_version, 1)
+            self.assertIsNone(client.get("k"))
+            for call in self.version_2_calls(client):
+                with self.subTest():
+                    self.assert_unsupported(call)
+            self.assertIsNone(client.get("k"))
+            self.assertFalse(client.closed)
+        self.assertEqual((self.server.unexpected, self.server.gets), ([], 2))
+
+    def test_fault_version_1_server_pooled(self) -> None:
+        with ConnectionPool(self.server.peer.address, max_size=1) as pool:
+            for _ in range(2):
+                with pool.client() as client:
+                    for call in self.version_2_calls(client):
+                        self.assert_unsupported(call)
+                    self.assertIsNone(client.get("k"))
+            self.assertEqual(pool.metrics().connections_created, 1, "a refused call keeps the connection")
+        self.assertEqual(self.server.unexpected, [])
+
+    def test_fault_version_1_server_async(self) -> None:
+        async def run() -> None:
+            async with await AsyncClient.connect(self.server.peer.address) as client:
+                self.assertEqual(client.protocol_version, 1)
+                self.assertIsNone(await client.get("k"))
+                calls: list[Awaitable[object]] = [
+                    client.add("k", "v"),
+                    client.replace("k", "v"),
+                    client.incr("k"),
+                    client.append("k", "v"),
+                    client.flush(),
+                    client.scan(),
+                    anext(client.scan_iter()),
+                ]
+                for call in calls:
+                    with self.assertRaises(UnknownCommandError) as caught:
+                        await call
+                    self.assertTrue(caught.exception.local)
+                self.assertIsNone(await client.get("k"))
+                self.assertFalse(client.closed)
+
+        asyncio.run(run())
+        self.assertEqual((self.server.unexpected, self.server.gets), ([], 2))

@@ -34,11 +34,22 @@ class Quickstart(ServerTestCase):
             "pooled: b'yes'",
             "connections created: 1",
             "async: [b'name 0', b'name 1', b'name 2']",
+            "add: True",
+            "add again: False",
+            "replace missing: False",
+            "incr: 1 11",
+            "append: 2 4",
+            "not an integer: b'a,b,'",
+            "scanned: 99 [b'user:0', b'user:1']",
+            "paged: 99",
+            "after flush: None",
         ):
             self.assertIn(line + "\n", out)
 
     def test_quickstart_over_unix_socket(self) -> None:
-        self.assertIn("pooled: b'yes'\n", self.run_quickstart(self.server.unix))
+        out = self.run_quickstart(self.server.unix)
+        self.assertIn("pooled: b'yes'\n", out)
+        self.assertIn("add: True\n", out, "the last run's flush left nothing behind")
 
     def test_quickstart_reports_an_unavailable_server(self) -> None:
         done = subprocess.run(
