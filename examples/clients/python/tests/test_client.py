@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import unittest
+from collections.abc import Callable
 
 import blink_client
 from blink_client import (
@@ -354,12 +355,12 @@ class FakePeers(unittest.TestCase):
                 next(client.scan_iter())
             self.assertFalse(client.closed)
 
-    def answering(self, *replies: bytes) -> FakePeer:
-        """A peer that answers HELLO, then each later request with the next of `replies`."""
+    def answering(self, *replies: bytes, version: int = 1) -> FakePeer:
+        """A peer that answers HELLO with `version`, then each later request with the next of `replies`."""
 
         def serve(conn: socket.socket) -> None:
             read_frame(conn)
-            conn.sendall(hello_reply())
+            conn.sendall(hello_reply(version=version))
             for reply in replies:
                 read_frame(conn)
                 conn.sendall(reply)
@@ -400,6 +401,27 @@ class FakePeers(unittest.TestCase):
             with self.assertRaises(ItemTooLargeError) as caught:
                 client.set("k", "v")
             self.assertFalse(caught.exception.local)
+            client.ping()
+            self.assertFalse(client.closed)
+
+    def test_a_broken_version_2_reply_closes(self) -> None:
+        broken: dict[str, tuple[Callable[[Client], object], bytes]] = {
+            "a SCAN key running past the body": (Client.scan, bytes.fromhex("0000000c 00 0000000000000000 0005 6b")),
+            "a SCAN body shorter than its cursor": (Client.scan, bytes.fromhex("00000004 00 000000")),
+            "an INCR body of 4 bytes": (lambda c: c.incr("k"), bytes.fromhex("00000005 00 00000001")),
+            "an APPEND answered EXISTS": (lambda c: c.append("k", "v"), bytes.fromhex("00000001 02")),
+        }
+        for what, (call, reply) in broken.items():
+            with self.subTest(what), Client(self.answering(reply, version=2).address) as client:
+                with self.assertRaises(ProtocolError):
+                    call(client)
+                self.assertTrue(client.closed)
+
+    def test_not_integer_keeps_the_connection(self) -> None:
+        peer = self.answering(bytes.fromhex("00000001 8d"), bytes.fromhex("00000001 00"), version=2)
+        with Client(peer.address) as client:
+            with self.assertRaises(NotIntegerError):
+                client.incr("k")
             client.ping()
             self.assertFalse(client.closed)
 
