@@ -12,7 +12,9 @@
 # server, the median and mean CPU of its rounds and the median p99.9.
 #
 # Usage: benches/ab_cpu.sh [--rounds N] [--pipeline P] [--duration-s S] SERVER...
-#   SERVER  a blink-store binary, or "floor" (target/release/blink-floor)
+#   SERVER  a blink-store binary, or "floor" (target/release/blink-floor),
+#           driven over the Blink protocol; with ":resp" appended, over RESP
+#           (so one build can be compared with itself across protocols)
 # Example (the parent commit's build against this one's):
 #   git worktree add /tmp/parent HEAD~1 && cargo build --release --manifest-path /tmp/parent/Cargo.toml
 #   benches/ab_cpu.sh --pipeline 16 /tmp/parent/target/release/blink-store target/release/blink-store floor
@@ -25,7 +27,7 @@ while [ $# -gt 0 ]; do
         --rounds) ROUNDS=$2; shift ;;
         --pipeline) PIPELINE=$2; shift ;;
         --duration-s) DURATION_S=$2; shift ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
         *) break ;;
     esac
@@ -49,13 +51,17 @@ trap 'exit 130' INT TERM
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# protocol SERVER: the protocol its load speaks; binary SERVER: what to start.
+protocol() { case "$1" in *:resp) echo resp ;; *) echo blink ;; esac; }
+binary() { echo "${1%:resp}"; }
+
 port=$FIRST_PORT
 for server in "$@"; do
     if port_open "$port"; then echo "port $port is already in use" >&2; exit 1; fi
-    if [ "$server" = floor ]; then
+    if [ "$(binary "$server")" = floor ]; then
         taskset -c 0 "$ROOT/target/release/blink-floor" --tcp "127.0.0.1:$port" >/dev/null 2>&1 &
     else
-        taskset -c 0 "$server" --tcp "127.0.0.1:$port" --memory-limit 1024MiB --log-dir "$WORK/logs-$port" >/dev/null 2>&1 &
+        taskset -c 0 "$(binary "$server")" --tcp "127.0.0.1:$port" --memory-limit 1024MiB --log-dir "$WORK/logs-$port" >/dev/null 2>&1 &
     fi
     PIDS+=($!)
     waited=0
@@ -64,14 +70,16 @@ for server in "$@"; do
         sleep 0.1
         waited=$((waited + 1))
     done
-    taskset -c 1 "$BENCH" --tcp "127.0.0.1:$port" --prefill --duration-s 0 --quiet >/dev/null 2>&1
+    taskset -c 1 "$BENCH" --protocol "$(protocol "$server")" --tcp "127.0.0.1:$port" --prefill --duration-s 0 \
+        --quiet >/dev/null 2>&1
     port=$((port + 1))
 done
 
 for round in $(seq "$ROUNDS"); do
     for index in $(seq 0 $(($# - 1))); do
         server=${*:$((index + 1)):1}
-        json=$(taskset -c 1 "$BENCH" --tcp "127.0.0.1:$((FIRST_PORT + index))" --pipeline "$PIPELINE" \
+        json=$(taskset -c 1 "$BENCH" --protocol "$(protocol "$server")" --tcp "127.0.0.1:$((FIRST_PORT + index))" \
+            --pipeline "$PIPELINE" \
             --duration-s "$DURATION_S" --server-pid "${PIDS[$index]}" --json --quiet)
         python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("%d %s %.3f %.0f %.0f" % (int(sys.argv[3]), sys.argv[2], r["server_cpu_us_per_request"], r["ops_per_s"], r["latency_us"]["p99.9"]))' \
             "$json" "$server" "$round" | tee -a "$WORK/runs"

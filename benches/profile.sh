@@ -25,12 +25,14 @@
 #
 # Usage: benches/profile.sh [--skip-build] [--servers "blink floor"]
 #          [--pipelines "1 16"] [--requests N] [--ll-l3] [--no-strace]
-#          [--functions N] [--perf] [--blink-args "..."]
+#          [--functions N] [--perf] [--blink-args "..."] [--protocol resp]
 #   --blink-args  extra flags for blink-store (e.g. "--requests-per-turn 64")
+#   --protocol    the load's protocol: blink (default) or resp (both
+#                 servers answer RESP on the same port)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=1 SERVERS="blink floor" PIPELINES="1 16" REQUESTS=50000 STRACE=1 PERF=0 FUNCTIONS=0 BLINK_ARGS=""
+BUILD=1 SERVERS="blink floor" PIPELINES="1 16" REQUESTS=50000 STRACE=1 PERF=0 FUNCTIONS=0 BLINK_ARGS="" PROTOCOL=blink
 LL="524288,8,64"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -43,7 +45,8 @@ while [ $# -gt 0 ]; do
         --perf) PERF=1 ;;
         --functions) FUNCTIONS=$2; shift ;;
         --blink-args) BLINK_ARGS=$2; shift ;;
-        -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --protocol) PROTOCOL=$2; shift ;;
+        -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -103,13 +106,13 @@ stop() {
 
 # bench ARGS...: blink-bench pinned to CPU 1; prints its JSON.
 bench() {
-    timeout "$STEP_TIMEOUT_S" taskset -c 1 "$BENCH" --tcp "127.0.0.1:$PORT" --connections "$CONNECTIONS" \
-        --keys "$KEYS" --value-size "$VALUE_BYTES" --ratio 1:9 --duration-s "$STEP_TIMEOUT_S" --json --quiet "$@"
+    timeout "$STEP_TIMEOUT_S" taskset -c 1 "$BENCH" --protocol "$PROTOCOL" --tcp "127.0.0.1:$PORT" \
+        --connections "$CONNECTIONS" --keys "$KEYS" --value-size "$VALUE_BYTES" --ratio 1:9 --duration-s "$STEP_TIMEOUT_S" --json --quiet "$@"
 }
 
 prefill() {
-    timeout "$STEP_TIMEOUT_S" taskset -c 1 "$BENCH" --tcp "127.0.0.1:$PORT" --connections "$CONNECTIONS" \
-        --keys "$KEYS" --value-size "$VALUE_BYTES" --prefill --duration-s 0 --quiet >/dev/null 2>&1
+    timeout "$STEP_TIMEOUT_S" taskset -c 1 "$BENCH" --protocol "$PROTOCOL" --tcp "127.0.0.1:$PORT" \
+        --connections "$CONNECTIONS" --keys "$KEYS" --value-size "$VALUE_BYTES" --prefill --duration-s 0 --quiet >/dev/null 2>&1
 }
 
 completed() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])["requests"])' "$1"; }
@@ -176,7 +179,7 @@ perf_runs() {
     start "$server"
     prefill
     for pipeline in $PIPELINES; do
-        taskset -c 1 "$BENCH" --tcp "127.0.0.1:$PORT" --connections "$CONNECTIONS" --keys "$KEYS" \
+        taskset -c 1 "$BENCH" --protocol "$PROTOCOL" --tcp "127.0.0.1:$PORT" --connections "$CONNECTIONS" --keys "$KEYS" \
             --value-size "$VALUE_BYTES" --ratio 1:9 --pipeline "$pipeline" --duration-s 6 --quiet >/dev/null &
         load=$!
         perf record -q -e cpu-clock -F 2000 -p "$SERVER_PID" -o "$WORK/perf.data" -- sleep 4 >/dev/null 2>&1
@@ -205,7 +208,7 @@ for server in $SERVERS; do
     [ "$PERF" = 0 ] || perf_runs "$server"
 done
 
-echo "# benches/profile.sh $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet || echo +dirty): $REQUESTS get90/set10 requests, $CONNECTIONS conns, LL $LL${BLINK_ARGS:+, blink-store $BLINK_ARGS}"
+echo "# benches/profile.sh $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet || echo +dirty): $REQUESTS get90/set10 requests over $PROTOCOL, $CONNECTIONS conns, LL $LL${BLINK_ARGS:+, blink-store $BLINK_ARGS}"
 echo
 echo "| server | pipeline | requests | instructions/req | D1 misses/req | LL misses/req | LL read misses/req |"
 echo "|---|---:|---:|---:|---:|---:|---:|"

@@ -191,7 +191,7 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
     })
 }
 
-/// Executes the command in `args` (name first; never empty), whose
+/// Executes command `name` with the arguments after it, `args`, whose
 /// [`lookup`] gave `spec` and whose bytes on the wire are `request`,
 /// writing its reply; inside MULTI, queues it instead. `Err(NoRoom)` only
 /// from a [`ReplyMax::Measured`] handler whose reply would not fit
@@ -199,12 +199,10 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
 pub fn execute(
     call: &mut Call<'_>,
     spec: Option<&'static Spec>,
-    mut args: Args<'_>,
+    name: &[u8],
+    args: Args<'_>,
     request: &[u8],
 ) -> Handled {
-    let Some(name) = args.next() else {
-        return Ok(Outcome::Continue);
-    };
     let Some(spec) = spec else {
         transaction::refused(call.client);
         return Ok(unknown_command(call, name, args));

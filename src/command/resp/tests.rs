@@ -38,7 +38,9 @@ impl Harness {
         else {
             panic!("not a command: {line}");
         };
-        let spec = lookup(args.clone().next().unwrap());
+        let mut args = args;
+        let name = args.next().unwrap();
+        let spec = lookup(name);
         let mut out = Vec::new();
         let version = self.client.version;
         let mut call = Call {
@@ -52,7 +54,7 @@ impl Harness {
             },
             room_bytes,
         };
-        let handled = execute(&mut call, spec, args, input.as_bytes());
+        let handled = execute(&mut call, spec, name, args, input.as_bytes());
         match handled {
             Ok(Outcome::Authenticated) => self.authenticated = true,
             Ok(Outcome::Unauthenticated) => self.authenticated = false,

@@ -131,7 +131,7 @@ pub(super) fn exec(call: &mut Call<'_>, _args: Args<'_>) -> Handled {
     let mut rest = transaction.queued.as_slice();
     for _ in 0..transaction.count {
         // Every queued request decoded once already: this cannot fail.
-        let Decoded::Command { args, len } = decode_command(rest, &limits, &mut scratch) else {
+        let Decoded::Command { mut args, len } = decode_command(rest, &limits, &mut scratch) else {
             call.reply
                 .error("ERR a queued command could not be read back");
             continue;
@@ -139,7 +139,8 @@ pub(super) fn exec(call: &mut Call<'_>, _args: Args<'_>) -> Handled {
         let (request, after) = rest.split_at(len);
         rest = after;
         let room_bytes = call.room_bytes.saturating_sub(call.reply.out.len() - start);
-        let spec = args.clone().next().and_then(lookup);
+        let name = args.next().unwrap_or_default();
+        let spec = lookup(name);
         let skip = spec.is_some_and(|spec| {
             !spec.write && reply_max_bytes(call, spec.reply, &args, request) > room_bytes
         });
@@ -160,7 +161,7 @@ pub(super) fn exec(call: &mut Call<'_>, _args: Args<'_>) -> Handled {
             },
             room_bytes,
         };
-        match execute(&mut each, spec, args, request) {
+        match execute(&mut each, spec, name, args, request) {
             // Only the binary protocol's HELLO negotiates a Blink version.
             Ok(Outcome::Continue | Outcome::Negotiated(_)) => {}
             Ok(Outcome::Authenticated) => {
@@ -189,7 +190,7 @@ pub(super) fn exec(call: &mut Call<'_>, _args: Args<'_>) -> Handled {
 fn reply_max_bytes(call: &mut Call<'_>, reply: ReplyMax, args: &Args<'_>, request: &[u8]) -> usize {
     match reply {
         ReplyMax::Value => {
-            let key = args.clone().nth(1).unwrap_or_default();
+            let key = args.clone().next().unwrap_or_default();
             let value_bytes = call
                 .ctx
                 .store

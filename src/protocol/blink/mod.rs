@@ -264,6 +264,23 @@ wire_codes! {
 }
 
 impl Opcode {
+    /// Whether the command's first field after the opcode's own is a key
+    /// (on RESP: whether its first argument is one).
+    pub fn takes_key(self) -> bool {
+        matches!(
+            self,
+            Opcode::Get
+                | Opcode::Set
+                | Opcode::Del
+                | Opcode::Expire
+                | Opcode::Ttl
+                | Opcode::Add
+                | Opcode::Replace
+                | Opcode::Incr
+                | Opcode::Append
+        )
+    }
+
     /// The first protocol version with this command: a connection that
     /// negotiated an older one treats the opcode as unknown (SPEC §10).
     ///

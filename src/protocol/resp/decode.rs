@@ -158,6 +158,13 @@ pub fn decode_command<'a>(
     }
 }
 
+/// [`decode_command`] for a multibulk request, which needs no scratch
+/// buffer: `None` unless `input` starts with `*`.
+#[must_use]
+pub fn decode_multibulk<'a>(input: &'a [u8], limits: &RespLimits) -> Option<Decoded<'a>> {
+    (input.first() == Some(&b'*')).then(|| multibulk(input, limits))
+}
+
 /// What a `*` or `$` header line holds.
 enum Header {
     /// Its line has not fully arrived.

@@ -30,7 +30,7 @@ mod inline;
 mod proptests;
 
 pub use args::Args;
-pub use decode::{Decoded, ProtocolError, decode_command, parse_integer};
+pub use decode::{Decoded, ProtocolError, decode_command, decode_multibulk, parse_integer};
 pub use encode::{BULK_FRAMING_MAX_BYTES, Reply, Version};
 
 /// The size limits the RESP decoder enforces, derived from the Blink
