@@ -16,12 +16,13 @@ use std::time::{Duration, Instant};
 use crate::config::Config;
 use crate::error::{Error, Result, TimeoutKind};
 use crate::pipeline::Pipeline;
-use crate::reply::{FromReply, ServerInfo, Stats, Ttl, Value, ttl_ms};
+use crate::reply::{FromReply, ScanPage, ServerInfo, Stats, Ttl, Value, ttl_ms};
+use crate::scan::ScanKeys;
 use crate::session::{Handshake, Session};
 use crate::stream::Stream;
 use crate::wire::{RawReply, ReplyBuffer, Request};
 
-/// A blocking connection: HELLO (and AUTH) done, limits known.
+/// A blocking connection: HELLO (and AUTH) done, version and limits known.
 ///
 /// Not `Sync`: one thread uses it at a time. Share connections between
 /// threads with a [`Pool`](crate::Pool).
@@ -92,7 +93,10 @@ impl Connection {
     }
 
     /// HELLO: negotiates `version` and refreshes the limits this connection
-    /// checks requests against. Connecting already did this once.
+    /// checks requests against. Connecting already did this once, asking
+    /// for version 2. The version the reply reports is the connection's
+    /// from then on: after `hello(1)`, the version-2 commands fail locally
+    /// with [`Error::UnknownCommand`] until a `hello(2)`.
     pub fn hello(&mut self, version: u8) -> Result<ServerInfo> {
         self.call(Request::Hello { version })
     }
@@ -150,13 +154,121 @@ impl Connection {
         self.call(Request::Stats)
     }
 
+    /// ADD (version 2): stores `value` only if `key` does not exist, with a
+    /// TTL or (`None`) without one. `Ok(false)` when the key exists: nothing
+    /// changed (EXISTS is an outcome, not an error).
+    ///
+    /// ```no_run
+    /// # let mut conn = blink_client::Connection::connect(&blink_client::Config::tcp("127.0.0.1:25465"))?;
+    /// if conn.add("lock:job-7", "worker-3", Some(std::time::Duration::from_secs(30)))? {
+    ///     println!("the lock is ours");
+    /// }
+    /// # Ok::<(), blink_client::Error>(())
+    /// ```
+    pub fn add(
+        &mut self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+        ttl: Option<Duration>,
+    ) -> Result<bool> {
+        let ttl_ms = ttl_ms(ttl);
+        self.call(Request::Add {
+            key: key.as_ref(),
+            value: value.as_ref(),
+            ttl_ms,
+        })
+    }
+
+    /// REPLACE (version 2): stores `value` only if `key` exists, replacing
+    /// its value and TTL as SET does. `Ok(false)` when the key is missing.
+    pub fn replace(
+        &mut self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+        ttl: Option<Duration>,
+    ) -> Result<bool> {
+        let ttl_ms = ttl_ms(ttl);
+        self.call(Request::Replace {
+            key: key.as_ref(),
+            value: value.as_ref(),
+            ttl_ms,
+        })
+    }
+
+    /// INCR (version 2): adds `delta` (negative to decrement) to the decimal
+    /// integer stored under `key` and returns the new value. A missing key
+    /// counts as 0 and is created without a TTL; an existing key keeps its
+    /// TTL. A value that is not an integer, or a result outside the `i64`
+    /// range, is [`Error::NotInteger`] and changes nothing.
+    ///
+    /// ```no_run
+    /// # let mut conn = blink_client::Connection::connect(&blink_client::Config::tcp("127.0.0.1:25465"))?;
+    /// let views = conn.incr("views:home", 1)?;
+    /// assert_eq!(conn.incr("views:home", -1)?, views - 1);
+    /// # Ok::<(), blink_client::Error>(())
+    /// ```
+    pub fn incr(&mut self, key: impl AsRef<[u8]>, delta: i64) -> Result<i64> {
+        self.call(Request::Incr {
+            key: key.as_ref(),
+            delta,
+        })
+    }
+
+    /// APPEND (version 2): appends `suffix` to the value under `key` (a
+    /// missing key is created with `suffix` as its value, without a TTL) and
+    /// returns the value's new length in bytes. A result longer than the
+    /// server's `max_value_bytes` is [`Error::ValueTooLarge`] and changes
+    /// nothing.
+    pub fn append(&mut self, key: impl AsRef<[u8]>, suffix: impl AsRef<[u8]>) -> Result<u64> {
+        self.call(Request::Append {
+            key: key.as_ref(),
+            suffix: suffix.as_ref(),
+        })
+    }
+
+    /// FLUSH (version 2): removes every key.
+    pub fn flush(&mut self) -> Result<()> {
+        self.call(Request::Flush)
+    }
+
+    /// SCAN (version 2): one bounded step of a walk over the keys starting
+    /// with `prefix` (empty: every key). Start with `cursor` 0 and send back
+    /// each returned cursor until it is 0 again; `count` is a hint of how
+    /// many keys a page holds, and a page may hold none while the walk goes
+    /// on (SPEC §5.2). [`scan_keys`](Self::scan_keys) does the loop.
+    pub fn scan(&mut self, cursor: u64, count: u16, prefix: impl AsRef<[u8]>) -> Result<ScanPage> {
+        self.call(Request::Scan {
+            cursor,
+            count,
+            prefix: prefix.as_ref(),
+        })
+    }
+
+    /// Every key starting with `prefix`, as an iterator that issues SCAN
+    /// (pages of about `count` keys) until the cursor comes back 0. Every key
+    /// that exists for the whole walk comes out exactly once; keys added or
+    /// removed meanwhile may or may not. A failed SCAN is the iterator's
+    /// last item.
+    ///
+    /// ```no_run
+    /// # let mut conn = blink_client::Connection::connect(&blink_client::Config::tcp("127.0.0.1:25465"))?;
+    /// let users: Vec<Vec<u8>> = conn.scan_keys("user:", 100).collect::<Result<_, _>>()?;
+    /// println!("{} users", users.len());
+    /// # Ok::<(), blink_client::Error>(())
+    /// ```
+    pub fn scan_keys(&mut self, prefix: impl AsRef<[u8]>, count: u16) -> ScanKeys<'_> {
+        ScanKeys::new(self, prefix.as_ref().to_vec(), count)
+    }
+
     /// Runs every request of `pipeline` in one write (read while writing),
     /// and returns one result per request, in order.
     ///
-    /// Entries over the limits fail alone, locally, and are not sent. If the
-    /// connection fails midway, the entries answered before keep their
-    /// results and every later one fails with the connection's error
-    /// (outcome unknown).
+    /// Entries over the limits fail alone, locally, and are not sent; so do
+    /// version-2 commands on a connection at version 1 (checked against the
+    /// version before the pipeline runs: a HELLO inside it applies from the
+    /// next call on). If the connection fails midway, the entries answered
+    /// before keep their results and every later one fails with the
+    /// connection's error (outcome unknown).
     pub fn execute(&mut self, pipeline: &Pipeline) -> Vec<Result<Value>> {
         let entries = pipeline.entries();
         let mut results = Vec::with_capacity(entries.len());
@@ -164,7 +276,10 @@ impl Connection {
         let mut output = std::mem::take(&mut self.channel.output);
         output.clear();
         for (index, entry) in entries.iter().enumerate() {
-            match self.usable().and_then(|()| self.session.check(entry.shape)) {
+            let checked = self
+                .usable()
+                .and_then(|()| self.session.check(entry.op, entry.shape));
+            match checked {
                 Ok(sizes) => {
                     output.extend_from_slice(&pipeline.frames()[entry.frame.clone()]);
                     sent.push((index, entry.op, sizes));
@@ -241,8 +356,8 @@ impl Connection {
 
     fn call<T: FromReply>(&mut self, request: Request<'_>) -> Result<T> {
         self.usable()?;
-        let sizes = self.session.check(request.shape())?;
         let op = request.opcode();
+        let sizes = self.session.check(op, request.shape())?;
         let mut output = std::mem::take(&mut self.channel.output);
         output.clear();
         request.encode(&mut output);

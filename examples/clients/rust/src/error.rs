@@ -1,12 +1,13 @@
 //! The one error type of the crate, with a variant per failure class of
 //! SPEC §13, and what each class means for the connection it happened on.
 //!
-//! "Not found" is never an error: it is `Ok(None)` or `Ok(false)`.
+//! "Not found" is never an error: it is `Ok(None)` or `Ok(false)`, and so
+//! is ADD's "the key exists" (`Ok(false)`).
 //!
 //! | class | variants | connection after it |
 //! |---|---|---|
-//! | caller error, refused locally or by the server | [`KeyTooLarge`], [`ValueTooLarge`], [`FrameTooLarge`], [`ItemTooLarge`] | kept |
-//! | the server lacks a command or version | [`UnknownCommand`], [`UnsupportedVersion`] | kept |
+//! | caller error, refused locally or by the server | [`KeyTooLarge`], [`ValueTooLarge`], [`FrameTooLarge`], [`ItemTooLarge`], [`NotInteger`] | kept |
+//! | the server (or the version it negotiated) lacks a command or version | [`UnknownCommand`], [`UnsupportedVersion`] | kept |
 //! | authentication | [`AuthRequired`] (kept), [`AuthFailed`] (closed; a configuration error, never retried) | |
 //! | back off, then reconnect | [`TooManyConnections`], [`Busy`], [`ShuttingDown`] | closed |
 //! | reconnect | [`ServerTimeout`], [`RequestRejected`], [`ConnectionClosed`], [`Io`], [`Timeout`], [`Protocol`] | closed |
@@ -19,6 +20,7 @@
 //! [`ValueTooLarge`]: Error::ValueTooLarge
 //! [`FrameTooLarge`]: Error::FrameTooLarge
 //! [`ItemTooLarge`]: Error::ItemTooLarge
+//! [`NotInteger`]: Error::NotInteger
 //! [`UnknownCommand`]: Error::UnknownCommand
 //! [`UnsupportedVersion`]: Error::UnsupportedVersion
 //! [`AuthRequired`]: Error::AuthRequired
@@ -78,8 +80,11 @@ pub enum Error {
         /// The server's limit.
         max_key_bytes: usize,
     },
-    /// The value is longer than the server's `max_value_bytes`. The
-    /// connection is kept.
+    /// The value is longer than the server's `max_value_bytes`: a SET, ADD
+    /// or REPLACE value, or an APPEND suffix (checked before sending), or
+    /// the value an APPEND would leave (refused by the server; `value_bytes`
+    /// is then the suffix's length). Also a SCAN page that cannot fit a
+    /// reply (SPEC §5.2). The connection is kept.
     ValueTooLarge {
         /// Length of the value the caller passed.
         value_bytes: usize,
@@ -97,12 +102,18 @@ pub enum Error {
     /// ERR_ITEM_TOO_LARGE: the item can never be cached by this server (it
     /// exceeds its memory cap). The connection is kept.
     ItemTooLarge,
-    /// ERR_UNKNOWN_COMMAND: the server does not support this command. The
+    /// ERR_UNKNOWN_COMMAND: the server does not support this command. Also
+    /// a version-2 command on a connection that negotiated version 1,
+    /// refused locally without sending anything (SPEC §10, §14). The
     /// connection is kept.
     UnknownCommand,
     /// ERR_UNSUPPORTED_VERSION: HELLO asked for a version the server refuses.
     /// The connection is kept.
     UnsupportedVersion,
+    /// ERR_NOT_INTEGER: INCR found a value that is not a decimal integer in
+    /// the signed 64-bit range, or the result would leave that range (SPEC
+    /// §5.1); nothing changed. A caller error: the connection is kept.
+    NotInteger,
     /// ERR_AUTH_REQUIRED: the server has a token and this connection has not
     /// authenticated. Configure one with [`Config::auth_token`](crate::Config::auth_token).
     AuthRequired,
@@ -163,7 +174,7 @@ pub enum ProtocolError {
         /// The limit HELLO reported (or the ceiling before HELLO).
         max_frame_bytes: u32,
     },
-    /// A status code v1 does not define (SPEC §10).
+    /// A status code no protocol version defines (SPEC §10).
     UnknownStatus(u8),
     /// A defined status that this command never gets, or a body of the wrong
     /// shape for it.
@@ -191,6 +202,7 @@ impl Error {
                 | Error::ValueTooLarge { .. }
                 | Error::FrameTooLarge { .. }
                 | Error::ItemTooLarge
+                | Error::NotInteger
                 | Error::UnknownCommand
                 | Error::UnsupportedVersion
                 | Error::AuthRequired
@@ -211,7 +223,8 @@ impl Error {
 
     /// True when a request may or may not have been executed: it was on the
     /// wire when the connection failed. Repeat only requests that are safe to
-    /// repeat (GET, TTL, DEL, EXPIRE; SET is last-writer-wins).
+    /// repeat (GET, TTL, DEL, EXPIRE, SCAN, FLUSH; SET and REPLACE are
+    /// last-writer-wins). INCR and APPEND are not: a repeat counts twice.
     pub fn is_outcome_unknown(&self) -> bool {
         matches!(
             self,
@@ -229,11 +242,13 @@ impl Error {
     /// a server-side size refusal reads like the local one.
     pub(crate) fn from_status(status: Status, sizes: &RequestSizes) -> Error {
         match status {
-            Status::Ok | Status::NotFound => Error::Protocol(ProtocolError::UnexpectedReply {
-                command: "unknown",
-                status: status.code(),
-                body_bytes: 0,
-            }),
+            Status::Ok | Status::NotFound | Status::Exists => {
+                Error::Protocol(ProtocolError::UnexpectedReply {
+                    command: "unknown",
+                    status: status.code(),
+                    body_bytes: 0,
+                })
+            }
             Status::UnknownCommand => Error::UnknownCommand,
             Status::Malformed | Status::FrameTooLarge => Error::RequestRejected(status),
             Status::KeyTooLarge => Error::KeyTooLarge {
@@ -252,6 +267,7 @@ impl Error {
             Status::Timeout => Error::ServerTimeout,
             Status::Busy => Error::Busy,
             Status::ShuttingDown => Error::ShuttingDown,
+            Status::NotInteger => Error::NotInteger,
         }
     }
 
@@ -317,6 +333,9 @@ impl fmt::Display for Error {
             Error::ItemTooLarge => f.write_str("item can never be cached by this server"),
             Error::UnknownCommand => f.write_str("command unsupported by this server"),
             Error::UnsupportedVersion => f.write_str("protocol version unsupported by this server"),
+            Error::NotInteger => {
+                f.write_str("the value is not an integer, or the result would overflow an i64")
+            }
             Error::AuthRequired => f.write_str("the server requires AUTH; configure a token"),
             Error::AuthFailed => f.write_str("authentication failed: wrong token"),
             Error::TooManyConnections => f.write_str("server at its connection limit"),

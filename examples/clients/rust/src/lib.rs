@@ -12,12 +12,16 @@
 //!   connections between threads with bounded acquires, RAII return and
 //!   health checks.
 //!
-//! Both send HELLO (and AUTH, pipelined, when a token is configured) on
-//! connect, keep the limits the server reports, and refuse an oversized key
-//! or value locally with a typed error before sending anything. Keys and
-//! values are bytes (`impl AsRef<[u8]>` in, `Vec<u8>` out); "not found" is
-//! `Ok(None)` or `Ok(false)`, never an error. [`Pipeline`] batches requests
-//! into one write, reading while it writes, so no batch can deadlock.
+//! Both speak protocol version 2: they send `HELLO 2` (and AUTH, pipelined,
+//! when a token is configured) on connect, keep the version and limits the
+//! server reports, and refuse an oversized key or value locally with a typed
+//! error before sending anything. On a server that answers version 1, the
+//! version-2 commands (`add`, `replace`, `incr`, `append`, `flush`, `scan`)
+//! fail locally with [`Error::UnknownCommand`], and nothing is sent. Keys
+//! and values are bytes (`impl AsRef<[u8]>` in, `Vec<u8>` out); "not found"
+//! is `Ok(None)` or `Ok(false)`, never an error, and so is ADD's "exists".
+//! [`Pipeline`] batches requests into one write, reading while it writes, so
+//! no batch can deadlock.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -40,8 +44,9 @@
 //! |---|---|
 //! | `wire` | frame encoding and incremental reply decoding (SPEC §3–§6) |
 //! | `reply` | reply frames → values or [`Error`]s, per command and status |
-//! | `session` | the HELLO/AUTH handshake, the limits, local size checks |
+//! | `session` | the HELLO/AUTH handshake, the version and limits, local checks |
 //! | `stream`, `connection` | the blocking socket and its read-while-writing loop |
+//! | `scan` | whole SCAN walks ([`ScanKeys`]) |
 //! | `pipeline` | batches |
 //! | `pool`, `backoff` | the blocking pool and reconnect backoff |
 //! | [`aio`] | the tokio client |
@@ -53,6 +58,7 @@ mod error;
 mod pipeline;
 mod pool;
 mod reply;
+mod scan;
 mod session;
 mod stream;
 pub mod wire;
@@ -66,5 +72,6 @@ pub use connection::Connection;
 pub use error::{Error, ProtocolError, Result, TimeoutKind};
 pub use pipeline::Pipeline;
 pub use pool::{Pool, PoolConfig, PoolMetrics, PooledConnection};
-pub use reply::{Limits, ServerInfo, Stats, Ttl, Value};
+pub use reply::{Limits, ScanPage, ServerInfo, Stats, Ttl, Value};
+pub use scan::ScanKeys;
 pub use wire::Status;

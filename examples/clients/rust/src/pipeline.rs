@@ -1,7 +1,9 @@
 //! [`Pipeline`]: many requests queued, sent in one write, their replies
 //! matched in order. The frames are encoded once into one buffer as they are
-//! queued; the limits are checked when the pipeline runs on a connection,
-//! so one oversized entry is refused alone and the others still go.
+//! queued; the limits (and the negotiated version) are checked when the
+//! pipeline runs on a connection, so one oversized entry, or one version-2
+//! command on a version-1 connection, is refused alone and the others still
+//! go.
 
 use std::ops::Range;
 use std::time::Duration;
@@ -104,6 +106,68 @@ impl Pipeline {
     /// Queues STATS.
     pub fn stats(&mut self) -> &mut Pipeline {
         self.push(Request::Stats)
+    }
+
+    /// Queues ADD (version 2): its [`Value::Stored`](crate::Value::Stored)
+    /// is false when the key exists.
+    pub fn add(
+        &mut self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+        ttl: Option<Duration>,
+    ) -> &mut Pipeline {
+        let ttl_ms = ttl_ms(ttl);
+        self.push(Request::Add {
+            key: key.as_ref(),
+            value: value.as_ref(),
+            ttl_ms,
+        })
+    }
+
+    /// Queues REPLACE (version 2): its [`Value::Stored`](crate::Value::Stored)
+    /// is false when the key is missing.
+    pub fn replace(
+        &mut self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+        ttl: Option<Duration>,
+    ) -> &mut Pipeline {
+        let ttl_ms = ttl_ms(ttl);
+        self.push(Request::Replace {
+            key: key.as_ref(),
+            value: value.as_ref(),
+            ttl_ms,
+        })
+    }
+
+    /// Queues INCR by `delta` (version 2): a [`Value::Integer`](crate::Value::Integer).
+    pub fn incr(&mut self, key: impl AsRef<[u8]>, delta: i64) -> &mut Pipeline {
+        self.push(Request::Incr {
+            key: key.as_ref(),
+            delta,
+        })
+    }
+
+    /// Queues APPEND (version 2): a [`Value::Length`](crate::Value::Length).
+    pub fn append(&mut self, key: impl AsRef<[u8]>, suffix: impl AsRef<[u8]>) -> &mut Pipeline {
+        self.push(Request::Append {
+            key: key.as_ref(),
+            suffix: suffix.as_ref(),
+        })
+    }
+
+    /// Queues FLUSH (version 2).
+    pub fn flush(&mut self) -> &mut Pipeline {
+        self.push(Request::Flush)
+    }
+
+    /// Queues one SCAN step (version 2): a [`Value::Scan`](crate::Value::Scan) page.
+    pub fn scan(&mut self, cursor: u64, count: u16, prefix: impl AsRef<[u8]>) -> &mut Pipeline {
+        self.push(Request::Scan {
+            cursor,
+            count,
+            prefix: prefix.as_ref(),
+        })
     }
 
     /// The number of queued requests.

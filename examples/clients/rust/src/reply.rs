@@ -1,4 +1,4 @@
-//! The values calls return ([`ServerInfo`], [`Ttl`], [`Stats`], [`Value`])
+//! The values calls return ([`ServerInfo`], [`Ttl`], [`Stats`], [`ScanPage`], [`Value`])
 //! and the one place a reply frame becomes one of them or an [`Error`],
 //! per command and status (SPEC §6.3, §13). Shared by the blocking and the
 //! async clients, so both read every reply the same way.
@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::error::{Error, ProtocolError, RequestSizes, Result};
-use crate::wire::{HELLO_BODY_BYTES, Opcode, RawReply, Status};
+use crate::wire::{
+    HELLO_BODY_BYTES, Opcode, RawReply, Status, decode_i64_body, decode_scan_body, decode_u64_body,
+};
 
 /// The limits a server reports in its HELLO reply (SPEC §4), all in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,15 +58,34 @@ impl Ttl {
 /// grows without a version change.
 pub type Stats = BTreeMap<String, u64>;
 
+/// One SCAN reply: the cursor to send next (0 when the walk is complete)
+/// and the keys of this page, in no order. A page may hold no keys while
+/// the walk goes on (SPEC §5.2).
+pub type ScanPage = (u64, Vec<Vec<u8>>);
+
 /// The result of one pipelined command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
-    /// PING, AUTH and SET succeeded.
+    /// PING, AUTH, SET and FLUSH succeeded.
     Done,
     /// GET: the value, or `None` for a missing key.
     Bytes(Option<Vec<u8>>),
     /// DEL and EXPIRE: whether the key existed.
     Existed(bool),
+    /// ADD and REPLACE: whether the value was stored (false: ADD found the
+    /// key, REPLACE did not).
+    Stored(bool),
+    /// INCR: the new value.
+    Integer(i64),
+    /// APPEND: the value's new length in bytes.
+    Length(u64),
+    /// SCAN: one page of a walk.
+    Scan {
+        /// The cursor to send next; 0 when the walk is complete.
+        next_cursor: u64,
+        /// This page's keys, in no order.
+        keys: Vec<Vec<u8>>,
+    },
     /// TTL: the key's TTL, or `None` for a missing key.
     Ttl(Option<Ttl>),
     /// STATS.
@@ -96,12 +117,14 @@ pub(crate) trait FromReply: Sized {
 enum Outcome<'a> {
     Ok(&'a [u8]),
     NotFound,
+    Exists,
 }
 
 fn outcome<'a>(reply: RawReply<'a>, sizes: &RequestSizes) -> Result<Outcome<'a>> {
     match Status::from_code(reply.status) {
         Some(Status::Ok) => Ok(Outcome::Ok(reply.body)),
         Some(Status::NotFound) => Ok(Outcome::NotFound),
+        Some(Status::Exists) => Ok(Outcome::Exists),
         Some(error) => Err(Error::from_status(error, sizes)),
         None => Err(ProtocolError::UnknownStatus(reply.status).into()),
     }
@@ -115,7 +138,7 @@ fn unexpected(op: Opcode, reply: RawReply<'_>) -> Error {
     })
 }
 
-/// PING, AUTH, SET: an empty OK.
+/// PING, AUTH, SET, FLUSH: an empty OK.
 impl FromReply for () {
     fn from_reply(op: Opcode, reply: RawReply<'_>, sizes: &RequestSizes) -> Result<Self> {
         match outcome(reply, sizes)? {
@@ -127,22 +150,56 @@ impl FromReply for () {
 
 /// GET: the value, or `None`.
 impl FromReply for Option<Vec<u8>> {
-    fn from_reply(_: Opcode, reply: RawReply<'_>, sizes: &RequestSizes) -> Result<Self> {
-        Ok(match outcome(reply, sizes)? {
-            Outcome::Ok(value) => Some(value.to_vec()),
-            Outcome::NotFound => None,
-        })
+    fn from_reply(op: Opcode, reply: RawReply<'_>, sizes: &RequestSizes) -> Result<Self> {
+        match outcome(reply, sizes)? {
+            Outcome::Ok(value) => Ok(Some(value.to_vec())),
+            Outcome::NotFound => Ok(None),
+            Outcome::Exists => Err(unexpected(op, reply)),
+        }
     }
 }
 
-/// DEL, EXPIRE: whether the key existed.
+/// DEL, EXPIRE, REPLACE: an empty OK, or `false` for NOT_FOUND. ADD: an
+/// empty OK, or `false` for EXISTS. Each takes only its own "no" status.
 impl FromReply for bool {
     fn from_reply(op: Opcode, reply: RawReply<'_>, sizes: &RequestSizes) -> Result<Self> {
-        match outcome(reply, sizes)? {
-            Outcome::Ok([]) => Ok(true),
-            Outcome::NotFound => Ok(false),
-            Outcome::Ok(_) => Err(unexpected(op, reply)),
+        match (outcome(reply, sizes)?, op) {
+            (Outcome::Ok([]), _) => Ok(true),
+            (Outcome::Exists, Opcode::Add) => Ok(false),
+            (Outcome::NotFound, op) if op != Opcode::Add => Ok(false),
+            _ => Err(unexpected(op, reply)),
         }
+    }
+}
+
+/// INCR: the new value, an 8-byte `i64`.
+impl FromReply for i64 {
+    fn from_reply(op: Opcode, reply: RawReply<'_>, sizes: &RequestSizes) -> Result<Self> {
+        match outcome(reply, sizes)? {
+            Outcome::Ok(body) => decode_i64_body(body).ok_or_else(|| unexpected(op, reply)),
+            _ => Err(unexpected(op, reply)),
+        }
+    }
+}
+
+/// APPEND: the new length, an 8-byte `u64`.
+impl FromReply for u64 {
+    fn from_reply(op: Opcode, reply: RawReply<'_>, sizes: &RequestSizes) -> Result<Self> {
+        match outcome(reply, sizes)? {
+            Outcome::Ok(body) => decode_u64_body(body).ok_or_else(|| unexpected(op, reply)),
+            _ => Err(unexpected(op, reply)),
+        }
+    }
+}
+
+/// SCAN: the next cursor and the keys, filling the body exactly.
+impl FromReply for ScanPage {
+    fn from_reply(op: Opcode, reply: RawReply<'_>, sizes: &RequestSizes) -> Result<Self> {
+        let Outcome::Ok(body) = outcome(reply, sizes)? else {
+            return Err(unexpected(op, reply));
+        };
+        let (next_cursor, keys) = decode_scan_body(body).ok_or_else(|| unexpected(op, reply))?;
+        Ok((next_cursor, keys.into_iter().map(<[u8]>::to_vec).collect()))
     }
 }
 
@@ -153,11 +210,10 @@ impl FromReply for Option<Ttl> {
             Outcome::NotFound => Ok(None),
             Outcome::Ok([]) => Ok(Some(Ttl::Persistent)),
             Outcome::Ok(body) => {
-                let ms: [u8; 8] = body.try_into().map_err(|_| unexpected(op, reply))?;
-                Ok(Some(Ttl::ExpiresIn(Duration::from_millis(
-                    u64::from_be_bytes(ms),
-                ))))
+                let ms = decode_u64_body(body).ok_or_else(|| unexpected(op, reply))?;
+                Ok(Some(Ttl::ExpiresIn(Duration::from_millis(ms))))
             }
+            Outcome::Exists => Err(unexpected(op, reply)),
         }
     }
 }
@@ -189,7 +245,7 @@ fn parse_stats(body: &[u8]) -> Option<Stats> {
 }
 
 /// HELLO: version, flags and three u32 limits (SPEC §6.3). Later versions
-/// may append fields; v1's are read from the front.
+/// may append fields; those of versions 1 and 2 are read from the front.
 impl FromReply for ServerInfo {
     fn from_reply(op: Opcode, reply: RawReply<'_>, sizes: &RequestSizes) -> Result<Self> {
         let body = match outcome(reply, sizes)? {
@@ -214,13 +270,22 @@ impl FromReply for ServerInfo {
 impl FromReply for Value {
     fn from_reply(op: Opcode, reply: RawReply<'_>, sizes: &RequestSizes) -> Result<Self> {
         Ok(match op {
-            Opcode::Ping | Opcode::Auth | Opcode::Set => {
+            Opcode::Ping | Opcode::Auth | Opcode::Set | Opcode::Flush => {
                 <()>::from_reply(op, reply, sizes)?;
                 Value::Done
             }
             Opcode::Get => Value::Bytes(FromReply::from_reply(op, reply, sizes)?),
             Opcode::Del | Opcode::Expire => {
                 Value::Existed(FromReply::from_reply(op, reply, sizes)?)
+            }
+            Opcode::Add | Opcode::Replace => {
+                Value::Stored(FromReply::from_reply(op, reply, sizes)?)
+            }
+            Opcode::Incr => Value::Integer(FromReply::from_reply(op, reply, sizes)?),
+            Opcode::Append => Value::Length(FromReply::from_reply(op, reply, sizes)?),
+            Opcode::Scan => {
+                let (next_cursor, keys) = FromReply::from_reply(op, reply, sizes)?;
+                Value::Scan { next_cursor, keys }
             }
             Opcode::Ttl => Value::Ttl(FromReply::from_reply(op, reply, sizes)?),
             Opcode::Stats => Value::Stats(FromReply::from_reply(op, reply, sizes)?),
@@ -305,6 +370,147 @@ mod tests {
         for bad in [&b"items 3"[..], b"items -1\n", b"items\n", b"\n"] {
             assert!(read::<Stats>(Opcode::Stats, 0, bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn add_takes_exists_and_replace_takes_not_found_as_false() {
+        assert_eq!(read::<bool>(Opcode::Add, 0, b"").ok(), Some(true));
+        assert_eq!(read::<bool>(Opcode::Add, 2, b"").ok(), Some(false));
+        assert_eq!(read::<bool>(Opcode::Replace, 0, b"").ok(), Some(true));
+        assert_eq!(read::<bool>(Opcode::Replace, 1, b"").ok(), Some(false));
+        for (op, status) in [
+            (Opcode::Add, 1),
+            (Opcode::Replace, 2),
+            (Opcode::Del, 2),
+            (Opcode::Add, 0x00),
+        ] {
+            let body: &[u8] = if status == 0 { b"x" } else { b"" };
+            assert!(
+                matches!(
+                    read::<bool>(op, status, body),
+                    Err(Error::Protocol(ProtocolError::UnexpectedReply { .. }))
+                ),
+                "{op:?} {status}"
+            );
+        }
+        assert!(matches!(
+            read::<Option<Vec<u8>>>(Opcode::Get, 2, b""),
+            Err(Error::Protocol(_))
+        ));
+        assert!(matches!(
+            read::<Option<Ttl>>(Opcode::Ttl, 2, b""),
+            Err(Error::Protocol(_))
+        ));
+        assert!(matches!(
+            read::<bool>(Opcode::Add, 0x85, b"too big"),
+            Err(Error::ItemTooLarge)
+        ));
+    }
+
+    #[test]
+    fn incr_and_append_read_eight_byte_bodies() {
+        assert_eq!(
+            read::<i64>(Opcode::Incr, 0, &(-2i64).to_be_bytes()).ok(),
+            Some(-2)
+        );
+        assert_eq!(
+            read::<u64>(Opcode::Append, 0, &4u64.to_be_bytes()).ok(),
+            Some(4)
+        );
+        let not_integer = read::<i64>(Opcode::Incr, 0x8D, b"value is not an integer");
+        assert!(matches!(not_integer, Err(Error::NotInteger)));
+        assert!(!Error::NotInteger.closes_connection());
+        assert!(!Error::NotInteger.is_outcome_unknown());
+        let sizes = RequestSizes {
+            value_bytes: 1,
+            max_value_bytes: 8,
+            ..RequestSizes::default()
+        };
+        let too_long = u64::from_reply(Opcode::Append, reply(0x84, b""), &sizes);
+        assert!(matches!(
+            too_long,
+            Err(Error::ValueTooLarge {
+                value_bytes: 1,
+                max_value_bytes: 8
+            })
+        ));
+        for (status, body) in [(0, &b"1234567"[..]), (0, b""), (1, b""), (2, b"")] {
+            assert!(
+                matches!(
+                    read::<i64>(Opcode::Incr, status, body),
+                    Err(Error::Protocol(_))
+                ),
+                "INCR {status} {body:?}"
+            );
+            assert!(
+                matches!(
+                    read::<u64>(Opcode::Append, status, body),
+                    Err(Error::Protocol(_))
+                ),
+                "APPEND {status} {body:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn scan_pages_and_bad_pages() {
+        let body = [&9u64.to_be_bytes()[..], b"\x00\x02k1\x00\x00"].concat();
+        assert_eq!(
+            read::<ScanPage>(Opcode::Scan, 0, &body).ok(),
+            Some((9, vec![b"k1".to_vec(), Vec::new()]))
+        );
+        assert_eq!(
+            read::<Value>(Opcode::Scan, 0, &0u64.to_be_bytes()).ok(),
+            Some(Value::Scan {
+                next_cursor: 0,
+                keys: Vec::new()
+            })
+        );
+        for bad in [&body[..body.len() - 1], &body[..7], b""] {
+            assert!(
+                matches!(
+                    read::<ScanPage>(Opcode::Scan, 0, bad),
+                    Err(Error::Protocol(ProtocolError::UnexpectedReply {
+                        command: "SCAN",
+                        ..
+                    }))
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            read::<ScanPage>(Opcode::Scan, 0x84, b""),
+            Err(Error::ValueTooLarge { .. })
+        ));
+        assert!(matches!(
+            read::<ScanPage>(Opcode::Scan, 1, b""),
+            Err(Error::Protocol(_))
+        ));
+    }
+
+    #[test]
+    fn pipelined_v2_replies_become_their_values() {
+        assert_eq!(read::<Value>(Opcode::Flush, 0, b"").ok(), Some(Value::Done));
+        assert_eq!(
+            read::<Value>(Opcode::Add, 2, b"").ok(),
+            Some(Value::Stored(false))
+        );
+        assert_eq!(
+            read::<Value>(Opcode::Replace, 0, b"").ok(),
+            Some(Value::Stored(true))
+        );
+        assert_eq!(
+            read::<Value>(Opcode::Incr, 0, &7i64.to_be_bytes()).ok(),
+            Some(Value::Integer(7))
+        );
+        assert_eq!(
+            read::<Value>(Opcode::Append, 0, &3u64.to_be_bytes()).ok(),
+            Some(Value::Length(3))
+        );
+        assert!(matches!(
+            read::<Value>(Opcode::Flush, 0, b"x"),
+            Err(Error::Protocol(_))
+        ));
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! The Blink v1 wire format (SPEC §3, §5, §6), and nothing else: requests
-//! are encoded into a caller's reused buffer, replies are decoded
-//! incrementally from a [`ReplyBuffer`] with a read offset. No I/O, no
-//! connection state.
+//! The Blink wire format, versions 1 and 2 (SPEC §3, §5, §6), and nothing
+//! else: requests are encoded into a caller's reused buffer, replies are
+//! decoded incrementally from a [`ReplyBuffer`] with a read offset, and the
+//! bodies with a layout of their own (INCR's `i64`, APPEND's `u64`, SCAN's
+//! page) are read by the `decode_*_body` functions. No I/O, no connection
+//! state: which version a connection negotiated is the session's business.
 //!
 //! ```text
 //! request:  +----------+--------+---------------------+
@@ -20,8 +22,11 @@
 
 use crate::error::ProtocolError;
 
-/// The protocol version this client speaks.
-pub const PROTOCOL_VERSION: u8 = 1;
+/// The highest protocol version this client speaks: what its HELLO asks for.
+pub const PROTOCOL_VERSION: u8 = 2;
+/// The lowest version this client speaks, and the one every connection
+/// speaks until a HELLO negotiates another (SPEC §10).
+pub const MIN_PROTOCOL_VERSION: u8 = 1;
 /// Bytes of the length prefix of every frame.
 pub const HEADER_BYTES: usize = 4;
 /// No valid frame is longer than this (SPEC §4): the limit applied to
@@ -29,10 +34,16 @@ pub const HEADER_BYTES: usize = 4;
 pub const MAX_FRAME_BYTES_CEILING: u32 = 0x1000_0000;
 /// The server's frame limit before AUTH succeeds (SPEC §11).
 pub const PRE_AUTH_MAX_FRAME_BYTES: u32 = 4096;
-/// Fixed bytes of a SET payload: opcode, `ttl_ms`, `key_len`.
+/// Fixed bytes of a SET payload: opcode, `ttl_ms`, `key_len`. The same for
+/// ADD, REPLACE and EXPIRE; INCR's `delta` and SCAN's `cursor` and `count`
+/// come to the same 11 bytes.
 pub const SET_OVERHEAD_BYTES: usize = 11;
-/// Bytes of the v1 HELLO reply body (SPEC §6.3).
+/// Bytes of the HELLO reply body in versions 1 and 2 (SPEC §6.3).
 pub const HELLO_BODY_BYTES: usize = 14;
+/// Bytes of SCAN's `next_cursor`, the fixed head of its reply body.
+pub const SCAN_CURSOR_BYTES: usize = 8;
+/// Bytes of the `key_len` before each key of a SCAN reply body.
+const KEY_LEN_BYTES: usize = 2;
 /// First byte at which a frame is foreign (SPEC §3.1).
 const FOREIGN_BYTE_MIN: u8 = 0x20;
 /// The read buffer's first allocation: a few replies of a typical pipeline;
@@ -54,7 +65,13 @@ pub(crate) enum Opcode {
     Del = 0x12,
     Expire = 0x13,
     Ttl = 0x14,
+    Add = 0x15,
+    Replace = 0x16,
+    Incr = 0x17,
+    Append = 0x18,
     Stats = 0x20,
+    Flush = 0x21,
+    Scan = 0x22,
 }
 
 impl Opcode {
@@ -69,12 +86,40 @@ impl Opcode {
             Opcode::Del => "DEL",
             Opcode::Expire => "EXPIRE",
             Opcode::Ttl => "TTL",
+            Opcode::Add => "ADD",
+            Opcode::Replace => "REPLACE",
+            Opcode::Incr => "INCR",
+            Opcode::Append => "APPEND",
             Opcode::Stats => "STATS",
+            Opcode::Flush => "FLUSH",
+            Opcode::Scan => "SCAN",
+        }
+    }
+
+    /// The protocol version that added the command: a connection at a lower
+    /// version does not know it (SPEC §10).
+    pub(crate) fn version(self) -> u8 {
+        match self {
+            Opcode::Add
+            | Opcode::Replace
+            | Opcode::Incr
+            | Opcode::Append
+            | Opcode::Flush
+            | Opcode::Scan => 2,
+            Opcode::Ping
+            | Opcode::Hello
+            | Opcode::Auth
+            | Opcode::Get
+            | Opcode::Set
+            | Opcode::Del
+            | Opcode::Expire
+            | Opcode::Ttl
+            | Opcode::Stats => 1,
         }
     }
 }
 
-/// Reply statuses defined by v1 (SPEC §6.2).
+/// Reply statuses defined by versions 1 and 2 (SPEC §6.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 #[non_exhaustive]
@@ -83,6 +128,8 @@ pub enum Status {
     Ok = 0x00,
     /// The key does not exist or has expired.
     NotFound = 0x01,
+    /// ADD found the key already there; nothing changed (v2).
+    Exists = 0x02,
     /// Unknown opcode; the frame was skipped.
     UnknownCommand = 0x80,
     /// The request frame was malformed; the server closed.
@@ -109,15 +156,19 @@ pub enum Status {
     Busy = 0x8B,
     /// The server is draining; it closed.
     ShuttingDown = 0x8C,
+    /// INCR found a value that is not a decimal `i64`, or the result would
+    /// overflow; nothing changed (v2).
+    NotInteger = 0x8D,
 }
 
 impl Status {
-    /// The status for a code, or `None` for a code v1 does not define.
+    /// The status for a code, or `None` for a code neither version defines.
     pub fn from_code(code: u8) -> Option<Status> {
         use Status::*;
         Some(match code {
             0x00 => Ok,
             0x01 => NotFound,
+            0x02 => Exists,
             0x80 => UnknownCommand,
             0x81 => Malformed,
             0x82 => FrameTooLarge,
@@ -131,6 +182,7 @@ impl Status {
             0x8A => Timeout,
             0x8B => Busy,
             0x8C => ShuttingDown,
+            0x8D => NotInteger,
             _ => return None,
         })
     }
@@ -138,6 +190,29 @@ impl Status {
     /// The status byte.
     pub fn code(self) -> u8 {
         self as u8
+    }
+
+    /// The status's name as SPEC §6.2 spells it (`"ERR_NOT_INTEGER"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::NotFound => "NOT_FOUND",
+            Status::Exists => "EXISTS",
+            Status::UnknownCommand => "ERR_UNKNOWN_COMMAND",
+            Status::Malformed => "ERR_MALFORMED",
+            Status::FrameTooLarge => "ERR_FRAME_TOO_LARGE",
+            Status::KeyTooLarge => "ERR_KEY_TOO_LARGE",
+            Status::ValueTooLarge => "ERR_VALUE_TOO_LARGE",
+            Status::ItemTooLarge => "ERR_ITEM_TOO_LARGE",
+            Status::AuthRequired => "ERR_AUTH_REQUIRED",
+            Status::AuthFailed => "ERR_AUTH_FAILED",
+            Status::UnsupportedVersion => "ERR_UNSUPPORTED_VERSION",
+            Status::TooManyConnections => "ERR_TOO_MANY_CONNECTIONS",
+            Status::Timeout => "ERR_TIMEOUT",
+            Status::Busy => "ERR_BUSY",
+            Status::ShuttingDown => "ERR_SHUTTING_DOWN",
+            Status::NotInteger => "ERR_NOT_INTEGER",
+        }
     }
 
     /// True for the statuses after which the server closes (SPEC §6.2).
@@ -155,7 +230,8 @@ impl Status {
     }
 }
 
-/// One request, borrowing its key, value or token from the caller.
+/// One request, borrowing its key, value, suffix, prefix or token from the
+/// caller.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Request<'a> {
     Ping,
@@ -183,7 +259,31 @@ pub(crate) enum Request<'a> {
     Ttl {
         key: &'a [u8],
     },
+    Add {
+        key: &'a [u8],
+        value: &'a [u8],
+        ttl_ms: u64,
+    },
+    Replace {
+        key: &'a [u8],
+        value: &'a [u8],
+        ttl_ms: u64,
+    },
+    Incr {
+        key: &'a [u8],
+        delta: i64,
+    },
+    Append {
+        key: &'a [u8],
+        suffix: &'a [u8],
+    },
     Stats,
+    Flush,
+    Scan {
+        cursor: u64,
+        count: u16,
+        prefix: &'a [u8],
+    },
 }
 
 impl Request<'_> {
@@ -197,26 +297,47 @@ impl Request<'_> {
             Request::Del { .. } => Opcode::Del,
             Request::Expire { .. } => Opcode::Expire,
             Request::Ttl { .. } => Opcode::Ttl,
+            Request::Add { .. } => Opcode::Add,
+            Request::Replace { .. } => Opcode::Replace,
+            Request::Incr { .. } => Opcode::Incr,
+            Request::Append { .. } => Opcode::Append,
             Request::Stats => Opcode::Stats,
+            Request::Flush => Opcode::Flush,
+            Request::Scan { .. } => Opcode::Scan,
         }
     }
 
-    /// The key, for the commands that have one.
+    /// The key, for the commands that have one. SCAN's prefix is not a key:
+    /// no key limit applies to it (only the frame limit).
     pub(crate) fn key(&self) -> Option<&[u8]> {
         match *self {
             Request::Get { key }
             | Request::Set { key, .. }
             | Request::Del { key }
             | Request::Expire { key, .. }
-            | Request::Ttl { key } => Some(key),
-            Request::Ping | Request::Hello { .. } | Request::Auth { .. } | Request::Stats => None,
+            | Request::Ttl { key }
+            | Request::Add { key, .. }
+            | Request::Replace { key, .. }
+            | Request::Incr { key, .. }
+            | Request::Append { key, .. } => Some(key),
+            Request::Ping
+            | Request::Hello { .. }
+            | Request::Auth { .. }
+            | Request::Stats
+            | Request::Flush
+            | Request::Scan { .. } => None,
         }
     }
 
-    /// The sizes the limits are checked on.
+    /// The sizes the limits are checked on: the value of SET, ADD and
+    /// REPLACE and the suffix of APPEND count against `max_value_bytes`
+    /// (SPEC §7.1 step 10).
     pub(crate) fn shape(&self) -> Shape {
         let value_bytes = match self {
-            Request::Set { value, .. } => value.len(),
+            Request::Set { value, .. }
+            | Request::Add { value, .. }
+            | Request::Replace { value, .. } => value.len(),
+            Request::Append { suffix, .. } => suffix.len(),
             _ => 0,
         };
         Shape {
@@ -230,12 +351,18 @@ impl Request<'_> {
     pub(crate) fn payload_bytes(&self) -> usize {
         let key_frame = |key: &[u8]| 3 + key.len();
         match *self {
-            Request::Ping | Request::Stats => 1,
+            Request::Ping | Request::Stats | Request::Flush => 1,
             Request::Hello { .. } => 2,
             Request::Auth { token } => 1 + token.len(),
             Request::Get { key } | Request::Del { key } | Request::Ttl { key } => key_frame(key),
-            Request::Set { key, value, .. } => SET_OVERHEAD_BYTES + key.len() + value.len(),
-            Request::Expire { key, .. } => SET_OVERHEAD_BYTES + key.len(),
+            Request::Set { key, value, .. }
+            | Request::Add { key, value, .. }
+            | Request::Replace { key, value, .. } => SET_OVERHEAD_BYTES + key.len() + value.len(),
+            Request::Expire { key, .. } | Request::Incr { key, .. } => {
+                SET_OVERHEAD_BYTES + key.len()
+            }
+            Request::Append { key, suffix } => key_frame(key) + suffix.len(),
+            Request::Scan { prefix, .. } => SET_OVERHEAD_BYTES + prefix.len(),
         }
     }
 
@@ -248,13 +375,15 @@ impl Request<'_> {
         out.extend_from_slice(&(payload_bytes as u32).to_be_bytes());
         out.push(self.opcode() as u8);
         match *self {
-            Request::Ping | Request::Stats => {}
+            Request::Ping | Request::Stats | Request::Flush => {}
             Request::Hello { version } => out.push(version),
             Request::Auth { token } => out.extend_from_slice(token),
             Request::Get { key } | Request::Del { key } | Request::Ttl { key } => {
                 put_key(out, key);
             }
-            Request::Set { key, value, ttl_ms } => {
+            Request::Set { key, value, ttl_ms }
+            | Request::Add { key, value, ttl_ms }
+            | Request::Replace { key, value, ttl_ms } => {
                 out.extend_from_slice(&ttl_ms.to_be_bytes());
                 put_key(out, key);
                 out.extend_from_slice(value);
@@ -262,6 +391,24 @@ impl Request<'_> {
             Request::Expire { key, ttl_ms } => {
                 out.extend_from_slice(&ttl_ms.to_be_bytes());
                 put_key(out, key);
+            }
+            Request::Incr { key, delta } => {
+                // Two's complement, big-endian (SPEC §5).
+                out.extend_from_slice(&delta.to_be_bytes());
+                put_key(out, key);
+            }
+            Request::Append { key, suffix } => {
+                put_key(out, key);
+                out.extend_from_slice(suffix);
+            }
+            Request::Scan {
+                cursor,
+                count,
+                prefix,
+            } => {
+                out.extend_from_slice(&cursor.to_be_bytes());
+                out.extend_from_slice(&count.to_be_bytes());
+                out.extend_from_slice(prefix);
             }
         }
     }
@@ -285,7 +432,7 @@ fn put_key(out: &mut Vec<u8>, key: &[u8]) {
 /// One decoded reply frame, borrowing its body from the read buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawReply<'a> {
-    /// The status byte (possibly one v1 does not define).
+    /// The status byte (possibly one no version defines).
     pub status: u8,
     /// The body after the status byte.
     pub body: &'a [u8],
@@ -328,6 +475,51 @@ pub fn decode_reply(
         body: &frame[1..],
     };
     Ok(Some((reply, frame_len)))
+}
+
+/// An 8-byte OK body as a `u64`: APPEND's new length, TTL's `remaining_ms`.
+/// `None` for a body of any other length.
+pub fn decode_u64_body(body: &[u8]) -> Option<u64> {
+    body.try_into().ok().map(u64::from_be_bytes)
+}
+
+/// An 8-byte OK body as an `i64` in two's complement: INCR's new value.
+/// `None` for a body of any other length.
+pub fn decode_i64_body(body: &[u8]) -> Option<i64> {
+    body.try_into().ok().map(i64::from_be_bytes)
+}
+
+/// SCAN's OK body (SPEC §6.3): the cursor to send next (0: the walk is
+/// complete), then each key behind its `u16` length, filling the body
+/// exactly. `None` when the body is shorter than the cursor, a key runs
+/// past the end, or a lone byte is left over.
+///
+/// ```text
+/// +------------------+-------------+------+-----+-------------+------+
+/// | next_cursor: u64 | key_len: u16| key  | ... | key_len: u16| key  |
+/// +------------------+-------------+------+-----+-------------+------+
+///   8                  2             k1          2             kn
+/// ```
+///
+/// ```
+/// use blink_client::wire::decode_scan_body;
+///
+/// let body = [0, 0, 0, 0, 0, 0, 0, 7, 0, 2, b'k', b'1', 0, 0];
+/// let (next_cursor, keys) = decode_scan_body(&body).expect("a valid page");
+/// assert_eq!((next_cursor, keys), (7, vec![&b"k1"[..], &b""[..]]));
+/// assert_eq!(decode_scan_body(&body[..11]), None, "k1 runs past the end");
+/// ```
+pub fn decode_scan_body(body: &[u8]) -> Option<(u64, Vec<&[u8]>)> {
+    let (cursor, mut rest) = body.split_first_chunk::<SCAN_CURSOR_BYTES>()?;
+    let mut keys = Vec::new();
+    while !rest.is_empty() {
+        let (key_len, after) = rest.split_first_chunk::<KEY_LEN_BYTES>()?;
+        let key_len = usize::from(u16::from_be_bytes(*key_len));
+        let key = after.get(..key_len)?;
+        keys.push(key);
+        rest = &after[key_len..];
+    }
+    Some((u64::from_be_bytes(*cursor), keys))
 }
 
 /// A connection's growable read buffer with a read offset: bytes are read
@@ -461,13 +653,38 @@ mod tests {
         }
     }
 
-    fn vectors() -> Json {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../protocol/vectors/v1.json"
+    /// The two vector files: every v1 case holds unchanged for a v2 client.
+    const VECTOR_FILES: [&str; 2] = ["v1.json", "v2.json"];
+
+    fn vectors(file: &str) -> Json {
+        let path = format!(
+            "{}/../../../protocol/vectors/{file}",
+            env!("CARGO_MANIFEST_DIR")
         );
-        let text = std::fs::read_to_string(path).expect("protocol/vectors/v1.json");
-        serde_json::from_str(&text).expect("v1.json parses")
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file} parses: {e}"))
+    }
+
+    /// The version a case is decoded at: its own `version`, else its file's.
+    fn version_of(vectors: &Json, case: &Json) -> u8 {
+        let version = case.get("version").unwrap_or(&vectors["protocol_version"]);
+        version.as_u64().expect("a version number") as u8
+    }
+
+    fn u64_of(value: &Json) -> u64 {
+        value
+            .as_str()
+            .expect("a decimal string")
+            .parse()
+            .expect("u64")
+    }
+
+    fn i64_of(value: &Json) -> i64 {
+        value
+            .as_str()
+            .expect("a decimal string")
+            .parse()
+            .expect("i64")
     }
 
     /// What the decoder made of a whole buffer, in the vectors' terms.
@@ -535,26 +752,117 @@ mod tests {
 
     #[test]
     fn decode_reply_vectors_whole_and_trickled() {
-        let vectors = vectors();
-        let cases = vectors["decode_reply"]
-            .as_array()
-            .expect("decode_reply cases");
-        assert_eq!(cases.len(), 9, "a change to the vectors must be seen here");
-        for case in cases {
-            let name = case["name"].as_str().expect("name");
-            let max_frame_bytes = case["max_frame_bytes"].as_u64().expect("limit") as u32;
-            let bytes = bytes_of(&case["bytes"]);
-            let want = expected(case);
-            assert_eq!(
-                decode_whole(&bytes, max_frame_bytes),
-                want,
-                "{name} (whole buffer)"
-            );
-            assert_eq!(
-                decode_trickled(&bytes, max_frame_bytes),
-                want,
-                "{name} (byte by byte)"
-            );
+        // A change to the vectors must be seen here.
+        for (file, count) in VECTOR_FILES.into_iter().zip([9, 2]) {
+            let vectors = vectors(file);
+            let cases = vectors["decode_reply"]
+                .as_array()
+                .expect("decode_reply cases");
+            assert_eq!(cases.len(), count, "{file}: decode_reply cases");
+            for case in cases {
+                let name = format!("{file} {}", case["name"].as_str().expect("name"));
+                let max_frame_bytes = case["max_frame_bytes"].as_u64().expect("limit") as u32;
+                let bytes = bytes_of(&case["bytes"]);
+                let want = expected(case);
+                assert_eq!(
+                    decode_whole(&bytes, max_frame_bytes),
+                    want,
+                    "{name} (whole buffer)"
+                );
+                assert_eq!(
+                    decode_trickled(&bytes, max_frame_bytes),
+                    want,
+                    "{name} (byte by byte)"
+                );
+            }
+        }
+    }
+
+    /// Every `encode_reply` frame of both files decodes whole, its status is
+    /// the one named, and the v2 bodies (`integer`, `length`, `scan`) read
+    /// back as the values the case encoded.
+    #[test]
+    fn encode_reply_vectors_decode_to_their_inputs() {
+        let mut bodies_read = 0;
+        for file in VECTOR_FILES {
+            let vectors = vectors(file);
+            for case in vectors["encode_reply"].as_array().expect("encode_reply") {
+                let name = format!("{file} {}", case["name"].as_str().expect("name"));
+                let bytes = bytes_of(&case["bytes"]);
+                let decoded = decode_reply(&bytes, MAX_FRAME_BYTES_CEILING).expect(&name);
+                let (reply, frame_len) = decoded.unwrap_or_else(|| panic!("{name}: whole"));
+                assert_eq!(frame_len, bytes.len(), "{name}: one frame");
+                let input = &case["reply"];
+                let status = Status::from_code(reply.status).expect("a defined status");
+                match input["kind"].as_str().expect("kind") {
+                    "status" | "error" => {
+                        assert_eq!(status.name(), input["status"], "{name}: status");
+                    }
+                    kind => assert_eq!(status, Status::Ok, "{name}: a {kind} reply is OK"),
+                }
+                match input["kind"].as_str().expect("kind") {
+                    "integer" => {
+                        let value = decode_i64_body(reply.body);
+                        assert_eq!(value, Some(i64_of(&input["value"])), "{name}");
+                    }
+                    "length" => {
+                        let length = decode_u64_body(reply.body);
+                        assert_eq!(length, Some(u64_of(&input["length"])), "{name}");
+                    }
+                    "scan" => {
+                        let keys: Vec<Vec<u8>> = input["keys"]
+                            .as_array()
+                            .expect("keys")
+                            .iter()
+                            .map(bytes_of)
+                            .collect();
+                        let want = (u64_of(&input["next_cursor"]), keys);
+                        let page = decode_scan_body(reply.body).map(|(cursor, keys)| {
+                            (cursor, keys.into_iter().map(<[u8]>::to_vec).collect())
+                        });
+                        assert_eq!(page, Some(want), "{name}");
+                    }
+                    _ => continue,
+                }
+                bodies_read += 1;
+            }
+        }
+        assert_eq!(bodies_read, 6, "v2.json's integer, length and scan replies");
+    }
+
+    #[test]
+    fn scan_bodies_must_fill_the_body_exactly() {
+        let page = |tail: &[u8]| [&7u64.to_be_bytes()[..], tail].concat();
+        assert_eq!(decode_scan_body(&page(b"")), Some((7, vec![])));
+        assert_eq!(
+            decode_scan_body(&page(b"\x00\x01a\x00\x00")),
+            Some((7, vec![&b"a"[..], &b""[..]]))
+        );
+        assert_eq!(
+            decode_scan_body(&7u64.to_be_bytes()[..7]),
+            None,
+            "no cursor"
+        );
+        assert_eq!(decode_scan_body(&page(b"\x00")), None, "half a key_len");
+        assert_eq!(decode_scan_body(&page(b"\x00\x03ab")), None, "key overruns");
+        assert_eq!(
+            decode_scan_body(&page(b"\x00\x01ab")),
+            None,
+            "a byte left over"
+        );
+        let long_key = [&[0xff, 0xff][..], &[b'k'; 0xffff]].concat();
+        let keys = decode_scan_body(&page(&long_key)).map(|(_, keys)| keys.len());
+        assert_eq!(keys, Some(1), "a u16::MAX key");
+    }
+
+    #[test]
+    fn eight_byte_bodies_are_exactly_eight_bytes() {
+        assert_eq!(decode_i64_body(&(-2i64).to_be_bytes()), Some(-2));
+        assert_eq!(decode_i64_body(&i64::MIN.to_be_bytes()), Some(i64::MIN));
+        assert_eq!(decode_u64_body(&u64::MAX.to_be_bytes()), Some(u64::MAX));
+        for body in [&b""[..], b"1234567", b"123456789"] {
+            assert_eq!(decode_i64_body(body), None);
+            assert_eq!(decode_u64_body(body), None);
         }
     }
 
@@ -601,64 +909,161 @@ mod tests {
         assert_eq!(buffer.pending_bytes(), 0);
     }
 
-    /// The session vectors' request frames, re-encoded, are byte-identical
-    /// to what the vectors send (every command and field layout).
+    /// Every opcode, for reading a frame's first payload byte in the tests.
+    const OPCODES: [Opcode; 15] = [
+        Opcode::Ping,
+        Opcode::Hello,
+        Opcode::Auth,
+        Opcode::Get,
+        Opcode::Set,
+        Opcode::Del,
+        Opcode::Expire,
+        Opcode::Ttl,
+        Opcode::Add,
+        Opcode::Replace,
+        Opcode::Incr,
+        Opcode::Append,
+        Opcode::Stats,
+        Opcode::Flush,
+        Opcode::Scan,
+    ];
+
+    /// The request a `decode_request` case's `request` object describes.
+    fn request_of<'a>(request: &Json, fields: &'a Fields) -> Request<'a> {
+        let ttl_ms = request.get("ttl_ms").map_or(0, u64_of);
+        let version = request["version"].as_u64().unwrap_or(0) as u8;
+        let (key, value) = (&fields.key[..], &fields.value[..]);
+        match request["command"].as_str().expect("command") {
+            "PING" => Request::Ping,
+            "HELLO" => Request::Hello { version },
+            "AUTH" => Request::Auth {
+                token: &fields.token,
+            },
+            "GET" => Request::Get { key },
+            "SET" => Request::Set { key, value, ttl_ms },
+            "DEL" => Request::Del { key },
+            "EXPIRE" => Request::Expire { key, ttl_ms },
+            "TTL" => Request::Ttl { key },
+            "STATS" => Request::Stats,
+            "ADD" => Request::Add { key, value, ttl_ms },
+            "REPLACE" => Request::Replace { key, value, ttl_ms },
+            "INCR" => Request::Incr {
+                key,
+                delta: i64_of(&request["delta"]),
+            },
+            "APPEND" => Request::Append {
+                key,
+                suffix: &fields.suffix,
+            },
+            "FLUSH" => Request::Flush,
+            "SCAN" => Request::Scan {
+                cursor: u64_of(&request["cursor"]),
+                count: request["count"].as_u64().expect("count") as u16,
+                prefix: &fields.prefix,
+            },
+            other => panic!("unknown command {other}"),
+        }
+    }
+
+    /// A request's byte-string fields, owned for the borrowed [`Request`].
+    struct Fields {
+        key: Vec<u8>,
+        value: Vec<u8>,
+        token: Vec<u8>,
+        suffix: Vec<u8>,
+        prefix: Vec<u8>,
+    }
+
+    impl Fields {
+        fn of(request: &Json) -> Fields {
+            let field = |name: &str| request.get(name).map(bytes_of).unwrap_or_default();
+            Fields {
+                key: field("key"),
+                value: field("value"),
+                token: field("token"),
+                suffix: field("suffix"),
+                prefix: field("prefix"),
+            }
+        }
+    }
+
+    /// Every `request` case of both files, re-encoded, is byte-identical to
+    /// the case's frame (every command and field layout), and its command
+    /// exists at the case's version; the v2 opcodes a v1 connection refuses
+    /// as unknown are ones the client knows to need version 2.
     #[test]
     fn encode_matches_the_decode_request_vectors() {
-        let vectors = vectors();
-        let mut encoded = 0;
-        for case in vectors["decode_request"]
-            .as_array()
-            .expect("decode_request")
-        {
-            let expect = &case["expect"];
-            if expect["outcome"] != "request" {
-                continue;
+        for (file, count) in VECTOR_FILES.into_iter().zip([27, 14]) {
+            let vectors = vectors(file);
+            let mut encoded = 0;
+            for case in vectors["decode_request"]
+                .as_array()
+                .expect("decode_request")
+            {
+                let name = format!("{file} {}", case["name"].as_str().expect("name"));
+                let version = version_of(&vectors, case);
+                let expect = &case["expect"];
+                let bytes = bytes_of(&case["bytes"]);
+                if expect["outcome"] == "rejected" && expect["status"] == "ERR_UNKNOWN_COMMAND" {
+                    let op = OPCODES
+                        .into_iter()
+                        .find(|op| bytes.get(4) == Some(&(*op as u8)));
+                    if let Some(op) = op {
+                        assert!(
+                            op.version() > version,
+                            "{name}: {op:?} at version {version}"
+                        );
+                    }
+                    continue;
+                }
+                if expect["outcome"] != "request" {
+                    continue;
+                }
+                let fields = Fields::of(&expect["request"]);
+                let req = request_of(&expect["request"], &fields);
+                let frame_len = expect["frame_len"].as_u64().expect("frame_len") as usize;
+                let mut out = vec![0xAA];
+                req.encode(&mut out);
+                assert_eq!(&out[1..], &bytes[..frame_len], "{name}");
+                assert_eq!(req.payload_bytes() + HEADER_BYTES, frame_len, "{name}");
+                assert!(
+                    req.opcode().version() <= version,
+                    "{name}: at version {version}"
+                );
+                encoded += 1;
             }
-            let request = &expect["request"];
-            let bytes = bytes_of(&case["bytes"]);
-            let frame_len = expect["frame_len"].as_u64().expect("frame_len") as usize;
-            let key = request.get("key").map(bytes_of).unwrap_or_default();
-            let value = request.get("value").map(bytes_of).unwrap_or_default();
-            let token = request.get("token").map(bytes_of).unwrap_or_default();
-            let ttl_ms = request["ttl_ms"]
-                .as_str()
-                .map_or(0, |t| t.parse().expect("u64"));
-            let version = request["version"].as_u64().unwrap_or(0) as u8;
-            let req = match request["command"].as_str().expect("command") {
-                "PING" => Request::Ping,
-                "HELLO" => Request::Hello { version },
-                "AUTH" => Request::Auth { token: &token },
-                "GET" => Request::Get { key: &key },
-                "SET" => Request::Set {
-                    key: &key,
-                    value: &value,
-                    ttl_ms,
-                },
-                "DEL" => Request::Del { key: &key },
-                "EXPIRE" => Request::Expire { key: &key, ttl_ms },
-                "TTL" => Request::Ttl { key: &key },
-                "STATS" => Request::Stats,
-                other => panic!("unknown command {other}"),
-            };
-            let mut out = vec![0xAA];
-            req.encode(&mut out);
-            assert_eq!(&out[1..], &bytes[..frame_len], "{}", case["name"]);
-            assert_eq!(req.payload_bytes() + HEADER_BYTES, frame_len);
-            encoded += 1;
+            assert_eq!(encoded, count, "{file}: request vectors encoded");
         }
-        assert!(encoded >= 20, "only {encoded} request vectors encoded");
+    }
+
+    #[test]
+    fn the_v2_commands_are_the_ones_that_need_version_2() {
+        let v2: Vec<&str> = OPCODES
+            .into_iter()
+            .filter(|op| op.version() == 2)
+            .map(Opcode::name)
+            .collect();
+        assert_eq!(v2, ["ADD", "REPLACE", "INCR", "APPEND", "FLUSH", "SCAN"]);
+        assert!(
+            OPCODES
+                .into_iter()
+                .all(|op| op.version() <= PROTOCOL_VERSION)
+        );
     }
 
     #[test]
     fn every_defined_status_round_trips_and_others_are_unknown() {
-        let defined = (0..=255u8).filter_map(Status::from_code).count();
-        assert_eq!(defined, 15);
-        for code in 0..=255u8 {
-            if let Some(status) = Status::from_code(code) {
-                assert_eq!(status.code(), code);
-            }
+        let defined: Vec<Status> = (0..=255u8).filter_map(Status::from_code).collect();
+        assert_eq!(defined.len(), 17);
+        for status in &defined {
+            assert_eq!(Status::from_code(status.code()), Some(*status));
         }
-        assert_eq!(Status::from_code(0x42), None);
+        let names: std::collections::HashSet<_> = defined.iter().map(|s| s.name()).collect();
+        assert_eq!(names.len(), defined.len(), "names are distinct");
+        assert_eq!(Status::from_code(0x02), Some(Status::Exists));
+        assert_eq!(Status::from_code(0x8D), Some(Status::NotInteger));
+        assert!(!Status::NotInteger.closes_connection());
+        assert_eq!(Status::from_code(0x03), None);
+        assert_eq!(Status::from_code(0x8E), None);
     }
 }

@@ -11,6 +11,11 @@
 //! unknown" and the next call reconnects, with exponential backoff and
 //! jitter between failed attempts.
 //!
+//! Every connection asks for version 2 (`HELLO 2`); the version-2 commands
+//! are checked against the version of the current connection's last HELLO,
+//! so on a version-1 server they fail locally with
+//! [`Error::UnknownCommand`]. A reconnect negotiates afresh.
+//!
 //! ```no_run
 //! # async fn demo() -> blink_client::Result<()> {
 //! use std::time::Duration;
@@ -37,7 +42,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::Config;
 use crate::error::{Error, ProtocolError, RequestSizes, Result};
 use crate::pipeline::Pipeline;
-use crate::reply::{ServerInfo, Stats, Ttl, Value, ttl_ms};
+use crate::reply::{ScanPage, ServerInfo, Stats, Ttl, Value, ttl_ms};
+use crate::scan::{Next, Walk};
 use crate::session::Session;
 use crate::wire::Request;
 use driver::{Driver, Submission};
@@ -182,9 +188,113 @@ impl Client {
         }
     }
 
+    /// ADD (version 2): stores `value` only if `key` does not exist.
+    /// `Ok(false)` when it does (nothing changed).
+    pub async fn add(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+        ttl: Option<Duration>,
+    ) -> Result<bool> {
+        let request = Request::Add {
+            key: key.as_ref(),
+            value: value.as_ref(),
+            ttl_ms: ttl_ms(ttl),
+        };
+        self.call(request).await?.into_stored()
+    }
+
+    /// REPLACE (version 2): stores `value` only if `key` exists.
+    /// `Ok(false)` when it is missing.
+    pub async fn replace(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+        ttl: Option<Duration>,
+    ) -> Result<bool> {
+        let request = Request::Replace {
+            key: key.as_ref(),
+            value: value.as_ref(),
+            ttl_ms: ttl_ms(ttl),
+        };
+        self.call(request).await?.into_stored()
+    }
+
+    /// INCR (version 2): adds `delta` to the integer under `key` (a missing
+    /// key counts as 0) and returns the new value; [`Error::NotInteger`]
+    /// when the value is not an integer or the result would overflow.
+    pub async fn incr(&self, key: impl AsRef<[u8]>, delta: i64) -> Result<i64> {
+        let request = Request::Incr {
+            key: key.as_ref(),
+            delta,
+        };
+        match self.call(request).await? {
+            Value::Integer(value) => Ok(value),
+            _ => Err(mismatch("INCR")),
+        }
+    }
+
+    /// APPEND (version 2): appends `suffix` to the value under `key` and
+    /// returns the new length in bytes.
+    pub async fn append(&self, key: impl AsRef<[u8]>, suffix: impl AsRef<[u8]>) -> Result<u64> {
+        let request = Request::Append {
+            key: key.as_ref(),
+            suffix: suffix.as_ref(),
+        };
+        match self.call(request).await? {
+            Value::Length(length) => Ok(length),
+            _ => Err(mismatch("APPEND")),
+        }
+    }
+
+    /// FLUSH (version 2): removes every key.
+    pub async fn flush(&self) -> Result<()> {
+        self.call(Request::Flush).await?.into_done()
+    }
+
+    /// SCAN (version 2): one step of a walk over the keys starting with
+    /// `prefix`; start at cursor 0 and send back each returned cursor until
+    /// it is 0. [`scan_keys`](Self::scan_keys) does the loop.
+    pub async fn scan(
+        &self,
+        cursor: u64,
+        count: u16,
+        prefix: impl AsRef<[u8]>,
+    ) -> Result<ScanPage> {
+        let request = Request::Scan {
+            cursor,
+            count,
+            prefix: prefix.as_ref(),
+        };
+        match self.call(request).await? {
+            Value::Scan { next_cursor, keys } => Ok((next_cursor, keys)),
+            _ => Err(mismatch("SCAN")),
+        }
+    }
+
+    /// Every key starting with `prefix`, a SCAN page (about `count` keys) at
+    /// a time, until the cursor comes back 0.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: blink_client::aio::Client) -> blink_client::Result<()> {
+    /// let mut keys = client.scan_keys("user:", 100);
+    /// while let Some(key) = keys.next_key().await? {
+    ///     println!("{}", String::from_utf8_lossy(&key));
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn scan_keys(&self, prefix: impl AsRef<[u8]>, count: u16) -> ScanKeys {
+        ScanKeys {
+            client: self.clone(),
+            walk: Walk::new(prefix.as_ref().to_vec(), count),
+        }
+    }
+
     /// Runs `pipeline` as one submission: its frames go out together, and
     /// one result comes back per request, in order. Entries over the limits
-    /// fail alone, locally.
+    /// fail alone, locally, and so do version-2 commands when the
+    /// connection is at version 1.
     pub async fn execute(&self, pipeline: &Pipeline) -> Vec<Result<Value>> {
         let entries = pipeline.entries();
         let mut results: Vec<Result<Value>> = Vec::with_capacity(entries.len());
@@ -194,7 +304,7 @@ impl Client {
         {
             let session = self.shared.lock_session();
             for (index, entry) in entries.iter().enumerate() {
-                match session.check(entry.shape) {
+                match session.check(entry.op, entry.shape) {
                     Ok(sizes) => {
                         frames.extend_from_slice(&pipeline.frames()[entry.frame.clone()]);
                         calls.push((entry.op, sizes));
@@ -233,10 +343,11 @@ impl Client {
     }
 
     async fn call(&self, request: Request<'_>) -> Result<Value> {
-        let sizes = self.shared.lock_session().check(request.shape())?;
+        let op = request.opcode();
+        let sizes = self.shared.lock_session().check(op, request.shape())?;
         let mut frames = Vec::with_capacity(request.payload_bytes() + crate::wire::HEADER_BYTES);
         request.encode(&mut frames);
-        let mut replies = self.submit(frames, vec![(request.opcode(), sizes)]).await?;
+        let mut replies = self.submit(frames, vec![(op, sizes)]).await?;
         replies.pop().unwrap_or(Err(Error::ConnectionClosed))
     }
 
@@ -272,6 +383,43 @@ impl Value {
         match self {
             Value::Existed(existed) => Ok(existed),
             _ => Err(mismatch("DEL/EXPIRE")),
+        }
+    }
+
+    fn into_stored(self) -> Result<bool> {
+        match self {
+            Value::Stored(stored) => Ok(stored),
+            _ => Err(mismatch("ADD/REPLACE")),
+        }
+    }
+}
+
+/// The keys of a walk on an async [`Client`], from [`Client::scan_keys`]:
+/// [`next_key`](Self::next_key) issues SCAN a page at a time, until the
+/// cursor comes back 0.
+#[derive(Debug)]
+pub struct ScanKeys {
+    client: Client,
+    walk: Walk,
+}
+
+impl ScanKeys {
+    /// The next key, or `None` once the walk is complete. Every key that
+    /// exists for the whole walk comes out exactly once. After an error the
+    /// walk is over: further calls return `Ok(None)`.
+    pub async fn next_key(&mut self) -> Result<Option<Vec<u8>>> {
+        // Pages may be empty while the walk goes on: ask until a key or the end.
+        loop {
+            match self.walk.next() {
+                Next::Key(key) => return Ok(Some(key)),
+                Next::End => return Ok(None),
+                Next::Page => {
+                    let walk = &self.walk;
+                    let page = self.client.scan(walk.cursor, walk.count, &walk.prefix);
+                    let page = page.await;
+                    self.walk.take(page)?;
+                }
+            }
         }
     }
 }

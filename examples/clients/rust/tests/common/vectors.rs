@@ -1,19 +1,21 @@
-//! Reading `protocol/vectors/v1.json` for the session replays: byte
-//! strings, the sessions and their server settings, a small request decoder
-//! that turns each step's frames into API calls (SPEC §5 layouts), and the
-//! comparison of a call's outcome with the expected reply.
+//! Reading `protocol/vectors/v1.json` and `v2.json` for the session
+//! replays: byte strings, the sessions and their server settings, a small
+//! request decoder that turns each step's frames into API calls (SPEC §5
+//! layouts), and the comparison of a call's outcome with the expected reply.
 
 use std::time::Duration;
 
 use blink_client::{Error, Pipeline, Ttl, Value};
 use serde_json::Value as Json;
 
-pub fn load() -> Json {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../protocol/vectors/v1.json"
+/// `file` is `"v1.json"` or `"v2.json"`.
+pub fn load(file: &str) -> Json {
+    let path = format!(
+        "{}/../../../protocol/vectors/{file}",
+        env!("CARGO_MANIFEST_DIR")
     );
-    serde_json::from_str(&std::fs::read_to_string(path).expect("v1.json")).expect("v1.json parses")
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file} parses: {e}"))
 }
 
 /// The vectors' byte strings: hex with spaces, or parts and repeat runs.
@@ -48,6 +50,12 @@ pub enum Call {
     Expire(Vec<u8>, Option<Duration>),
     Ttl(Vec<u8>),
     Stats,
+    Add(Vec<u8>, Vec<u8>, Option<Duration>),
+    Replace(Vec<u8>, Vec<u8>, Option<Duration>),
+    Incr(Vec<u8>, i64),
+    Append(Vec<u8>, Vec<u8>),
+    Flush,
+    Scan(u64, u16, Vec<u8>),
 }
 
 pub struct Step {
@@ -67,8 +75,8 @@ pub struct Session {
     pub steps: Vec<Step>,
 }
 
-pub fn sessions() -> Vec<Session> {
-    let vectors = load();
+pub fn sessions(file: &str) -> Vec<Session> {
+    let vectors = load(file);
     let limits = &vectors["limits"];
     vectors["sessions"]
         .as_array()
@@ -145,7 +153,29 @@ fn decode_payload(payload: &[u8]) -> Option<Call> {
         0x12 => Call::Del(only_key(fields)?),
         0x13 => Call::Expire(only_key(fields.get(8..)?)?, ttl(fields)?),
         0x14 => Call::Ttl(only_key(fields)?),
+        0x15 | 0x16 => {
+            let (k, used) = key(fields.get(8..)?)?;
+            let (value, ttl) = (fields[8 + used..].to_vec(), ttl(fields)?);
+            match opcode {
+                0x15 => Call::Add(k, value, ttl),
+                _ => Call::Replace(k, value, ttl),
+            }
+        }
+        0x17 => {
+            let delta = i64::from_be_bytes(fields.get(..8)?.try_into().ok()?);
+            Call::Incr(only_key(&fields[8..])?, delta)
+        }
+        0x18 => {
+            let (k, used) = key(fields)?;
+            Call::Append(k, fields[used..].to_vec())
+        }
         0x20 if fields.is_empty() => Call::Stats,
+        0x21 if fields.is_empty() => Call::Flush,
+        0x22 => {
+            let cursor = u64::from_be_bytes(fields.get(..8)?.try_into().ok()?);
+            let count = u16::from_be_bytes(fields.get(8..10)?.try_into().ok()?);
+            Call::Scan(cursor, count, fields[10..].to_vec())
+        }
         _ => return None,
     })
 }
@@ -164,6 +194,12 @@ pub fn pipeline(calls: &[Call]) -> Pipeline {
             Call::Expire(key, ttl) => pipeline.expire(key, *ttl),
             Call::Ttl(key) => pipeline.ttl(key),
             Call::Stats => pipeline.stats(),
+            Call::Add(key, value, ttl) => pipeline.add(key, value, *ttl),
+            Call::Replace(key, value, ttl) => pipeline.replace(key, value, *ttl),
+            Call::Incr(key, delta) => pipeline.incr(key, *delta),
+            Call::Append(key, suffix) => pipeline.append(key, suffix),
+            Call::Flush => pipeline.flush(),
+            Call::Scan(cursor, count, prefix) => pipeline.scan(*cursor, *count, prefix),
         };
     }
     pipeline
@@ -184,16 +220,25 @@ pub fn status_name(error: &Error) -> &'static str {
         Error::Busy => "ERR_BUSY",
         Error::ShuttingDown => "ERR_SHUTTING_DOWN",
         Error::ServerTimeout => "ERR_TIMEOUT",
+        Error::NotInteger => "ERR_NOT_INTEGER",
         other => panic!("no status for {other}"),
     }
 }
 
-/// A value written back as the reply body the server sent for it.
-fn reply_of(value: &Value) -> (&'static str, Option<Vec<u8>>) {
+/// A value written back as the reply body the server sent for it. Only
+/// ADD's `false` needs the call: it stands for EXISTS, REPLACE's for
+/// NOT_FOUND.
+fn reply_of(call: &Call, value: &Value) -> (&'static str, Option<Vec<u8>>) {
     match value {
-        Value::Done | Value::Existed(true) | Value::Ttl(Some(Ttl::Persistent)) => {
-            ("OK", Some(Vec::new()))
-        }
+        Value::Done
+        | Value::Existed(true)
+        | Value::Stored(true)
+        | Value::Ttl(Some(Ttl::Persistent)) => ("OK", Some(Vec::new())),
+        Value::Stored(false) if matches!(call, Call::Add(..)) => ("EXISTS", Some(Vec::new())),
+        Value::Stored(false) => ("NOT_FOUND", Some(Vec::new())),
+        Value::Integer(value) => ("OK", Some(value.to_be_bytes().to_vec())),
+        Value::Length(length) => ("OK", Some(length.to_be_bytes().to_vec())),
+        Value::Scan { .. } => ("OK", None),
         Value::Bytes(Some(bytes)) => ("OK", Some(bytes.clone())),
         Value::Bytes(None) | Value::Existed(false) | Value::Ttl(None) => {
             ("NOT_FOUND", Some(Vec::new()))
@@ -214,11 +259,13 @@ fn reply_of(value: &Value) -> (&'static str, Option<Vec<u8>>) {
     }
 }
 
-/// Asserts that a call's outcome is the reply the step expects.
-pub fn check(expected: &Json, got: &Result<Value, Error>, context: &str) {
+/// Asserts that `call`'s outcome is the reply the step expects. A version-2
+/// call the client refused locally on a version-1 connection is
+/// ERR_UNKNOWN_COMMAND, as the server's refusal is (the kit accepts both).
+pub fn check(expected: &Json, call: &Call, got: &Result<Value, Error>, context: &str) {
     let status = expected["status"].as_str().expect("status");
     let (got_status, got_body) = match got {
-        Ok(value) => reply_of(value),
+        Ok(value) => reply_of(call, value),
         Err(error) => (status_name(error), None),
     };
     assert_eq!(got_status, status, "{context}: got {got:?}");
@@ -237,10 +284,18 @@ pub fn check(expected: &Json, got: &Result<Value, Error>, context: &str) {
             "{context}: body length"
         );
     }
+    // An OK with neither body nor length accepts any result of the right
+    // shape: STATS's counters, or a SCAN page of keys under its prefix.
     if status == "OK" && expected.get("body").is_none() && expected.get("body_len").is_none() {
-        assert!(
-            matches!(got, Ok(Value::Stats(stats)) if !stats.is_empty()),
-            "{context}: STATS"
-        );
+        match (call, got) {
+            (Call::Scan(_, _, prefix), Ok(Value::Scan { keys, .. })) => assert!(
+                keys.iter().all(|key| key.starts_with(prefix)),
+                "{context}: SCAN keys under the prefix"
+            ),
+            (Call::Stats, Ok(Value::Stats(stats))) => {
+                assert!(!stats.is_empty(), "{context}: STATS")
+            }
+            _ => panic!("{context}: {got:?} for {call:?}"),
+        }
     }
 }
