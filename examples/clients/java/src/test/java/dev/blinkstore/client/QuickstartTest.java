@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 /** The quickstart example against real servers (TCP, Unix, with a token), and the README's copy of it. */
 class QuickstartTest {
     private static final Path CLIENT = Vectors.ROOT.resolve("examples/clients/java");
-    private static final Pattern SNIPPET = Pattern.compile("// snippet:([a-z-]+)\\n(.*?)\\n\\s*// end", Pattern.DOTALL);
+    private static final Pattern SNIPPET = Pattern.compile("// snippet:([a-z0-9-]+)\\n(.*?)\\n\\s*// end", Pattern.DOTALL);
 
     @Test
     void runsOverTcpAndUnixAndWithAToken() {
@@ -32,6 +32,13 @@ class QuickstartTest {
                 assertTrue(output.contains("session expires in about 29 s") || output.contains("about 30 s"), output);
                 assertTrue(output.contains("session ttl: Persistent[]"), output);
                 assertTrue(output.contains("pipelined GET: value 2"), output);
+                assertTrue(output.contains("lock taken"), output);
+                assertTrue(output.contains("replaced a missing key: false"), output);
+                assertTrue(output.contains("visits: 1, then 0"), output);
+                assertTrue(output.contains("not an integer: ERR_NOT_INTEGER"), output);
+                for (int i = 0; i < 3; i++) {
+                    assertTrue(output.contains("scanned item:" + i + "\n"), output);
+                }
                 assertTrue(output.contains("refused before sending: true"), output);
                 assertTrue(output.contains("server limits: Limits[maxFrameBytes=1052672"), output);
             }
@@ -56,7 +63,8 @@ class QuickstartTest {
             String snippet = dedent(m.group(2));
             assertTrue(readme.contains("```java\n" + snippet + "\n```"), "README lacks the snippet " + m.group(1) + ":\n" + snippet);
         }
-        assertEquals(List.of("connect", "metrics", "connection", "get-and-set", "ttls", "pipeline", "errors"), names);
+        assertEquals(List.of("connect", "metrics", "connection", "get-and-set", "ttls", "pipeline", "version-2", "errors"),
+                names);
     }
 
     /** The lines without their common leading spaces. */

@@ -7,6 +7,7 @@ import dev.blinkstore.client.ConnectionConfig;
 import dev.blinkstore.client.ConnectionLostException;
 import dev.blinkstore.client.Endpoint;
 import dev.blinkstore.client.KeyTooLargeException;
+import dev.blinkstore.client.NotIntegerException;
 import dev.blinkstore.client.Pipeline;
 import dev.blinkstore.client.PoolConfig;
 import dev.blinkstore.client.PoolExhaustedException;
@@ -50,6 +51,7 @@ public final class Quickstart {
             getAndSet(pool, out);
             ttls(pool, out);
             pipelines(pool, out);
+            version2(pool, out);
             errors(pool, out);
             // snippet:metrics
             PoolMetrics metrics = pool.metrics();
@@ -96,6 +98,27 @@ public final class Quickstart {
         pool.execute(pipeline); // one write, replies read while writing, in order
         for (Response<Optional<String>> get : gets) {
             out.println("pipelined GET: " + get.get().orElseThrow());
+        }
+        // end
+    }
+
+    private static void version2(BlinkPool pool, PrintStream out) {
+        // snippet:version-2
+        if (pool.add("lock:report", "worker-1", Ttl.of(Duration.ofSeconds(10)))) { // only if absent
+            out.println("lock taken");
+            pool.del("lock:report");
+        }
+        out.println("replaced a missing key: " + pool.replace("no such key", "v")); // only if present
+        long visits = pool.incr("visits", 1); // a missing key counts from 0
+        out.println("visits: " + visits + ", then " + pool.incr("visits", -1));
+        out.println("log length: " + pool.append("log", "started;")); // the new length
+        try {
+            pool.incr("session", 1); // "token-123" is no integer
+        } catch (NotIntegerException e) {
+            out.println("not an integer: " + e.status().orElseThrow());
+        }
+        for (String key : pool.scanKeys("item:")) { // every key under the prefix, each once, page by page
+            out.println("scanned " + key);
         }
         // end
     }
