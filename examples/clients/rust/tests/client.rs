@@ -1,10 +1,12 @@
-//! The public API against a real server: every command over TCP and the
-//! Unix socket, binary-safe keys and values, TTLs as full u64s, pipelines
-//! with local refusals, the pool's lifecycle rules, and the async client's
-//! cancel safety (no caller ever receives another call's reply).
+//! The public API against a real server: every command of both protocol
+//! versions over TCP and the Unix socket, binary-safe keys and values, TTLs
+//! as full u64s, pipelines with local refusals, whole SCAN walks, the pool's
+//! lifecycle rules, and the async client's cancel safety (no caller ever
+//! receives another call's reply).
 
 mod common;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,6 +70,203 @@ fn every_command_over_tcp_and_unix() {
     let server = Server::start(&[]);
     every_command(&mut Connection::connect(&server.tcp_config()).expect("tcp"));
     every_command(&mut Connection::connect(&server.unix_config()).expect("unix"));
+}
+
+fn every_v2_command(conn: &mut Connection) {
+    assert_eq!(conn.server_info().version, 2, "HELLO 2 on connect");
+    conn.flush().expect("FLUSH");
+    let key: Vec<u8> = vec![0x00, 0x0a, 0xff, b'c'];
+    assert!(!conn.replace(&key, "v0", None).expect("REPLACE missing"));
+    assert_eq!(conn.get(&key).expect("GET"), None, "REPLACE never creates");
+    assert!(conn.add(&key, "v1", None).expect("ADD"));
+    assert!(!conn.add(&key, "v2", None).expect("ADD exists"));
+    assert_eq!(conn.get(&key).expect("GET"), Some(b"v1".to_vec()));
+    let minute = Some(Duration::from_secs(60));
+    assert!(conn.replace(&key, [0u8, 0xff], minute).expect("REPLACE"));
+    assert_eq!(conn.get(&key).expect("GET"), Some(vec![0, 0xff]));
+    assert!(matches!(
+        conn.ttl(&key).expect("TTL"),
+        Some(Ttl::ExpiresIn(_))
+    ));
+    assert_eq!(conn.append(&key, [b'!'; 3]).expect("APPEND"), 5);
+    assert!(
+        matches!(conn.ttl(&key).expect("TTL"), Some(Ttl::ExpiresIn(_))),
+        "APPEND keeps the TTL"
+    );
+    assert_eq!(conn.append(&key, b"").expect("APPEND nothing"), 5);
+
+    assert_eq!(conn.incr("n", 5).expect("INCR missing"), 5);
+    assert_eq!(conn.incr("n", -7).expect("INCR"), -2);
+    assert_eq!(conn.get("n").expect("GET"), Some(b"-2".to_vec()));
+    assert_eq!(conn.ttl("n").expect("TTL"), Some(Ttl::Persistent));
+    conn.set("max", i64::MAX.to_string(), None).expect("SET");
+    assert!(matches!(conn.incr("max", 1), Err(Error::NotInteger)));
+    assert_eq!(conn.incr("max", i64::MIN).expect("INCR"), -1);
+    conn.set("text", "0x1", None).expect("SET");
+    let error = conn.incr("text", 1).expect_err("not an integer");
+    assert!(matches!(error, Error::NotInteger), "{error}");
+    assert!(!error.closes_connection() && !conn.is_broken());
+    assert_eq!(conn.get("text").expect("GET"), Some(b"0x1".to_vec()));
+
+    let (cursor, keys) = conn.scan(0, 100, "n").expect("SCAN");
+    assert_eq!(
+        (cursor, keys),
+        (0, vec![b"n".to_vec()]),
+        "one page holds it"
+    );
+    conn.flush().expect("FLUSH");
+    assert_eq!(conn.scan_keys("", 10).count(), 0, "FLUSH removed every key");
+    assert_eq!(conn.stats().expect("STATS")["items"], 0);
+
+    // HELLO 1 takes the connection back to version 1, HELLO 2 forward.
+    assert_eq!(conn.hello(1).expect("HELLO 1").version, 1);
+    assert!(matches!(conn.flush(), Err(Error::UnknownCommand)));
+    assert_eq!(conn.hello(2).expect("HELLO 2").version, 2);
+    conn.flush().expect("FLUSH at version 2 again");
+}
+
+#[test]
+fn every_v2_command_over_tcp_and_unix() {
+    let server = Server::start(&[]);
+    every_v2_command(&mut Connection::connect(&server.tcp_config()).expect("tcp"));
+    every_v2_command(&mut Connection::connect(&server.unix_config()).expect("unix"));
+    let stats = server.stats();
+    assert_eq!(stats["err_unknown_command"], 0, "v1-only calls never sent");
+    assert_eq!(stats["err_not_integer"], 4);
+}
+
+#[test]
+fn v2_sizes_are_checked_locally_and_append_past_the_limit_by_the_server() {
+    let server = Server::start(&["--max-key-bytes", "4", "--max-value-bytes", "8"]);
+    let mut conn = Connection::connect(&server.tcp_config()).expect("connect");
+    let mut admin = server.admin();
+    let bytes_in = admin.stats().expect("STATS")["bytes_in"];
+    assert!(matches!(
+        conn.add("kkkkk", "v", None),
+        Err(Error::KeyTooLarge { key_bytes: 5, .. })
+    ));
+    assert!(matches!(
+        conn.replace("k", "vvvvvvvvv", None),
+        Err(Error::ValueTooLarge { value_bytes: 9, .. })
+    ));
+    assert!(matches!(
+        conn.incr("kkkkk", 1),
+        Err(Error::KeyTooLarge { .. })
+    ));
+    assert!(matches!(
+        conn.append("k", "sssssssss"),
+        Err(Error::ValueTooLarge {
+            value_bytes: 9,
+            max_value_bytes: 8
+        })
+    ));
+    let stats_frame_bytes = 5;
+    assert_eq!(
+        admin.stats().expect("STATS")["bytes_in"] - bytes_in,
+        stats_frame_bytes,
+        "nothing of the refused calls was written"
+    );
+    // The suffix fits, the result would not: the server refuses it.
+    assert_eq!(conn.append("k", "12345678").expect("APPEND"), 8);
+    assert!(matches!(
+        conn.append("k", "9"),
+        Err(Error::ValueTooLarge { .. })
+    ));
+    assert_eq!(conn.get("k").expect("GET"), Some(b"12345678".to_vec()));
+    // A prefix is not a key: a long one is sent, and matches nothing.
+    assert_eq!(conn.scan(0, 10, "a-long-prefix").expect("SCAN").1.len(), 0);
+}
+
+/// Writes `count` keys `{prefix}{i}` in one pipeline.
+fn write_keys(conn: &mut Connection, prefix: &str, count: usize) -> HashSet<Vec<u8>> {
+    let mut pipeline = Pipeline::new();
+    let keys: HashSet<Vec<u8>> = (0..count)
+        .map(|i| format!("{prefix}{i}").into_bytes())
+        .collect();
+    for key in &keys {
+        pipeline.set(key, "v", None);
+    }
+    let results = conn.execute(&pipeline);
+    assert!(results.iter().all(|r| r.is_ok()), "every SET");
+    keys
+}
+
+/// The keys of a walk, asserting that none came twice.
+fn each_once(walk: impl IntoIterator<Item = Vec<u8>>) -> HashSet<Vec<u8>> {
+    let mut seen = HashSet::new();
+    for key in walk {
+        let shown = String::from_utf8_lossy(&key).into_owned();
+        assert!(seen.insert(key), "{shown} came twice");
+    }
+    seen
+}
+
+#[test]
+fn a_scan_walk_returns_every_key_under_its_prefix_exactly_once() {
+    let server = Server::start(&[]);
+    let pool = Pool::new(server.unix_config(), PoolConfig::default());
+    let mut conn = pool.get().expect("conn");
+    let users = write_keys(&mut conn, "user:", 3000);
+    let items = write_keys(&mut conn, "item:", 2000);
+    // Near misses: neither starts with "user:".
+    conn.set("user", "v", None).expect("SET");
+    conn.set("users:1", "v", None).expect("SET");
+
+    let walk = conn.scan_keys("user:", 7).map(|key| key.expect("SCAN"));
+    assert_eq!(each_once(walk), users);
+    let pages = server.stat("cmd_scan");
+    assert!(pages > 10, "a small count walks in many pages ({pages})");
+    let walk = conn.scan_keys("item:", 1000).map(|key| key.expect("SCAN"));
+    assert_eq!(each_once(walk), items);
+    let everything = each_once(conn.scan_keys("", 50).map(|key| key.expect("SCAN")));
+    assert_eq!(everything.len(), 5002);
+    assert!(conn.scan_keys("nothing:", 7).next().is_none());
+}
+
+#[test]
+fn a_pipeline_carries_v2_commands_and_refuses_oversized_ones_alone() {
+    let server = Server::start(&["--max-key-bytes", "8", "--max-value-bytes", "16"]);
+    let mut conn = Connection::connect(&server.tcp_config()).expect("connect");
+    let mut pipeline = Pipeline::new();
+    pipeline
+        .add("a", "1", None)
+        .add("a", "2", None)
+        .replace("b", "1", None)
+        .incr("a", 41)
+        .append("a", [b'x'; 17])
+        .append("a", "x")
+        .incr("far-too-long-key", 1)
+        .scan(0, 100, "a")
+        .flush()
+        .get("a");
+    let results = conn.execute(&pipeline);
+    assert_eq!(results.len(), 10);
+    let ok = |index: usize| results[index].as_ref().ok().cloned();
+    assert_eq!(ok(0), Some(Value::Stored(true)));
+    assert_eq!(ok(1), Some(Value::Stored(false)), "EXISTS");
+    assert_eq!(ok(2), Some(Value::Stored(false)), "NOT_FOUND");
+    assert_eq!(ok(3), Some(Value::Integer(42)));
+    assert!(matches!(
+        results[4],
+        Err(Error::ValueTooLarge {
+            value_bytes: 17,
+            ..
+        })
+    ));
+    assert_eq!(ok(5), Some(Value::Length(3)));
+    assert!(matches!(
+        results[6],
+        Err(Error::KeyTooLarge { key_bytes: 16, .. })
+    ));
+    assert_eq!(
+        ok(7),
+        Some(Value::Scan {
+            next_cursor: 0,
+            keys: vec![b"a".to_vec()]
+        })
+    );
+    assert_eq!(ok(8), Some(Value::Done));
+    assert_eq!(ok(9), Some(Value::Bytes(None)));
 }
 
 #[test]
@@ -304,4 +503,49 @@ async fn the_async_client_covers_every_command_and_pipelines() {
         Value::Bytes(None),
     ];
     assert_eq!(results, want.map(Some));
+}
+
+#[tokio::test]
+async fn the_async_client_covers_the_v2_commands_and_walks() {
+    let server = Server::start(&[]);
+    let client = Client::connect(server.tcp_config()).await.expect("connect");
+    assert!(client.add("k", "v", None).await.expect("ADD"));
+    assert!(!client.add("k", "w", None).await.expect("ADD exists"));
+    assert!(client.replace("k", "12", None).await.expect("REPLACE"));
+    assert!(
+        !client
+            .replace("gone", "x", None)
+            .await
+            .expect("REPLACE missing")
+    );
+    assert_eq!(client.incr("k", -20).await.expect("INCR"), -8);
+    assert_eq!(client.append("k", "0").await.expect("APPEND"), 3);
+    assert!(matches!(
+        client
+            .incr("max", i64::MAX)
+            .await
+            .and(client.incr("max", 1).await),
+        Err(Error::NotInteger)
+    ));
+    client.flush().await.expect("FLUSH");
+    assert_eq!(client.get("k").await.expect("GET"), None);
+
+    let mut conn = Connection::connect(&server.unix_config()).expect("connect");
+    let users = write_keys(&mut conn, "user:", 2500);
+    write_keys(&mut conn, "item:", 2500);
+    let mut walk = client.scan_keys("user:", 9);
+    let mut keys = Vec::new();
+    while let Some(key) = walk.next_key().await.expect("SCAN") {
+        keys.push(key);
+    }
+    assert_eq!(each_once(keys), users);
+    assert_eq!(walk.next_key().await.expect("done"), None, "stays done");
+    let (cursor, page) = client.scan(0, 5, "item:").await.expect("SCAN");
+    assert!(cursor != 0 && page.iter().all(|key| key.starts_with(b"item:")));
+
+    // The negotiated version follows every HELLO on the shared connection.
+    assert_eq!(client.hello(1).await.expect("HELLO 1").version, 1);
+    assert!(matches!(client.flush().await, Err(Error::UnknownCommand)));
+    assert_eq!(client.hello(2).await.expect("HELLO 2").version, 2);
+    client.flush().await.expect("FLUSH");
 }

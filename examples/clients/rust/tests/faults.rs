@@ -475,3 +475,71 @@ fn fault_large_pipeline_does_not_deadlock() {
     }
     assert!(!conn.is_broken());
 }
+
+/// The version-2 calls of the `version_1_server` fault, one pipeline entry each.
+fn v2_pipeline() -> Pipeline {
+    let mut pipeline = Pipeline::new();
+    pipeline
+        .get("k")
+        .add("k", "v", None)
+        .replace("k", "v", None)
+        .incr("n", 1)
+        .append("k", "s")
+        .flush()
+        .scan(0, 10, "")
+        .get("k");
+    pipeline
+}
+
+#[test]
+fn fault_version_1_server() {
+    let server = common::Version1Server::spawn();
+    let pool = pool(server.config(), 1);
+    let mut conn = pool.get().expect("HELLO 2 answered with version 1");
+    assert_eq!(conn.server_info().version, 1);
+    assert_eq!(conn.get("k").expect("GET works"), None);
+
+    let unsupported = |result: Result<(), Error>, call: &str| {
+        let error = result.expect_err(call);
+        assert!(matches!(error, Error::UnknownCommand), "{call}: {error}");
+        assert!(!error.closes_connection(), "{call}");
+    };
+    unsupported(conn.add("k", "v", None).map(drop), "add");
+    unsupported(conn.replace("k", "v", None).map(drop), "replace");
+    unsupported(conn.incr("n", 1).map(drop), "incr");
+    unsupported(conn.append("k", "s").map(drop), "append");
+    unsupported(conn.flush(), "flush");
+    unsupported(conn.scan(0, 10, "").map(drop), "scan");
+    let walk: Vec<_> = conn.scan_keys("", 10).collect();
+    assert!(
+        matches!(&walk[..], [Err(Error::UnknownCommand)]),
+        "scan_keys: {walk:?}"
+    );
+
+    let results = conn.execute(&v2_pipeline());
+    assert_eq!(results.len(), 8);
+    assert_eq!(results[0].as_ref().ok(), Some(&Value::Bytes(None)));
+    for (index, result) in results[1..7].iter().enumerate() {
+        assert!(
+            matches!(result, Err(Error::UnknownCommand)),
+            "entry {}: {result:?}",
+            index + 1
+        );
+    }
+    assert_eq!(results[7].as_ref().ok(), Some(&Value::Bytes(None)));
+
+    assert_eq!(conn.get("k").expect("GET still works"), None);
+    assert!(!conn.is_broken());
+    // The last GET's reply came after every earlier frame was read.
+    assert_eq!(
+        server.recorded(),
+        Vec::<Vec<u8>>::new(),
+        "nothing else sent"
+    );
+    drop(conn);
+    assert_eq!(
+        pool.metrics().connections_created,
+        1,
+        "the connection was kept"
+    );
+}

@@ -411,3 +411,54 @@ async fn fault_large_pipeline_does_not_deadlock_async() {
         }
     }
 }
+
+#[tokio::test]
+async fn fault_version_1_server_async() {
+    let server = common::Version1Server::spawn();
+    let client = Client::connect(server.config())
+        .await
+        .expect("HELLO 2 answered with version 1");
+    assert_eq!(client.get("k").await.expect("GET works"), None);
+
+    let unsupported = |result: Result<(), Error>, call: &str| {
+        let error = result.expect_err(call);
+        assert!(matches!(error, Error::UnknownCommand), "{call}: {error}");
+    };
+    unsupported(client.add("k", "v", None).await.map(drop), "add");
+    unsupported(client.replace("k", "v", None).await.map(drop), "replace");
+    unsupported(client.incr("n", 1).await.map(drop), "incr");
+    unsupported(client.append("k", "s").await.map(drop), "append");
+    unsupported(client.flush().await, "flush");
+    unsupported(client.scan(0, 10, "").await.map(drop), "scan");
+    let mut walk = client.scan_keys("", 10);
+    unsupported(walk.next_key().await.map(drop), "scan_keys");
+    assert_eq!(walk.next_key().await.ok(), Some(None), "the walk is over");
+
+    let mut pipeline = Pipeline::new();
+    pipeline
+        .get("k")
+        .add("k", "v", None)
+        .incr("n", -1)
+        .flush()
+        .scan(0, 10, "p")
+        .get("k");
+    let results = client.execute(&pipeline).await;
+    assert_eq!(results.len(), 6);
+    assert_eq!(results[0].as_ref().ok(), Some(&Value::Bytes(None)));
+    for result in &results[1..5] {
+        assert!(matches!(result, Err(Error::UnknownCommand)), "{result:?}");
+    }
+    assert_eq!(results[5].as_ref().ok(), Some(&Value::Bytes(None)));
+
+    assert_eq!(client.get("k").await.expect("GET still works"), None);
+    assert_eq!(
+        server.recorded(),
+        Vec::<Vec<u8>>::new(),
+        "nothing else sent"
+    );
+    assert_eq!(
+        client.metrics().connect_attempts,
+        1,
+        "the connection was kept"
+    );
+}

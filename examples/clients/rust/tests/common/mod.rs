@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -276,4 +276,61 @@ pub const MALFORMED_RUNS: [(Serve, ProtocolError); 2] = [
 /// declaring 4097 bytes and no body.
 pub fn oversized_header(stream: &mut TcpStream) {
     hello_then(stream, 4096, &[0x00, 0x00, 0x10, 0x01]);
+}
+
+/// The fake of the `version_1_server` fault: a listener whose connections
+/// answer HELLO (any version) with version 1 and the default limits, and
+/// GET with NOT_FOUND. Every other frame is recorded, and answered
+/// ERR_UNKNOWN_COMMAND as a version-1 server would, so a client that sent
+/// one would not hang.
+pub struct Version1Server {
+    pub addr: SocketAddr,
+    recorded: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+/// The HELLO reply body of the fault: version 1, no AUTH, default limits.
+pub const VERSION_1_HELLO_BODY: [u8; 14] = [
+    0x01, 0x00, 0x00, 0x10, 0x10, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x10, 0x00, 0x00,
+];
+
+impl Version1Server {
+    pub fn spawn() -> Version1Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind fake v1 server");
+        let addr = listener.local_addr().expect("local addr");
+        let recorded = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&recorded);
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let record = Arc::clone(&record);
+                thread::spawn(move || serve_version_1(&mut stream, &record));
+            }
+        });
+        Version1Server { addr, recorded }
+    }
+
+    pub fn config(&self) -> Config {
+        Config::tcp(self.addr.to_string())
+    }
+
+    /// The payloads of every frame other than HELLO and GET received so far.
+    pub fn recorded(&self) -> Vec<Vec<u8>> {
+        self.recorded.lock().expect("recorder").clone()
+    }
+}
+
+fn serve_version_1(stream: &mut TcpStream, record: &Mutex<Vec<Vec<u8>>>) {
+    while let Some(payload) = read_frame(stream) {
+        let reply = match payload.first() {
+            Some(0x02) => [&[0, 0, 0, 15, 0x00][..], &VERSION_1_HELLO_BODY].concat(),
+            Some(0x10) => vec![0, 0, 0, 1, 0x01],
+            _ => {
+                record.lock().expect("recorder").push(payload);
+                vec![0, 0, 0, 1, 0x80]
+            }
+        };
+        if stream.write_all(&reply).is_err() {
+            return;
+        }
+    }
 }
