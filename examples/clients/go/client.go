@@ -8,6 +8,9 @@ import (
 	"errors"
 )
 
+// errVersionChanged closes a connection whose version a Conn.Hello changed.
+var errVersionChanged = errors.New("blink: a Hello changed the connection's protocol version")
+
 // Client is a handle to one server with a pool of connections. It is safe
 // for concurrent use by many goroutines; create one and share it. Every call
 // takes a connection from the pool for its round trip and returns it.
@@ -45,7 +48,7 @@ func (c *Client) process(ctx context.Context, cmd command) {
 			cn.roundTrip(ctx, []command{cmd})
 			c.pool.put(cn)
 		}
-		if b.err == nil || attempt >= c.opt.MaxRetries || !retryable(b.err) {
+		if b.err == nil || attempt >= c.opt.MaxRetries || !retryable(b.err) || !mayRepeat(&b.req, b.err) {
 			return
 		}
 		if !sleep(ctx, backoff(attempt, c.opt.MinRetryBackoff, c.opt.MaxRetryBackoff)) {
@@ -68,6 +71,23 @@ func retryable(err error) bool {
 	return errors.As(err, &dialErr) || errors.Is(err, ErrConnClosed)
 }
 
+// mayRepeat reports whether a call that failed with err may run again:
+// always if it never reached the wire (a failed connect); otherwise only if
+// running it twice is the same as once (CLIENTS.md, retries). ADD, REPLACE,
+// INCR and APPEND are not: a second INCR counts twice, a second ADD reports
+// EXISTS for its own value.
+func mayRepeat(r *request, err error) bool {
+	var dialErr *DialError
+	if errors.As(err, &dialErr) {
+		return true
+	}
+	switch r.op {
+	case opAdd, opReplace, opIncr, opAppend:
+		return false
+	}
+	return true
+}
+
 // Pipeline returns an empty batch whose Exec sends all its commands on one
 // pooled connection.
 func (c *Client) Pipeline() *Pipeline { return &Pipeline{exec: c.processPipeline} }
@@ -80,7 +100,11 @@ func (c *Client) processPipeline(ctx context.Context, cmds []command) {
 		}
 		return
 	}
+	version := cn.version
 	cn.roundTrip(ctx, cmds)
+	if cn.version != version { // a queued Hello: the pool's connections all speak HELLO 2's version
+		cn.close(errVersionChanged)
+	}
 	c.pool.put(cn)
 }
 
@@ -92,7 +116,7 @@ func (c *Client) Conn(ctx context.Context) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn := &Conn{cn: cn, pool: c.pool}
+	conn := &Conn{cn: cn, pool: c.pool, version: cn.version}
 	conn.cmdable = conn.process
 	return conn, nil
 }
@@ -111,6 +135,9 @@ type Conn struct {
 	cmdable
 	cn   *conn
 	pool *pool
+	// version is the connection's protocol version at checkout: one that a
+	// Hello changed does not go back to the pool.
+	version byte
 }
 
 func (c *Conn) process(ctx context.Context, cmd command) { c.processPipeline(ctx, []command{cmd}) }
@@ -126,7 +153,10 @@ func (c *Conn) processPipeline(ctx context.Context, cmds []command) {
 }
 
 // Hello sends HELLO with the given protocol version and returns the
-// server's answer; the connection keeps the limits it reports.
+// server's answer; the connection keeps the limits it reports and speaks the
+// version it negotiates (HELLO 1: the version-2 commands fail with
+// ErrUnknownCommand, unsent). Close then closes the connection instead of
+// returning it to the pool, whose connections all speak HELLO 2's version.
 func (c *Conn) Hello(ctx context.Context, version byte) (HelloReply, error) {
 	cmd := newHelloCmd(version)
 	c.process(ctx, cmd)
@@ -141,14 +171,28 @@ func (c *Conn) Auth(ctx context.Context, token []byte) error {
 	return cmd.Err()
 }
 
+// ProtocolVersion returns the protocol version the connection's last HELLO
+// reply negotiated: 2, or 1 with a version-1 server (which has none of the
+// version-2 commands).
+func (c *Conn) ProtocolVersion() byte {
+	if c.cn == nil {
+		return 0
+	}
+	return c.cn.version
+}
+
 // Pipeline returns an empty batch whose Exec sends all its commands on this
 // connection.
 func (c *Conn) Pipeline() *Pipeline { return &Pipeline{exec: c.processPipeline} }
 
-// Close returns the connection to the pool (closed, if it broke).
+// Close returns the connection to the pool (closed, if it broke or a Hello
+// changed its version).
 func (c *Conn) Close() error {
 	if c.cn == nil {
 		return ErrClosed
+	}
+	if c.cn.version != c.version {
+		c.cn.close(errVersionChanged)
 	}
 	c.pool.put(c.cn)
 	c.cn = nil

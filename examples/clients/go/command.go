@@ -48,7 +48,8 @@ func (c *baseCmd) unexpected(status byte, body []byte) error {
 	return fmt.Errorf("%w: reply status 0x%02x with a %d-byte body to opcode 0x%02x", ErrProtocol, status, len(body), c.req.op)
 }
 
-// StatusCmd is a command whose reply is only success or failure: PING, AUTH, SET.
+// StatusCmd is a command whose reply is only success or failure: PING,
+// AUTH, SET, FLUSH.
 type StatusCmd struct{ baseCmd }
 
 func (c *StatusCmd) setReply(status byte, body []byte) error {
@@ -58,22 +59,27 @@ func (c *StatusCmd) setReply(status byte, body []byte) error {
 	return nil
 }
 
-// BoolCmd is a command on a key that may be missing: DEL, EXPIRE.
+// BoolCmd is a command with two normal outcomes: DEL, EXPIRE and REPLACE
+// (NOT_FOUND: false), ADD (EXISTS: false).
 type BoolCmd struct {
 	baseCmd
-	found bool
+	// absent is the status that means false: NOT_FOUND, or EXISTS for ADD.
+	absent byte
+	ok     bool
 }
 
 func (c *BoolCmd) setReply(status byte, body []byte) error {
-	if len(body) != 0 {
+	if len(body) != 0 || (status != statusOK && status != c.absent) {
 		return c.unexpected(status, body)
 	}
-	c.found = status == statusOK
+	c.ok = status == statusOK
 	return nil
 }
 
-// Result reports whether the key existed (and was deleted, or got its TTL).
-func (c *BoolCmd) Result() (bool, error) { return c.found, c.err }
+// Result reports, for DEL, EXPIRE and REPLACE, whether the key existed (and
+// was deleted, got its TTL, or got the new value); for ADD, whether the
+// value was stored (false: the key exists).
+func (c *BoolCmd) Result() (bool, error) { return c.ok, c.err }
 
 // ValueCmd is a GET.
 type ValueCmd struct {
@@ -83,6 +89,9 @@ type ValueCmd struct {
 }
 
 func (c *ValueCmd) setReply(status byte, body []byte) error {
+	if status != statusOK && status != statusNotFound {
+		return c.unexpected(status, body)
+	}
 	if status == statusNotFound {
 		if len(body) != 0 {
 			return c.unexpected(status, body)
@@ -221,14 +230,92 @@ func (c *HelloCmd) setReply(status byte, body []byte) error {
 	if l := c.hello.Limits; l.MaxFrameBytes < preAuthFrameBytes || l.MaxFrameBytes > maxFrameCeiling || l.MaxKeyBytes > maxKeyCeiling {
 		return fmt.Errorf("%w: HELLO reported limits %+v outside the protocol's ranges", ErrProtocol, l)
 	}
-	if c.hello.Version != ProtocolVersion {
-		return fmt.Errorf("%w: server negotiated protocol version %d, this client speaks %d", ErrProtocol, c.hello.Version, ProtocolVersion)
+	if c.hello.Version < minProtocolVersion || c.hello.Version > ProtocolVersion {
+		return fmt.Errorf("%w: server negotiated protocol version %d, this client speaks %d to %d", ErrProtocol, c.hello.Version, minProtocolVersion, ProtocolVersion)
 	}
 	return nil
 }
 
 // Result returns the negotiated version and the connection's limits.
 func (c *HelloCmd) Result() (HelloReply, error) { return c.hello, c.err }
+
+// IntCmd is an INCR: the counter's new value.
+type IntCmd struct {
+	baseCmd
+	value int64
+}
+
+func (c *IntCmd) setReply(status byte, body []byte) error {
+	if status != statusOK || len(body) != wordBytes {
+		return c.unexpected(status, body)
+	}
+	c.value = int64(binary.BigEndian.Uint64(body)) // two's complement
+	return nil
+}
+
+// Result returns the value after the increment.
+func (c *IntCmd) Result() (int64, error) { return c.value, c.err }
+
+// LengthCmd is an APPEND: the value's new length.
+type LengthCmd struct {
+	baseCmd
+	length uint64
+}
+
+func (c *LengthCmd) setReply(status byte, body []byte) error {
+	if status != statusOK || len(body) != wordBytes {
+		return c.unexpected(status, body)
+	}
+	c.length = binary.BigEndian.Uint64(body)
+	return nil
+}
+
+// Result returns the value's length in bytes after the append.
+func (c *LengthCmd) Result() (uint64, error) { return c.length, c.err }
+
+// ScanCmd is one SCAN step: some keys and the cursor to continue from.
+type ScanCmd struct {
+	baseCmd
+	keys   [][]byte
+	cursor uint64
+}
+
+func (c *ScanCmd) setReply(status byte, body []byte) error {
+	if status != statusOK {
+		return c.unexpected(status, body)
+	}
+	keys, cursor, err := parseScan(body)
+	c.keys, c.cursor = keys, cursor
+	return err
+}
+
+// Result returns the step's keys (in no order, possibly none before the walk
+// ends) and the cursor to pass to the next step: 0 when the walk is complete.
+func (c *ScanCmd) Result() (keys [][]byte, cursor uint64, err error) { return c.keys, c.cursor, c.err }
+
+// parseScan parses a SCAN body (SPEC §6.3): next_cursor u64, then
+// (key_len u16, key)* filling the body exactly. The keys share body's
+// memory, each capped at its own length.
+func parseScan(body []byte) ([][]byte, uint64, error) {
+	if len(body) < wordBytes {
+		return nil, 0, fmt.Errorf("%w: SCAN reply body of %d bytes, under %d", ErrProtocol, len(body), wordBytes)
+	}
+	cursor := binary.BigEndian.Uint64(body)
+	keys := [][]byte{}
+	for at := wordBytes; at < len(body); {
+		if len(body)-at < keyLenBytes {
+			return nil, 0, fmt.Errorf("%w: SCAN reply key length cut at byte %d", ErrProtocol, at)
+		}
+		n := int(binary.BigEndian.Uint16(body[at:]))
+		at += keyLenBytes
+		if len(body)-at < n {
+			return nil, 0, fmt.Errorf("%w: SCAN reply key of %d bytes runs past the body at byte %d", ErrProtocol, n, at)
+		}
+		keys = append(keys, body[at:at+n:at+n])
+		at += n
+	}
+	return keys, cursor, nil
+}
 
 func newPingCmd() *StatusCmd { return &StatusCmd{baseCmd{req: request{op: opPing}}} }
 
@@ -257,11 +344,11 @@ func newSetCmdTTL(key, value []byte, ttl time.Duration) *StatusCmd {
 }
 
 func newDelCmd(key []byte) *BoolCmd {
-	return &BoolCmd{baseCmd: baseCmd{req: request{op: opDel, key: key}}}
+	return &BoolCmd{baseCmd: baseCmd{req: request{op: opDel, key: key}}, absent: statusNotFound}
 }
 
 func newExpireCmd(key []byte, ttlMs uint64) *BoolCmd {
-	return &BoolCmd{baseCmd: baseCmd{req: request{op: opExpire, key: key, ttlMs: ttlMs}}}
+	return &BoolCmd{baseCmd: baseCmd{req: request{op: opExpire, key: key, ttlMs: ttlMs}}, absent: statusNotFound}
 }
 
 // newExpireCmdTTL is an EXPIRE with a time.Duration TTL (0: clear it).
@@ -277,6 +364,51 @@ func newTTLCmd(key []byte) *TTLCmd {
 }
 
 func newStatsCmd() *StatsCmd { return &StatsCmd{baseCmd: baseCmd{req: request{op: opStats}}} }
+
+// newAddCmd is an ADD (false: the key exists) with the TTL in milliseconds.
+func newAddCmd(key, value []byte, ttlMs uint64) *BoolCmd {
+	return &BoolCmd{baseCmd: baseCmd{req: request{op: opAdd, key: key, value: value, ttlMs: ttlMs}}, absent: statusExists}
+}
+
+func newAddCmdTTL(key, value []byte, ttl time.Duration) *BoolCmd {
+	ttlMs, err := durationMs(ttl)
+	cmd := newAddCmd(key, value, ttlMs)
+	cmd.refuse(err)
+	return cmd
+}
+
+// newReplaceCmd is a REPLACE (false: no such key) with the TTL in milliseconds.
+func newReplaceCmd(key, value []byte, ttlMs uint64) *BoolCmd {
+	return &BoolCmd{baseCmd: baseCmd{req: request{op: opReplace, key: key, value: value, ttlMs: ttlMs}}, absent: statusNotFound}
+}
+
+func newReplaceCmdTTL(key, value []byte, ttl time.Duration) *BoolCmd {
+	ttlMs, err := durationMs(ttl)
+	cmd := newReplaceCmd(key, value, ttlMs)
+	cmd.refuse(err)
+	return cmd
+}
+
+func newIncrCmd(key []byte, delta int64) *IntCmd {
+	return &IntCmd{baseCmd: baseCmd{req: request{op: opIncr, key: key, delta: delta}}}
+}
+
+func newAppendCmd(key, suffix []byte) *LengthCmd {
+	return &LengthCmd{baseCmd: baseCmd{req: request{op: opAppend, key: key, value: suffix}}}
+}
+
+func newFlushCmd() *StatusCmd { return &StatusCmd{baseCmd{req: request{op: opFlush}}} }
+
+// newScanCmd is a SCAN step; count (a hint, 0 read as 1) must fit SCAN's u16.
+func newScanCmd(cursor uint64, count int, prefix []byte) *ScanCmd {
+	cmd := &ScanCmd{baseCmd: baseCmd{req: request{op: opScan, cursor: cursor, value: prefix}}}
+	if count < 0 || count > math.MaxUint16 {
+		cmd.refuse(fmt.Errorf("blink: SCAN count %d outside 0..%d", count, math.MaxUint16))
+	} else {
+		cmd.req.count = uint16(count)
+	}
+	return cmd
+}
 
 // durationMs converts a TTL to whole milliseconds, rounding a positive
 // fraction up so that it never becomes 0 ("no TTL"). A negative TTL is

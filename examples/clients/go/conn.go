@@ -1,6 +1,6 @@
-// One connection: the HELLO and AUTH handshake, round trips that read
-// replies while a writer sends the requests, and the state that decides
-// whether the connection can be reused.
+// One connection: the HELLO 2 and AUTH handshake, the version each HELLO
+// reply negotiates, round trips that read replies while a writer sends the
+// requests, and the state that decides whether the connection can be reused.
 
 package blink
 
@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand"
 	"net"
 	"time"
@@ -33,6 +34,9 @@ type conn struct {
 
 	// limits are the server's, from HELLO; until then the protocol ceilings.
 	limits Limits
+	// version is the protocol version of the last HELLO reply, 1 before any
+	// (SPEC §10): below 2, the version-2 commands are refused unsent.
+	version byte
 	// authed: HELLO said no AUTH is needed, or AUTH succeeded. Until then
 	// frames are held to the pre-auth limit (SPEC §11).
 	authed bool
@@ -54,6 +58,7 @@ func newConn(nc net.Conn, opt *Options) *conn {
 		nc:        nc,
 		opt:       opt,
 		limits:    Limits{MaxFrameBytes: maxFrameCeiling, MaxKeyBytes: maxKeyCeiling, MaxValueBytes: maxFrameCeiling},
+		version:   minProtocolVersion,
 		createdAt: now,
 		usedAt:    now,
 		ctx:       context.Background(),
@@ -110,7 +115,7 @@ func (cn *conn) roundTrip(ctx context.Context, cmds []command) {
 		case cn.broken != nil:
 			b.refuse(&ConnClosedError{Addr: cn.opt.Addr, Cause: cn.broken})
 		default:
-			b.refuse(cn.checkLimits(&b.req))
+			b.refuse(cn.checkRequest(&b.req))
 			if !b.unsent {
 				pending++
 			}
@@ -140,13 +145,19 @@ func (cn *conn) roundTrip(ctx context.Context, cmds []command) {
 	}
 }
 
-// checkLimits refuses a request the server would refuse for its size
-// (SPEC §4, §11, §14), before anything is sent.
-func (cn *conn) checkLimits(r *request) error {
+// checkRequest refuses, before anything is sent, a request the server
+// would refuse: a command the negotiated version lacks (SPEC §10, checked
+// first as the server does, §7.1), or a size over its limits (SPEC §4, §11,
+// §14). The version is that of the last HELLO reply read: a HELLO earlier in
+// the same pipeline does not change it yet.
+func (cn *conn) checkRequest(r *request) error {
+	if needed := r.minVersion(); cn.version < needed {
+		return &UnsupportedError{Command: opNames[r.op], Version: cn.version, Needed: needed}
+	}
 	if r.hasKey() && len(r.key) > int(cn.limits.MaxKeyBytes) {
 		return &LimitError{What: "key", Bytes: len(r.key), LimitBytes: int(cn.limits.MaxKeyBytes)}
 	}
-	if r.op == opSet && len(r.value) > int(cn.limits.MaxValueBytes) {
+	if r.hasValue() && len(r.value) > int(cn.limits.MaxValueBytes) {
 		return &LimitError{What: "value", Bytes: len(r.value), LimitBytes: int(cn.limits.MaxValueBytes)}
 	}
 	frameLimit := cn.limits.MaxFrameBytes
@@ -190,13 +201,19 @@ func (cn *conn) readReplies(cmds []command) {
 }
 
 // deliver hands a reply to its command (SPEC §13). It returns an error when
-// the connection must close: a closing or unknown status, or a reply that
-// does not fit its request.
+// the connection must close: a closing status, one the negotiated version
+// does not define, or a reply that does not fit its request.
 func (cn *conn) deliver(cmd command, rep reply) error {
 	b := cmd.base()
-	if rep.status != statusOK && rep.status != statusNotFound {
+	if defined := definedAt(rep.status, cn.version); !defined || rep.status >= 0x80 {
 		class := classOf(rep.status)
-		err := &StatusError{Status: rep.status, Message: string(rep.body)}
+		var err error = &StatusError{Status: rep.status, Message: string(rep.body)}
+		if !defined {
+			if class.err != ErrUnknownStatus { // a version-2 status on a version-1 connection
+				err = fmt.Errorf("%w: %s at protocol version %d", ErrUnknownStatus, class.name, cn.version)
+			}
+			class = unknownStatus(rep.status)
+		}
 		if class.unsolicited {
 			b.err = &ConnClosedError{Addr: cn.opt.Addr, Cause: err}
 		} else {
@@ -213,6 +230,7 @@ func (cn *conn) deliver(cmd command, rep reply) error {
 	}
 	switch c := cmd.(type) {
 	case *HelloCmd:
+		cn.version = c.hello.Version
 		cn.limits = c.hello.Limits
 		cn.authed = cn.authed || !c.hello.AuthRequired
 	case *StatusCmd:

@@ -1,5 +1,5 @@
 // Package blink is a client for Blink-Store, the in-memory cache server, over
-// its binary protocol (protocol/SPEC.md, version 1).
+// its binary protocol (protocol/SPEC.md, versions 1 and 2).
 //
 // A Client is safe for concurrent use by many goroutines. It keeps a pool of
 // connections in the style of database/sql and go-redis: a bounded number of
@@ -21,6 +21,11 @@
 // *ConnClosedError and *DialError for details. A request whose connection
 // closed before its reply arrived fails with ErrConnClosed: it may or may not
 // have been executed.
+//
+// Each connection sends HELLO 2 and speaks the version the server
+// negotiates. Version 2 adds Add, Replace, Incr, Append, Flush and Scan (with
+// ScanIterator for whole walks); on a connection to a version-1 server they
+// fail with ErrUnknownCommand (an *UnsupportedError) without being sent.
 //
 // Pipeline sends many requests in one write and matches the replies in order;
 // it reads while it writes, so a batch of any size cannot deadlock on full

@@ -12,7 +12,8 @@ import (
 // for its status with errors.Is.
 var (
 	// ErrUnknownCommand: the server does not support this command. The
-	// connection stays usable.
+	// connection stays usable. A version-2 command on a connection that
+	// negotiated version 1 fails with it too, unsent (*UnsupportedError).
 	ErrUnknownCommand = errors.New("blink: command not supported by this server")
 	// ErrMalformed: the server could not parse a request (a client bug) and
 	// closed the connection.
@@ -49,7 +50,12 @@ var (
 	// ErrShuttingDown: the server is draining before exit. Retry after a
 	// backoff, possibly elsewhere.
 	ErrShuttingDown = errors.New("blink: server shutting down")
-	// ErrUnknownStatus: a reply status protocol version 1 does not define.
+	// ErrNotInteger: INCR found a value that is not a decimal integer in the
+	// int64 range, or the result would leave it; nothing changed. The
+	// connection stays usable.
+	ErrNotInteger = errors.New("blink: value is not an integer, or the result is out of range")
+	// ErrUnknownStatus: a reply status the negotiated protocol version does
+	// not define.
 	ErrUnknownStatus = errors.New("blink: unknown reply status")
 )
 
@@ -98,22 +104,37 @@ var errorStatuses = [...]statusClass{
 	statusTimeout - 0x80:            {"ERR_TIMEOUT", ErrServerTimeout, true, true},
 	statusBusy - 0x80:               {"ERR_BUSY", ErrBusy, true, true},
 	statusShuttingDown - 0x80:       {"ERR_SHUTTING_DOWN", ErrShuttingDown, true, true},
+	statusNotInteger - 0x80:         {"ERR_NOT_INTEGER", ErrNotInteger, false, false},
 }
 
-// classOf returns the class of any status other than OK and NOT_FOUND. An
-// undefined status closes the connection, since the client cannot know
-// whether the server will (SPEC §10).
+// classOf returns the class of any error status. An undefined status closes
+// the connection, since the client cannot know whether the server will
+// (SPEC §10).
 func classOf(status byte) statusClass {
 	if status >= 0x80 && int(status-0x80) < len(errorStatuses) {
 		return errorStatuses[status-0x80]
 	}
+	return unknownStatus(status)
+}
+
+func unknownStatus(status byte) statusClass {
 	return statusClass{name: fmt.Sprintf("status 0x%02x", status), err: ErrUnknownStatus, closes: true}
+}
+
+// definedAt reports whether protocol version defines status: version 2
+// adds EXISTS and ERR_NOT_INTEGER, which a server never sends on a
+// version-1 connection (SPEC §6.2).
+func definedAt(status, version byte) bool {
+	if status == statusExists || status == statusNotInteger {
+		return version >= 2
+	}
+	return status <= statusNotFound || classOf(status).err != ErrUnknownStatus
 }
 
 // StatusError is an error status the server replied with. errors.Is matches
 // it against the Err* value of its status.
 type StatusError struct {
-	Status  byte   // the status code, 0x80 and above for v1 errors
+	Status  byte   // the status code, 0x80 and above for errors
 	Message string // the server's text; for display only
 }
 
@@ -151,6 +172,24 @@ func (e *LimitError) Is(target error) bool {
 	}
 	return target == ErrFrameTooLarge
 }
+
+// UnsupportedError is a command the client refused to send because the
+// connection negotiated a protocol version that lacks it: a version-2
+// command on a version-1 server (SPEC §10, §14). The server would have
+// answered ERR_UNKNOWN_COMMAND; errors.Is matches ErrUnknownCommand. The
+// connection stays usable.
+type UnsupportedError struct {
+	Command string // "ADD", "INCR", "SCAN", ...
+	Version byte   // the connection's negotiated version
+	Needed  byte   // the version that defines the command
+}
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("%v: %s needs protocol version %d, the server negotiated %d (not sent)", ErrUnknownCommand, e.Command, e.Needed, e.Version)
+}
+
+// Is reports whether target is ErrUnknownCommand.
+func (e *UnsupportedError) Is(target error) bool { return target == ErrUnknownCommand }
 
 // ConnClosedError is the error of a request whose connection closed before
 // its reply arrived: the request may or may not have been executed. It

@@ -21,6 +21,11 @@ func queue[C command](p *Pipeline, cmd C) C {
 	return cmd
 }
 
+// Hello queues a HELLO. The connection speaks the version of its reply from
+// then on; a pooled connection whose version changed is closed after Exec,
+// not returned to the pool.
+func (p *Pipeline) Hello(version byte) *HelloCmd { return queue(p, newHelloCmd(version)) }
+
 // Ping queues a PING.
 func (p *Pipeline) Ping() *StatusCmd { return queue(p, newPingCmd()) }
 
@@ -56,14 +61,50 @@ func (p *Pipeline) TTL(key []byte) *TTLCmd { return queue(p, newTTLCmd(key)) }
 // Stats queues a STATS.
 func (p *Pipeline) Stats() *StatsCmd { return queue(p, newStatsCmd()) }
 
+// Add queues an ADD (ttl 0: no TTL); its Result is false when the key exists.
+func (p *Pipeline) Add(key, value []byte, ttl time.Duration) *BoolCmd {
+	return queue(p, newAddCmdTTL(key, value, ttl))
+}
+
+// AddMs queues an ADD with the TTL in milliseconds (0: no TTL).
+func (p *Pipeline) AddMs(key, value []byte, ttlMs uint64) *BoolCmd {
+	return queue(p, newAddCmd(key, value, ttlMs))
+}
+
+// Replace queues a REPLACE (ttl 0: no TTL); its Result is false when there
+// is no such key.
+func (p *Pipeline) Replace(key, value []byte, ttl time.Duration) *BoolCmd {
+	return queue(p, newReplaceCmdTTL(key, value, ttl))
+}
+
+// ReplaceMs queues a REPLACE with the TTL in milliseconds (0: no TTL).
+func (p *Pipeline) ReplaceMs(key, value []byte, ttlMs uint64) *BoolCmd {
+	return queue(p, newReplaceCmd(key, value, ttlMs))
+}
+
+// Incr queues an INCR.
+func (p *Pipeline) Incr(key []byte, delta int64) *IntCmd { return queue(p, newIncrCmd(key, delta)) }
+
+// Append queues an APPEND.
+func (p *Pipeline) Append(key, suffix []byte) *LengthCmd { return queue(p, newAppendCmd(key, suffix)) }
+
+// Flush queues a FLUSH.
+func (p *Pipeline) Flush() *StatusCmd { return queue(p, newFlushCmd()) }
+
+// Scan queues one SCAN step.
+func (p *Pipeline) Scan(cursor uint64, count int, prefix []byte) *ScanCmd {
+	return queue(p, newScanCmd(cursor, count, prefix))
+}
+
 // Len is the number of queued commands.
 func (p *Pipeline) Len() int { return len(p.cmds) }
 
 // Exec sends the queued commands and waits for their replies. It returns
 // the first error among the commands, if any (a missing key is not one);
 // every command carries its own. Commands refused locally (too large) are not
-// sent; if the connection closes, those without a reply fail with
-// ErrConnClosed. Pipelines are not retried.
+// sent, nor are the version-2 commands on a connection that negotiated
+// version 1 (ErrUnknownCommand); if the connection closes, those without a
+// reply fail with ErrConnClosed. Pipelines are not retried.
 func (p *Pipeline) Exec(ctx context.Context) error {
 	cmds := p.cmds
 	p.cmds = nil

@@ -1,5 +1,5 @@
-// The vectors' sessions (protocol/vectors/v1.json) replayed through the
-// public API on a fresh server each, by the kit's rules
+// The vectors' sessions (protocol/vectors/v1.json and v2.json) replayed
+// through the public API on a fresh server each, by the kit's rules
 // (examples/clients/conformance/README.md).
 
 package blink
@@ -15,9 +15,9 @@ import (
 	"blinkstore.dev/client/internal/blinkproc"
 )
 
-// sessionStepsReplayed is how many session steps the API can express; a
-// change to the vectors that shrinks it fails the test.
-const sessionStepsReplayed = 36
+// sessionStepsReplayed is how many session steps of each file the API can
+// express; a change to the vectors that shrinks it fails the test.
+var sessionStepsReplayed = map[string]int{"v1.json": 36, "v2.json": 78}
 
 // decodeFrames splits a step's bytes into requests (SPEC §5). It returns
 // false when a frame is one the API cannot express: incomplete, malformed,
@@ -36,11 +36,23 @@ func decodeFrames(b []byte) ([]request, bool) {
 		b = b[frameHeaderBytes+n:]
 		r := request{op: p[0]}
 		fields := p[1:]
-		if r.hasTTL() {
-			if len(fields) < 8 {
+		switch {
+		case r.op == opScan:
+			if len(fields) < wordBytes+2 {
 				return nil, false
 			}
-			r.ttlMs, fields = binary.BigEndian.Uint64(fields), fields[8:]
+			r.cursor, r.count = binary.BigEndian.Uint64(fields), binary.BigEndian.Uint16(fields[wordBytes:])
+			fields = fields[wordBytes+2:]
+		case r.op == opIncr:
+			if len(fields) < wordBytes {
+				return nil, false
+			}
+			r.delta, fields = int64(binary.BigEndian.Uint64(fields)), fields[wordBytes:]
+		case r.hasTTL():
+			if len(fields) < wordBytes {
+				return nil, false
+			}
+			r.ttlMs, fields = binary.BigEndian.Uint64(fields), fields[wordBytes:]
 		}
 		if r.hasKey() {
 			if len(fields) < 2 || len(fields) < 2+int(binary.BigEndian.Uint16(fields)) {
@@ -55,9 +67,9 @@ func decodeFrames(b []byte) ([]request, bool) {
 				return nil, false
 			}
 			r.version = fields[0]
-		case opAuth, opSet:
+		case opAuth, opSet, opAdd, opReplace, opAppend, opScan:
 			r.value = fields
-		case opPing, opStats, opGet, opDel, opExpire, opTTL:
+		case opPing, opStats, opGet, opDel, opExpire, opTTL, opIncr, opFlush:
 			if len(fields) != 0 {
 				return nil, false
 			}
@@ -71,12 +83,15 @@ func decodeFrames(b []byte) ([]request, bool) {
 
 // outcome is what one API call returned.
 type outcome struct {
-	err   error
-	found bool
-	value []byte
-	ttl   KeyTTL
-	hello HelloReply
-	stats map[string]uint64
+	err     error
+	found   bool // GET, DEL, EXPIRE, TTL; ADD and REPLACE: stored
+	value   []byte
+	ttl     KeyTTL
+	hello   HelloReply
+	stats   map[string]uint64
+	integer int64    // INCR
+	length  uint64   // APPEND
+	keys    [][]byte // SCAN
 }
 
 // call makes the API call for r on conn.
@@ -102,6 +117,18 @@ func call(t *testing.T, conn *Conn, r request) outcome {
 		o.ttl, o.found, o.err = conn.TTL(ctx, r.key)
 	case opStats:
 		o.stats, o.err = conn.Stats(ctx)
+	case opAdd:
+		o.found, o.err = conn.AddMs(ctx, r.key, r.value, r.ttlMs)
+	case opReplace:
+		o.found, o.err = conn.ReplaceMs(ctx, r.key, r.value, r.ttlMs)
+	case opIncr:
+		o.integer, o.err = conn.Incr(ctx, r.key, r.delta)
+	case opAppend:
+		o.length, o.err = conn.Append(ctx, r.key, r.value)
+	case opFlush:
+		o.err = conn.Flush(ctx)
+	case opScan:
+		o.keys, _, o.err = conn.Scan(ctx, r.cursor, int(r.count), r.value)
 	}
 	return o
 }
@@ -130,6 +157,27 @@ func queueCall(t *testing.T, p *Pipeline, r request) func() outcome {
 	case opStats:
 		cmd := p.Stats()
 		return func() (o outcome) { o.stats, o.err = cmd.Result(); return }
+	case opHello:
+		cmd := p.Hello(r.version)
+		return func() (o outcome) { o.hello, o.err = cmd.Result(); return }
+	case opAdd:
+		cmd := p.AddMs(r.key, r.value, r.ttlMs)
+		return func() (o outcome) { o.found, o.err = cmd.Result(); return }
+	case opReplace:
+		cmd := p.ReplaceMs(r.key, r.value, r.ttlMs)
+		return func() (o outcome) { o.found, o.err = cmd.Result(); return }
+	case opIncr:
+		cmd := p.Incr(r.key, r.delta)
+		return func() (o outcome) { o.integer, o.err = cmd.Result(); return }
+	case opAppend:
+		cmd := p.Append(r.key, r.value)
+		return func() (o outcome) { o.length, o.err = cmd.Result(); return }
+	case opFlush:
+		cmd := p.Flush()
+		return func() outcome { return outcome{err: cmd.Err()} }
+	case opScan:
+		cmd := p.Scan(r.cursor, int(r.count), r.value)
+		return func() (o outcome) { o.keys, _, o.err = cmd.Result(); return }
 	}
 	t.Fatalf("opcode 0x%02x cannot be pipelined", r.op)
 	return nil
@@ -148,9 +196,12 @@ func statusByName(name string) error {
 // checkOutcome compares o, the outcome of r, with the expected reply.
 func checkOutcome(r request, limits vectorLimit, o outcome, status string, body *byteString, bodyLen *int) error {
 	switch status {
-	case "NOT_FOUND":
+	case "NOT_FOUND", "EXISTS":
+		if status == "EXISTS" && r.op != opAdd {
+			return fmt.Errorf("EXISTS answers ADD only, not opcode 0x%02x", r.op)
+		}
 		if o.err != nil || o.found {
-			return fmt.Errorf("got found=%v err=%v, want absent", o.found, o.err)
+			return fmt.Errorf("got found=%v err=%v, want absent (%s)", o.found, o.err, status)
 		}
 		return nil
 	case "OK":
@@ -159,7 +210,7 @@ func checkOutcome(r request, limits vectorLimit, o outcome, status string, body 
 		if want == nil || !errors.Is(o.err, want) {
 			return fmt.Errorf("got %v, want %s", o.err, status)
 		}
-		overLimit := (r.hasKey() && len(r.key) > int(limits.MaxKeyBytes)) || (r.op == opSet && len(r.value) > int(limits.MaxValueBytes))
+		overLimit := (r.hasKey() && len(r.key) > int(limits.MaxKeyBytes)) || (r.hasValue() && len(r.value) > int(limits.MaxValueBytes))
 		var limitErr *LimitError
 		if overLimit != errors.As(o.err, &limitErr) {
 			return fmt.Errorf("got %v: a frame over the limits must be refused locally, and only such a frame", o.err)
@@ -187,13 +238,32 @@ func checkOutcome(r request, limits vectorLimit, o outcome, status string, body 
 		if !o.found || o.ttl.HasTTL != hasTTL {
 			return fmt.Errorf("got %+v found=%v, want a TTL: %v", o.ttl, o.found, hasTTL)
 		}
-	case opDel, opExpire:
+	case opDel, opExpire, opAdd, opReplace:
 		if !o.found {
 			return errors.New("got absent, want OK")
 		}
 	case opStats:
 		if len(o.stats) == 0 {
 			return errors.New("empty STATS")
+		}
+	case opIncr:
+		if want := int64(binary.BigEndian.Uint64(*body)); o.integer != want {
+			return fmt.Errorf("got %d, want %d", o.integer, want)
+		}
+	case opAppend:
+		if want := binary.BigEndian.Uint64(*body); o.length != want {
+			return fmt.Errorf("got length %d, want %d", o.length, want)
+		}
+	case opScan:
+		// A page depends on the server's index: any result of the right
+		// shape (TestScanWalks checks whole walks).
+		if o.keys == nil {
+			return errors.New("SCAN returned no key list")
+		}
+		for _, key := range o.keys {
+			if !bytes.HasPrefix(key, r.value) {
+				return fmt.Errorf("SCAN returned %q, outside prefix %q", key, r.value)
+			}
 		}
 	}
 	return nil
@@ -209,60 +279,69 @@ func limitArgs(l vectorLimit) []string {
 }
 
 func TestVectorSessionsThroughTheAPI(t *testing.T) {
-	v := loadVectors(t)
-	replayed := 0
-	for _, session := range v.Sessions {
-		if session.Server.CapBytes != nil {
-			continue // a memory cap below the server's minimum: the server's own tests cover it
+	forEachVectorFile(t, func(t *testing.T, file string, v *vectorFile) {
+		replayed := 0
+		for _, session := range v.Sessions {
+			if session.Server.CapBytes != nil {
+				continue // a memory cap below the server's minimum: the server's own tests cover it
+			}
+			t.Run(session.Name, func(t *testing.T) { replayed += replaySession(t, v, session) })
 		}
-		t.Run(session.Name, func(t *testing.T) {
-			limits := v.Limits[session.Server.Limits]
-			cfg := blinkproc.Config{Args: limitArgs(limits)}
-			if session.Server.Token != nil {
-				cfg.Token = string(*session.Server.Token)
-			}
-			s := startServer(t, cfg)
-			c := tcpClient(t, s, Options{})
-			conn, err := c.Conn(testContext(t, 10*time.Second))
-			mustOK(t, err)
-			defer conn.Close()
-			for i, step := range session.Steps {
-				reqs, ok := decodeFrames(step.Send)
-				if !ok {
-					continue // not expressible through the API: the server's tests send it
-				}
-				if len(reqs) != len(step.Replies) {
-					t.Fatalf("step %d: %d frames, %d replies", i, len(reqs), len(step.Replies))
-				}
-				replayed++
-				outcomes := make([]outcome, len(reqs))
-				if len(reqs) == 1 {
-					outcomes[0] = call(t, conn, reqs[0])
-				} else {
-					p := conn.Pipeline()
-					results := make([]func() outcome, len(reqs))
-					for j, r := range reqs {
-						results[j] = queueCall(t, p, r)
-					}
-					p.Exec(testContext(t, 10*time.Second))
-					for j := range results {
-						outcomes[j] = results[j]()
-					}
-				}
-				for j, want := range step.Replies {
-					if err := checkOutcome(reqs[j], limits, outcomes[j], want.Status, want.Body, want.BodyLen); err != nil {
-						t.Fatalf("step %d, frame %d (opcode 0x%02x): %v", i, j, reqs[j].op, err)
-					}
-				}
-				if step.Then == "closed" {
-					if err := conn.Ping(testContext(t, 10*time.Second)); !errors.Is(err, ErrConnClosed) {
-						t.Fatalf("step %d: the connection should be dropped, PING gave %v", i, err)
-					}
-				}
-			}
-		})
+		if replayed != sessionStepsReplayed[file] {
+			t.Fatalf("replayed %d session steps of %s, want %d", replayed, file, sessionStepsReplayed[file])
+		}
+	})
+}
+
+// replaySession replays one session on a fresh server and returns how many
+// steps it replayed.
+func replaySession(t *testing.T, v *vectorFile, session vectorSession) (replayed int) {
+	limits := v.Limits[session.Server.Limits]
+	cfg := blinkproc.Config{Args: limitArgs(limits)}
+	if session.Server.Token != nil {
+		cfg.Token = string(*session.Server.Token)
 	}
-	if replayed != sessionStepsReplayed {
-		t.Fatalf("replayed %d session steps, want %d", replayed, sessionStepsReplayed)
+	s := startServer(t, cfg)
+	c := tcpClient(t, s, Options{})
+	conn, err := c.Conn(testContext(t, 10*time.Second))
+	mustOK(t, err)
+	defer conn.Close()
+	for i, step := range session.Steps {
+		reqs, ok := decodeFrames(step.Send)
+		if !ok {
+			continue // not expressible through the API: the server's tests send it
+		}
+		if len(reqs) != len(step.Replies) {
+			t.Fatalf("step %d: %d frames, %d replies", i, len(reqs), len(step.Replies))
+		}
+		replayed++
+		outcomes := make([]outcome, len(reqs))
+		if len(reqs) == 1 {
+			outcomes[0] = call(t, conn, reqs[0])
+		} else {
+			p := conn.Pipeline()
+			results := make([]func() outcome, len(reqs))
+			for j, r := range reqs {
+				results[j] = queueCall(t, p, r)
+			}
+			p.Exec(testContext(t, 10*time.Second))
+			for j := range results {
+				outcomes[j] = results[j]()
+			}
+		}
+		for j, want := range step.Replies {
+			if err := checkOutcome(reqs[j], limits, outcomes[j], want.Status, want.Body, want.BodyLen); err != nil {
+				t.Fatalf("step %d, frame %d (opcode 0x%02x): %v", i, j, reqs[j].op, err)
+			}
+			if reqs[j].op == opHello && outcomes[j].err == nil && conn.ProtocolVersion() != outcomes[j].hello.Version {
+				t.Fatalf("step %d: the connection speaks version %d after HELLO negotiated %d", i, conn.ProtocolVersion(), outcomes[j].hello.Version)
+			}
+		}
+		if step.Then == "closed" {
+			if err := conn.Ping(testContext(t, 10*time.Second)); !errors.Is(err, ErrConnClosed) {
+				t.Fatalf("step %d: the connection should be dropped, PING gave %v", i, err)
+			}
+		}
 	}
+	return replayed
 }

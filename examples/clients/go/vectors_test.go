@@ -1,5 +1,5 @@
-// Loading protocol/vectors/v1.json, the spec's test vectors, for the wire
-// tests and the session replay.
+// Loading the spec's test vectors, protocol/vectors/v1.json and v2.json
+// (what version 2 adds), for the wire tests and the session replay.
 
 package blink
 
@@ -14,32 +14,42 @@ import (
 	"testing"
 )
 
-// vectorsPath is v1.json, relative to this package's directory (go test's
-// working directory).
-var vectorsPath = filepath.Join("..", "..", "..", "protocol", "vectors", "v1.json")
+// vectorsDir holds the vectors, relative to this package's directory (go
+// test's working directory).
+var vectorsDir = filepath.Join("..", "..", "..", "protocol", "vectors")
+
+// vectorFiles are the vector files a version-2 client passes, every case of
+// each.
+var vectorFiles = []string{"v1.json", "v2.json"}
 
 type vectorFile struct {
 	ProtocolVersion int                    `json:"protocol_version"`
 	Limits          map[string]vectorLimit `json:"limits"`
 	DecodeRequest   []struct {
-		Name   string     `json:"name"`
-		Bytes  byteString `json:"bytes"`
-		Expect struct {
-			Outcome  string         `json:"outcome"`
-			FrameLen int            `json:"frame_len"`
-			Request  *vectorRequest `json:"request"`
-		} `json:"expect"`
+		Name   string        `json:"name"`
+		Bytes  byteString    `json:"bytes"`
+		Expect vectorOutcome `json:"expect"`
 	} `json:"decode_request"`
+	DecodeStream []struct {
+		Name   string          `json:"name"`
+		Bytes  byteString      `json:"bytes"`
+		Expect []vectorOutcome `json:"expect"`
+	} `json:"decode_stream"`
 	EncodeReply []struct {
 		Name  string `json:"name"`
 		Reply struct {
-			Kind         string      `json:"kind"`
-			Status       string      `json:"status"`
-			Body         byteString  `json:"body"`
-			Limits       string      `json:"limits"`
-			AuthRequired bool        `json:"auth_required"`
-			RemainingMs  *string     `json:"remaining_ms"`
-			Stats        [][2]string `json:"stats"`
+			Kind         string       `json:"kind"`
+			Status       string       `json:"status"`
+			Body         byteString   `json:"body"`
+			Limits       string       `json:"limits"`
+			AuthRequired bool         `json:"auth_required"`
+			Version      *byte        `json:"version"`
+			RemainingMs  *string      `json:"remaining_ms"`
+			Stats        [][2]string  `json:"stats"`
+			Value        string       `json:"value"`
+			Length       string       `json:"length"`
+			NextCursor   string       `json:"next_cursor"`
+			Keys         []byteString `json:"keys"`
 		} `json:"reply"`
 		Bytes byteString `json:"bytes"`
 	} `json:"encode_reply"`
@@ -63,6 +73,13 @@ type vectorLimit struct {
 	MaxValueBytes uint32 `json:"max_value_bytes"`
 }
 
+// vectorOutcome is a decoder outcome of decode_request or decode_stream.
+type vectorOutcome struct {
+	Outcome  string         `json:"outcome"`
+	FrameLen int            `json:"frame_len"`
+	Request  *vectorRequest `json:"request"`
+}
+
 type vectorRequest struct {
 	Command string     `json:"command"`
 	Version byte       `json:"version"`
@@ -70,6 +87,11 @@ type vectorRequest struct {
 	Key     byteString `json:"key"`
 	Value   byteString `json:"value"`
 	TTLMs   string     `json:"ttl_ms"`
+	Delta   string     `json:"delta"`
+	Suffix  byteString `json:"suffix"`
+	Cursor  string     `json:"cursor"`
+	Count   int        `json:"count"`
+	Prefix  byteString `json:"prefix"`
 }
 
 type vectorSession struct {
@@ -132,18 +154,27 @@ func (b *byteString) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-func loadVectors(t *testing.T) *vectorFile {
+// loadVectors reads one of vectorFiles.
+func loadVectors(t *testing.T, file string) *vectorFile {
 	t.Helper()
-	data, err := os.ReadFile(vectorsPath)
+	path := filepath.Join(vectorsDir, file)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("reading the protocol vectors: %v", err)
 	}
 	var v vectorFile
 	if err := json.Unmarshal(data, &v); err != nil {
-		t.Fatalf("parsing %s: %v", vectorsPath, err)
+		t.Fatalf("parsing %s: %v", path, err)
 	}
-	if v.ProtocolVersion != ProtocolVersion {
-		t.Fatalf("%s is for protocol version %d, this client speaks %d", vectorsPath, v.ProtocolVersion, ProtocolVersion)
+	if v.ProtocolVersion < minProtocolVersion || v.ProtocolVersion > ProtocolVersion {
+		t.Fatalf("%s is for protocol version %d, this client speaks %d to %d", path, v.ProtocolVersion, minProtocolVersion, ProtocolVersion)
 	}
 	return &v
+}
+
+// forEachVectorFile runs f as a subtest per vector file.
+func forEachVectorFile(t *testing.T, f func(t *testing.T, file string, v *vectorFile)) {
+	for _, file := range vectorFiles {
+		t.Run(file, func(t *testing.T) { f(t, file, loadVectors(t, file)) })
+	}
 }

@@ -1,6 +1,6 @@
-// The wire format of protocol version 1 (protocol/SPEC.md): request encoding
-// (§5) and incremental reply-frame decoding (§3, §6.1). Everything else in
-// the package is API, pool and errors.
+// The wire format of protocol versions 1 and 2 (protocol/SPEC.md): request
+// encoding (§5) and incremental reply-frame decoding (§3, §6.1). Everything
+// else in the package is API, pool and errors.
 
 package blink
 
@@ -11,9 +11,14 @@ import (
 	"io"
 )
 
-// ProtocolVersion is the protocol version this client speaks and sends in
-// HELLO (SPEC §10).
-const ProtocolVersion = 1
+// ProtocolVersion is the highest protocol version this client speaks, the
+// one it sends in HELLO (SPEC §10). It also speaks version 1: with a
+// version-1 server, the version-2 commands are refused without sending.
+const ProtocolVersion = 2
+
+// minProtocolVersion is the lowest version a HELLO reply may negotiate; any
+// other than 1 and 2 closes the connection (SPEC §10).
+const minProtocolVersion = 1
 
 // Request opcodes (SPEC §5).
 const (
@@ -26,12 +31,21 @@ const (
 	opExpire byte = 0x13
 	opTTL    byte = 0x14
 	opStats  byte = 0x20
+
+	// Version 2.
+	opAdd     byte = 0x15
+	opReplace byte = 0x16
+	opIncr    byte = 0x17
+	opAppend  byte = 0x18
+	opFlush   byte = 0x21
+	opScan    byte = 0x22
 )
 
 // Reply statuses (SPEC §6.2). Codes from 0x80 are errors.
 const (
 	statusOK                 byte = 0x00
 	statusNotFound           byte = 0x01
+	statusExists             byte = 0x02 // v2
 	statusUnknownCommand     byte = 0x80
 	statusMalformed          byte = 0x81
 	statusFrameTooLarge      byte = 0x82
@@ -45,6 +59,7 @@ const (
 	statusTimeout            byte = 0x8A
 	statusBusy               byte = 0x8B
 	statusShuttingDown       byte = 0x8C
+	statusNotInteger         byte = 0x8D // v2
 )
 
 // Sizes fixed by the protocol (SPEC §3, §4, §10, §11).
@@ -56,6 +71,8 @@ const (
 	helloBodyBytes     = 14
 	firstInvalidByte   = 0x20 // a frame's first byte is always below this
 	ttlBodyBytes       = 8
+	wordBytes          = 8 // INCR's i64, APPEND's u64 length, SCAN's u64 cursor
+	keyLenBytes        = 2
 	helloFlagNeedsAuth = 0x01
 )
 
@@ -63,47 +80,83 @@ const (
 type request struct {
 	op      byte
 	version byte   // HELLO
-	ttlMs   uint64 // SET, EXPIRE
-	key     []byte // GET, SET, DEL, EXPIRE, TTL
-	value   []byte // SET: the value; AUTH: the token
+	ttlMs   uint64 // SET, EXPIRE, ADD, REPLACE
+	delta   int64  // INCR
+	cursor  uint64 // SCAN
+	count   uint16 // SCAN
+	key     []byte // GET, SET, DEL, EXPIRE, TTL, ADD, REPLACE, INCR, APPEND
+	// value is SET's, ADD's and REPLACE's value, APPEND's suffix, SCAN's
+	// prefix or AUTH's token: the rest of the payload.
+	value []byte
 }
 
 func (r *request) hasKey() bool {
 	switch r.op {
-	case opGet, opSet, opDel, opExpire, opTTL:
+	case opGet, opSet, opDel, opExpire, opTTL, opAdd, opReplace, opIncr, opAppend:
 		return true
 	}
 	return false
 }
 
-func (r *request) hasTTL() bool { return r.op == opSet || r.op == opExpire }
+func (r *request) hasTTL() bool {
+	return r.op == opSet || r.op == opExpire || r.op == opAdd || r.op == opReplace
+}
+
+// hasValue: the value is checked against max_value_bytes (SPEC §7.1 step 10).
+func (r *request) hasValue() bool {
+	return r.op == opSet || r.op == opAdd || r.op == opReplace || r.op == opAppend
+}
+
+// opNames are the command names of SPEC §5, for messages.
+var opNames = map[byte]string{
+	opPing: "PING", opHello: "HELLO", opAuth: "AUTH", opGet: "GET", opSet: "SET", opDel: "DEL",
+	opExpire: "EXPIRE", opTTL: "TTL", opStats: "STATS", opAdd: "ADD", opReplace: "REPLACE",
+	opIncr: "INCR", opAppend: "APPEND", opFlush: "FLUSH", opScan: "SCAN",
+}
+
+// minVersion is the protocol version that defines r's command: a
+// connection at a lower one would find it unknown (SPEC §10).
+func (r *request) minVersion() byte {
+	switch r.op {
+	case opAdd, opReplace, opIncr, opAppend, opFlush, opScan:
+		return 2
+	}
+	return 1
+}
 
 // payloadBytes is the frame's len field: everything after the 4-byte header.
 func (r *request) payloadBytes() int {
 	n := 1 + len(r.value)
-	if r.op == opHello {
+	switch {
+	case r.op == opHello:
 		n++
-	}
-	if r.hasTTL() {
-		n += 8
+	case r.op == opScan:
+		n += wordBytes + 2
+	case r.hasTTL(), r.op == opIncr:
+		n += wordBytes
 	}
 	if r.hasKey() {
-		n += 2 + len(r.key)
+		n += keyLenBytes + len(r.key)
 	}
 	return n
 }
 
 // writeRequest encodes r as one frame into w. Large keys and values go to w
 // without an intermediate copy. The caller checks the sizes first
-// (conn.checkLimits): payloadBytes fits a u32 and the key a u16.
+// (conn.checkRequest): payloadBytes fits a u32 and the key a u16.
 func writeRequest(w *bufio.Writer, r *request) error {
 	var fixed [frameHeaderBytes + 1 + 8 + 2]byte
 	b := binary.BigEndian.AppendUint32(fixed[:0], uint32(r.payloadBytes()))
 	b = append(b, r.op)
-	if r.op == opHello {
+	switch {
+	case r.op == opHello:
 		b = append(b, r.version)
-	}
-	if r.hasTTL() {
+	case r.op == opScan:
+		b = binary.BigEndian.AppendUint64(b, r.cursor)
+		b = binary.BigEndian.AppendUint16(b, r.count)
+	case r.op == opIncr:
+		b = binary.BigEndian.AppendUint64(b, uint64(r.delta)) // two's complement
+	case r.hasTTL():
 		b = binary.BigEndian.AppendUint64(b, r.ttlMs)
 	}
 	if r.hasKey() {
