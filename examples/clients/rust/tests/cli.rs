@@ -1,6 +1,7 @@
 //! `blink-cli` against a real server: exit codes per error class, exact
-//! bytes in and out of `get`/`set`, the environment and file token, the Unix
-//! socket, and the REPL's quoting.
+//! bytes in and out of `get`/`set`, the version-2 commands (`add`,
+//! `replace`, `incr`, `append`, `flush`, `scan`), the environment and file
+//! token, the Unix socket, and the REPL's quoting.
 
 mod common;
 
@@ -165,4 +166,108 @@ fn the_repl_reads_quoted_lines() {
     assert_eq!(stdout, "\"two\\nlines\\x00\"\n(not found)\nPONG\n");
     assert!(!output.stderr.is_empty(), "the bogus command was reported");
     assert_eq!(cli(&server, &["get", "a key"], b"").stdout, b"two\nlines\0");
+}
+
+fn stdout_text(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("text")
+}
+
+#[test]
+fn add_replace_incr_and_append_print_what_scripts_read() {
+    let server = Server::start(&[]);
+    assert_eq!(
+        code(&cli(&server, &["replace", "k", "v0"], b"")),
+        1,
+        "missing"
+    );
+    assert_eq!(
+        code(&cli(&server, &["add", "k", "v1", "--ttl", "5s"], b"")),
+        0
+    );
+    let exists = cli(&server, &["add", "k", "v2"], b"");
+    assert_eq!(code(&exists), 1, "exists");
+    assert!(exists.stdout.is_empty() && exists.stderr.is_empty());
+    assert_eq!(cli(&server, &["get", "k"], b"").stdout, b"v1");
+    let value: Vec<u8> = vec![0, b'\n', 0xff];
+    assert_eq!(
+        code(&cli(&server, &["replace", "k"], &value)),
+        0,
+        "from stdin"
+    );
+    assert_eq!(cli(&server, &["get", "k"], b"").stdout, value);
+    assert_eq!(
+        cli(&server, &["ttl", "k"], b"").stdout,
+        b"none\n",
+        "REPLACE sets the TTL"
+    );
+
+    assert_eq!(stdout_text(&cli(&server, &["incr", "n"], b"")), "1\n");
+    assert_eq!(
+        stdout_text(&cli(&server, &["incr", "n", "41"], b"")),
+        "42\n"
+    );
+    assert_eq!(
+        stdout_text(&cli(&server, &["incr", "n", "-50"], b"")),
+        "-8\n"
+    );
+    let not_integer = cli(&server, &["incr", "k"], b"");
+    assert_eq!(code(&not_integer), 5, "not an integer");
+    assert!(String::from_utf8_lossy(&not_integer.stderr).contains("not an integer"));
+    assert_eq!(code(&cli(&server, &["incr", "n", "1.5"], b"")), 2, "usage");
+
+    assert_eq!(
+        stdout_text(&cli(&server, &["append", "log", "ab"], b"")),
+        "2\n"
+    );
+    assert_eq!(
+        stdout_text(&cli(&server, &["append", "log"], b"\x00cd")),
+        "5\n"
+    );
+    assert_eq!(cli(&server, &["get", "log"], b"").stdout, b"ab\x00cd");
+}
+
+#[test]
+fn scan_prints_every_key_under_the_prefix_once_and_flush_empties() {
+    let server = Server::start(&[]);
+    let mut conn = blink_client::Connection::connect(&server.tcp_config()).expect("connect");
+    let mut pipeline = blink_client::Pipeline::new();
+    let mut users: Vec<String> = (0..1500).map(|i| format!("user:{i}")).collect();
+    for key in users
+        .iter()
+        .chain(&["item:1".to_owned(), "user".to_owned()])
+    {
+        pipeline.set(key, "v", None);
+    }
+    assert!(conn.execute(&pipeline).iter().all(Result::is_ok));
+
+    let output = cli(&server, &["scan", "--prefix", "user:", "--count", "7"], b"");
+    assert_eq!(code(&output), 0);
+    let mut printed: Vec<String> = stdout_text(&output).lines().map(str::to_owned).collect();
+    printed.sort();
+    users.sort();
+    assert_eq!(printed, users, "each key under the prefix, once");
+    let all = stdout_text(&cli(&server, &["scan"], b""));
+    assert_eq!(all.lines().count(), 1502);
+
+    assert_eq!(code(&cli(&server, &["flush"], b"")), 0);
+    let empty = cli(&server, &["scan"], b"");
+    assert_eq!((code(&empty), empty.stdout), (0, Vec::new()));
+    assert_eq!(code(&cli(&server, &["get", "item:1"], b"")), 1);
+}
+
+#[test]
+fn the_repl_runs_the_v2_commands() {
+    let server = Server::start(&[]);
+    let script = b"add 'a key' \"x\\ny\"\nadd 'a key' z\nincr n -3\nappend 'a key' !\nscan --prefix 'a '\nreplace nope v\nflush\nscan\n";
+    let output = cli(&server, &[], script);
+    assert_eq!(
+        code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout_text(&output),
+        "(exists)\n-3\n4\n\"a key\"\n(not found)\n"
+    );
 }

@@ -1,7 +1,8 @@
 //! `blink-cli`: one-shot Blink-Store commands for scripts, and a line REPL
 //! when no command is given. Binary-safe: `get` writes the value's exact
-//! bytes to stdout, and `set` reads the value from stdin when no argument
-//! gives it.
+//! bytes to stdout, and `set`, `add`, `replace` and `append` read the value
+//! from stdin when no argument gives it. `scan` walks every key under a
+//! prefix and prints them one per line as it goes.
 //!
 //! Exit codes (also in `--help`): see [`EXIT_CODES`].
 
@@ -13,6 +14,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::fmt::Display;
+
 use blink_client::{Config, Connection, Error, Ttl};
 use clap::{Args, Parser, Subcommand};
 
@@ -20,11 +23,11 @@ use clap::{Args, Parser, Subcommand};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  not found (get, del, expire, ttl of a missing key)
+  1  not found or not stored (get, del, expire, ttl, replace of a missing key; add of an existing one)
   2  usage error (bad arguments, unreadable token file)
   3  connection failed: cannot connect, timed out, or closed (outcome unknown)
   4  authentication: token missing or wrong
-  5  request refused: key, value or item too large, command or version unsupported
+  5  request refused: key, value or item too large, not an integer, command or version unsupported
   6  server unavailable: too many connections, busy, shutting down; retry later
   7  protocol error: the server's reply was invalid";
 
@@ -81,6 +84,48 @@ enum Command {
     Stats,
     /// Check the server answers.
     Ping,
+    /// Store a value only if the key does not exist (exit 1 if it does).
+    Add {
+        key: OsString,
+        /// The value (read from stdin when absent).
+        value: Option<OsString>,
+        /// Time to live, e.g. 500ms, 5s, 10m, 2h (default: none).
+        #[arg(long, value_parser = parse_ttl)]
+        ttl: Option<Duration>,
+    },
+    /// Store a value only if the key exists (exit 1 if it does not).
+    Replace {
+        key: OsString,
+        /// The value (read from stdin when absent).
+        value: Option<OsString>,
+        /// Time to live, e.g. 500ms, 5s, 10m, 2h (default: none).
+        #[arg(long, value_parser = parse_ttl)]
+        ttl: Option<Duration>,
+    },
+    /// Add DELTA to an integer value (a missing key counts as 0); print the result.
+    Incr {
+        key: OsString,
+        /// The amount to add; negative to subtract.
+        #[arg(default_value_t = 1, allow_negative_numbers = true)]
+        delta: i64,
+    },
+    /// Append to a value (a missing key starts empty); print the new length.
+    Append {
+        key: OsString,
+        /// The bytes to append (read from stdin when absent).
+        suffix: Option<OsString>,
+    },
+    /// Remove every key.
+    Flush,
+    /// Print every key starting with the prefix, one per line.
+    Scan {
+        /// Only keys starting with these bytes (default: every key).
+        #[arg(long)]
+        prefix: Option<OsString>,
+        /// Keys to ask for per SCAN request (a hint to the server).
+        #[arg(long, default_value_t = 100)]
+        count: u16,
+    },
 }
 
 /// EXPIRE's argument: a TTL, or none (clear it).
@@ -92,6 +137,8 @@ struct TtlArg(Option<Duration>);
 enum Outcome {
     Done,
     NotFound,
+    /// ADD found the key: nothing was stored.
+    Exists,
 }
 
 fn main() -> ExitCode {
@@ -116,7 +163,7 @@ fn one_shot(config: &Config, command: Command) -> ExitCode {
     });
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
-        Ok(Outcome::NotFound) => ExitCode::from(1),
+        Ok(Outcome::NotFound | Outcome::Exists) => ExitCode::from(1),
         Err(error) => {
             eprintln!("blink-cli: {error}");
             ExitCode::from(exit_code(&error))
@@ -155,11 +202,7 @@ fn run(
             None => Outcome::NotFound,
         },
         Command::Set { key, value, ttl } => {
-            let value = match value {
-                Some(value) => value.into_encoded_bytes(),
-                None => read_stdin()?,
-            };
-            conn.set(key.into_encoded_bytes(), value, ttl)?;
+            conn.set(key.into_encoded_bytes(), or_stdin(value)?, ttl)?;
             Outcome::Done
         }
         Command::Del { key } => found(conn.del(key.into_encoded_bytes())?),
@@ -181,8 +224,60 @@ fn run(
             write_out(out, text.as_bytes()).map(|()| Outcome::Done)?
         }
         Command::Ping => write_out(out, b"PONG\n").map(|()| Outcome::Done)?,
+        Command::Add { key, value, ttl } => {
+            match conn.add(key.into_encoded_bytes(), or_stdin(value)?, ttl)? {
+                true => Outcome::Done,
+                false => Outcome::Exists,
+            }
+        }
+        Command::Replace { key, value, ttl } => {
+            found(conn.replace(key.into_encoded_bytes(), or_stdin(value)?, ttl)?)
+        }
+        Command::Incr { key, delta } => {
+            print_line(out, conn.incr(key.into_encoded_bytes(), delta)?)?
+        }
+        Command::Append { key, suffix } => {
+            let length = conn.append(key.into_encoded_bytes(), or_stdin(suffix)?)?;
+            print_line(out, length)?
+        }
+        Command::Flush => conn.flush().map(|()| Outcome::Done)?,
+        Command::Scan { prefix, count } => {
+            let prefix = prefix.map(OsString::into_encoded_bytes).unwrap_or_default();
+            scan(conn, &prefix, count, out, format)?
+        }
     };
     Ok(outcome)
+}
+
+/// Prints every key of a walk over `prefix`, one per line as the pages
+/// arrive: raw bytes for scripts, quoted in the REPL.
+fn scan(
+    conn: &mut Connection,
+    prefix: &[u8],
+    count: u16,
+    out: &mut dyn Write,
+    format: Format,
+) -> Result<Outcome, Error> {
+    for key in conn.scan_keys(prefix, count) {
+        let key = key?;
+        match format {
+            Format::Raw => write_out(out, &[&key[..], b"\n"].concat())?,
+            Format::Quoted => write_out(out, format!("{}\n", repl::quote(&key)).as_bytes())?,
+        }
+    }
+    Ok(Outcome::Done)
+}
+
+fn print_line(out: &mut dyn Write, value: impl Display) -> Result<Outcome, Error> {
+    write_out(out, format!("{value}\n").as_bytes()).map(|()| Outcome::Done)
+}
+
+/// A value from the command line, or else all of stdin.
+fn or_stdin(value: Option<OsString>) -> Result<Vec<u8>, Error> {
+    match value {
+        Some(value) => Ok(value.into_encoded_bytes()),
+        None => read_stdin(),
+    }
 }
 
 fn write_out(out: &mut dyn Write, bytes: &[u8]) -> Result<(), Error> {
@@ -213,6 +308,7 @@ fn exit_code(error: &Error) -> u8 {
         | Error::ValueTooLarge { .. }
         | Error::FrameTooLarge { .. }
         | Error::ItemTooLarge
+        | Error::NotInteger
         | Error::UnknownCommand
         | Error::UnsupportedVersion
         | Error::RequestRejected(_) => 5,
@@ -306,6 +402,8 @@ mod tests {
         assert_eq!(exit_code(&Error::ConnectionClosed), 3);
         assert_eq!(exit_code(&Error::AuthFailed), 4);
         assert_eq!(exit_code(&Error::ItemTooLarge), 5);
+        assert_eq!(exit_code(&Error::NotInteger), 5);
+        assert_eq!(exit_code(&Error::UnknownCommand), 5);
         assert_eq!(exit_code(&Error::Busy), 6);
         assert_eq!(
             exit_code(&Error::Protocol(blink_client::ProtocolError::ZeroLength)),

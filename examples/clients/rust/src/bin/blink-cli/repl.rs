@@ -74,6 +74,7 @@ pub(crate) fn run_lines(config: &Config) -> ExitCode {
         match run(live, command, &mut out, Format::Quoted) {
             Ok(Outcome::Done) => {}
             Ok(Outcome::NotFound) => println!("(not found)"),
+            Ok(Outcome::Exists) => println!("(exists)"),
             Err(error) => {
                 eprintln!("(error) {error}");
                 last_failure = exit_code(&error);
