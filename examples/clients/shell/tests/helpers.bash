@@ -4,7 +4,7 @@
 SHELL_CLIENT_DIR=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 REPO_ROOT=$(cd "$SHELL_CLIENT_DIR/../../.." && pwd)
 # shellcheck disable=SC2034 # used by the bats files
-VECTORS_PY=$SHELL_CLIENT_DIR/tests/vectors.py # reads protocol/vectors/v1.json
+VECTORS_PY=$SHELL_CLIENT_DIR/tests/vectors.py # reads protocol/vectors/v1.json and v2.json
 FAKE_PEER_PY=$SHELL_CLIENT_DIR/tests/fake_peer.py
 : "${BLINK_STORE_BIN:=$REPO_ROOT/target/release/blink-store}"
 # Time allowed for a server to print its ready line, or a polled condition to hold.
