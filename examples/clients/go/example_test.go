@@ -58,3 +58,40 @@ func ExamplePipeline() {
 		fmt.Printf("session: %d ms left\n", t.RemainingMs)
 	}
 }
+
+func ExampleScanIterator() {
+	client, err := blink.New(blink.Options{Addr: "127.0.0.1:25465"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	ctx := context.Background()
+
+	it := client.ScanIterator(100, []byte("user:"))
+	for it.Next(ctx) {
+		fmt.Printf("%s\n", it.Key())
+	}
+	if err := it.Err(); errors.Is(err, blink.ErrUnknownCommand) {
+		log.Print("a version-1 server: no SCAN")
+	} else if err != nil {
+		log.Fatal(err)
+	}
+}
+
+func ExampleClient_Incr() {
+	client, err := blink.New(blink.Options{Addr: "127.0.0.1:25465"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+
+	visits, err := client.Incr(context.Background(), []byte("visits"), 1)
+	switch {
+	case errors.Is(err, blink.ErrNotInteger):
+		log.Print("visits holds something other than a counter")
+	case err != nil:
+		log.Fatal(err)
+	default:
+		fmt.Println("visit number", visits)
+	}
+}

@@ -1,5 +1,6 @@
 // Fake peers: in-process listeners that play a misbehaving server (accept
-// and hang, malformed or oversized replies, unsolicited closing statuses).
+// and hang, malformed or oversized replies, unsolicited closing statuses) or
+// an older one (a version-1 server).
 
 package blink
 
@@ -83,8 +84,12 @@ func frame(status byte, body ...byte) []byte {
 	return append(append(out, status), body...)
 }
 
-// helloOK is a v1 HELLO reply reporting maxFrameBytes and default key and
-// value limits.
+// helloV1 is the conformance kit's HELLO reply of a version-1 server
+// (faults.json, version_1_server): version 1 and the default limits.
+var helloV1 = frame(statusOK, 0x01, 0x00, 0x00, 0x10, 0x10, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x10, 0x00, 0x00)
+
+// helloOK is a HELLO reply negotiating version 2, reporting maxFrameBytes
+// and default key and value limits.
 func helloOK(maxFrameBytes uint32) []byte {
 	body := []byte{ProtocolVersion, 0}
 	body = binary.BigEndian.AppendUint32(body, maxFrameBytes)

@@ -1,5 +1,6 @@
 // The conformance kit's fault cases (examples/clients/conformance/faults.json),
-// one test per case, named after its id.
+// one test per case, named after its id (TestFaultVersion1Server is
+// version_1_server).
 
 package blink
 
@@ -423,5 +424,81 @@ func TestFaultLargePipelineDoesNotDeadlock(t *testing.T) {
 		if err != nil || !found || !bytes.Equal(v, value) {
 			t.Fatalf("GET %d: %d bytes, %v, %v", i, len(v), found, err)
 		}
+	}
+}
+
+func TestFaultVersion1Server(t *testing.T) {
+	var mu sync.Mutex
+	var recorded [][]byte // every frame other than HELLO and GET
+	peer := startFakePeer(t, func(p *fakePeer, _ int, c net.Conn) {
+		for {
+			payload, err := readFrame(c)
+			if err != nil {
+				p.clientClosed <- struct{}{}
+				return
+			}
+			switch payload[0] {
+			case opHello:
+				c.Write(helloV1)
+			case opGet:
+				c.Write(frame(statusNotFound))
+			default:
+				mu.Lock()
+				recorded = append(recorded, payload)
+				mu.Unlock()
+			}
+		}
+	})
+	c := newClient(t, Options{Addr: peer.addr(), ReadTimeout: 2 * time.Second})
+	ctx := testContext(t, 10*time.Second)
+	getWorks := func(when string) {
+		t.Helper()
+		if _, found, err := c.Get(ctx, []byte("k")); err != nil || found {
+			t.Fatalf("GET %s: found=%v, %v", when, found, err)
+		}
+	}
+	getWorks("after connecting")
+
+	_, addErr := c.Add(ctx, []byte("k"), []byte("v"), 0)
+	_, replaceErr := c.Replace(ctx, []byte("k"), []byte("v"), 0)
+	_, incrErr := c.Incr(ctx, []byte("k"), 1)
+	_, appendErr := c.Append(ctx, []byte("k"), []byte("v"))
+	_, _, scanErr := c.Scan(ctx, 0, 10, []byte("k"))
+	it := c.ScanIterator(10, nil)
+	if it.Next(ctx) {
+		t.Fatal("a SCAN walk found a key on a version-1 server")
+	}
+	p := c.Pipeline()
+	pipeAdd, pipeGet, pipeScan := p.Add([]byte("k"), []byte("v"), 0), p.Get([]byte("k")), p.Scan(0, 10, nil)
+	pipeErr := p.Exec(ctx)
+	_, _, pipeScanErr := pipeScan.Result()
+	for name, err := range map[string]error{
+		"add": addErr, "replace": replaceErr, "incr": incrErr, "append": appendErr,
+		"flush": c.Flush(ctx), "scan": scanErr, "scan iterator": it.Err(),
+		"pipelined add": pipeAdd.Err(), "pipelined scan": pipeScanErr, "pipeline": pipeErr,
+	} {
+		var unsupported *UnsupportedError
+		if !errors.Is(err, ErrUnknownCommand) || !errors.As(err, &unsupported) || unsupported.Version != 1 {
+			t.Errorf("%s: %v, want an unsent ErrUnknownCommand", name, err)
+		}
+	}
+	if _, found, err := pipeGet.Result(); err != nil || found {
+		t.Fatalf("pipelined GET: found=%v, %v", found, err)
+	}
+
+	getWorks("afterwards, on the same connection")
+	conn, err := c.Conn(ctx)
+	mustOK(t, err)
+	if v := conn.ProtocolVersion(); v != 1 {
+		t.Fatalf("the connection speaks version %d, want 1", v)
+	}
+	mustOK(t, conn.Close())
+	mu.Lock()
+	defer mu.Unlock()
+	if len(recorded) != 0 {
+		t.Fatalf("the version-1 server received %d version-2 frames: %x", len(recorded), recorded)
+	}
+	if n := peer.accepts.Load(); n != 1 {
+		t.Fatalf("%d connections, want the first kept", n)
 	}
 }

@@ -1,6 +1,6 @@
 // Command quickstart is the README's walk through the Go client against a
-// running blink-store: connect, SET and GET, TTLs, a pipeline, the pool's
-// statistics and matching errors. The README shows the parts between the
+// running blink-store: connect, SET and GET, TTLs, a pipeline, the
+// version-2 commands, the pool's statistics and matching errors. The README shows the parts between the
 // ANCHOR lines; TestReadmeShowsTheQuickstart keeps them identical.
 //
 //	go run ./cmd/quickstart -addr 127.0.0.1:25465
@@ -89,6 +89,52 @@ func run(ctx context.Context, network, addr string, out io.Writer) error {
 		fmt.Fprintf(out, "pipelined GET: %s\n", v)
 	}
 	// ANCHOR_END: pipeline
+
+	// ANCHOR: version2
+	// Protocol version 2. With a version-1 server these calls fail with
+	// blink.ErrUnknownCommand (a *blink.UnsupportedError), unsent.
+	if _, err := client.Del(ctx, []byte("lock:report")); err != nil {
+		return err
+	}
+	locked, err := client.Add(ctx, []byte("lock:report"), []byte("worker 1"), 10*time.Second)
+	if err != nil {
+		return err
+	}
+	again, err := client.Add(ctx, []byte("lock:report"), []byte("worker 2"), 0) // false: it exists
+	if err != nil {
+		return err
+	}
+	renewed, err := client.Replace(ctx, []byte("lock:report"), []byte("worker 1"), 10*time.Second)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "locked: %v, again: %v, renewed: %v\n", locked, again, renewed)
+
+	if err := client.SetString(ctx, "visits", "41", 0); err != nil {
+		return err
+	}
+	visits, err := client.Incr(ctx, []byte("visits"), 1) // an int64
+	if err != nil {
+		return err
+	}
+	_, err = client.Incr(ctx, []byte("greeting"), 1)
+	fmt.Fprintf(out, "visits: %d; greeting is not a counter: %v\n", visits, errors.Is(err, blink.ErrNotInteger))
+
+	length, err := client.Append(ctx, []byte("greeting"), []byte("!")) // the new length
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "greeting is now %d bytes\n", length)
+
+	// SCAN walks the keys in bounded steps; ScanIterator runs the whole walk.
+	it := client.ScanIterator(100, []byte("item:"))
+	for it.Next(ctx) {
+		fmt.Fprintf(out, "scanned %s\n", it.Key())
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	// ANCHOR_END: version2
 
 	// ANCHOR: errors
 	callCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)

@@ -34,6 +34,10 @@ func TestQuickstartAgainstARealServer(t *testing.T) {
 			"no such key: found = false",
 			"session expires in about 30s",
 			"pipelined GET: value 2",
+			"locked: true, again: false, renewed: true",
+			"visits: 42; greeting is not a counter: true",
+			"greeting is now 12 bytes",
+			"scanned item:2",
 			"refused before sending: key of 2000 bytes, limit 1024",
 			"pool: 1 connections (1 idle)",
 		} {
