@@ -1,6 +1,8 @@
 //! The README's quickstart, runnable: `cargo run -p blink-client --example
-//! quickstart --features tokio -- 127.0.0.1:25465` against a running
-//! blink-store. Every step checks its result, so a wrong reply fails the run.
+//! quickstart --features tokio -- 127.0.0.1:25465` against a fresh
+//! blink-store (version 2: the last part flushes every key). Every step
+//! checks its result, so a wrong reply fails the run. The README shows the
+//! regions between the `ANCHOR` lines, verbatim (`tests/readme.rs`).
 
 use std::time::Duration;
 
@@ -78,6 +80,25 @@ fn main() -> Result<(), Error> {
         .build()
         .map_err(|e| Error::Config(e.to_string()))?;
     runtime.block_on(async_quickstart(config))?;
+
+    // ANCHOR: v2
+    let lock_ttl = Some(Duration::from_secs(30));
+    assert!(conn.add("lock:job-7", "worker-3", lock_ttl)?); // stored: the key was new
+    assert!(!conn.add("lock:job-7", "worker-4", lock_ttl)?); // EXISTS: not stored
+    assert!(conn.replace("greeting", "hi", None)?); // only if the key exists
+    assert!(!conn.replace("no-such-key", "hi", None)?);
+    assert_eq!(conn.incr("visits", 1)?, 1); // a missing key counts as 0
+    assert_eq!(conn.incr("visits", -3)?, -2);
+    assert_eq!(conn.append("log", "start;")?, 6); // the new length
+    assert!(matches!(conn.incr("log", 1), Err(Error::NotInteger)));
+    let (_next_cursor, keys) = conn.scan(0, 10, "item:")?; // one step of a walk
+    assert!(keys.iter().all(|key| key.starts_with(b"item:")));
+    let items = conn.scan_keys("item:", 10).collect::<Result<Vec<_>, _>>()?; // the whole walk
+    assert_eq!(items.len(), 100); // every key under the prefix, each once
+    conn.flush()?; // removes every key
+    assert_eq!(conn.scan_keys("", 100).count(), 0);
+    // ANCHOR_END: v2
+
     println!("quickstart: ok");
     Ok(())
 }
