@@ -95,6 +95,49 @@ pub struct Spec {
     /// The binary protocol's command it is counted as in STATS, if any.
     pub counts_as: Option<Opcode>,
     run: fn(&mut Call<'_>, Args<'_>) -> Handled,
+    /// The name as [`lookup`] compares it.
+    folded: Folded,
+}
+
+/// A command name folded for [`lookup`]: its length and its bytes with bit
+/// 5 set, packed into two words, so a lookup compares three words per
+/// command instead of bytes. Every command name is lowercase letters (a
+/// test checks), and for a letter `b | 0x20` matches exactly its two
+/// cases, so equal folds mean equal names up to ASCII case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Folded {
+    len: usize,
+    words: [u64; 2],
+}
+
+impl Folded {
+    /// Longest name folded: no command name is longer.
+    const MAX_BYTES: usize = 16;
+
+    /// `None` for a name longer than any command's.
+    const fn of(name: &[u8]) -> Option<Folded> {
+        if name.len() > Self::MAX_BYTES {
+            return None;
+        }
+        let mut words = [0u64; 2];
+        let mut i = 0;
+        while i < name.len() {
+            words[i / 8] |= ((name[i] | 0x20) as u64) << (8 * (i % 8));
+            i += 1;
+        }
+        Some(Folded {
+            len: name.len(),
+            words,
+        })
+    }
+
+    /// A command's own name, folded at compile time.
+    const fn of_command(name: &str) -> Folded {
+        match Folded::of(name.as_bytes()) {
+            Some(folded) => folded,
+            None => panic!("a command name longer than Folded::MAX_BYTES"),
+        }
+    }
 }
 
 /// Everything a handler reaches.
@@ -118,10 +161,10 @@ macro_rules! spec {
         spec!($name, $arity, $run, no_auth: false, write: false, reply: ReplyMax::Small)
     };
     ($name:literal, $arity:expr, $run:path, in_multi, $($field:ident: $value:expr),*) => {
-        Spec { name: $name, arity: $arity, run: $run, counts_as: None, in_multi: true, $($field: $value),* }
+        Spec { name: $name, arity: $arity, run: $run, counts_as: None, in_multi: true, folded: Folded::of_command($name), $($field: $value),* }
     };
     ($name:literal, $arity:expr, $run:path, counts_as: $op:expr, $($field:ident: $value:expr),*) => {
-        Spec { name: $name, arity: $arity, run: $run, counts_as: $op, in_multi: false, $($field: $value),* }
+        Spec { name: $name, arity: $arity, run: $run, counts_as: $op, in_multi: false, folded: Folded::of_command($name), $($field: $value),* }
     };
     ($name:literal, $arity:expr, $run:path, $($field:ident: $value:expr),*) => {
         spec!($name, $arity, $run, counts_as: None, $($field: $value),*)
@@ -186,9 +229,8 @@ pub static SPECS: &[Spec] = &[
 /// The spec of command `name` (any case).
 #[inline]
 pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
-    SPECS.iter().find(|spec| {
-        spec.name.len() == name.len() && spec.name.as_bytes().eq_ignore_ascii_case(name)
-    })
+    let folded = Folded::of(name)?;
+    SPECS.iter().find(|spec| spec.folded == folded)
 }
 
 /// Executes command `name` with the arguments after it, `args`, whose
