@@ -413,3 +413,39 @@ impl From<ProtocolError> for Error {
         Error::Protocol(error)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every error status of SPEC §13 becomes its variant; the outcome
+    /// statuses (OK, NOT_FOUND, EXISTS) are never errors, so reaching here
+    /// with one is a protocol error.
+    #[test]
+    fn every_status_maps_to_its_class() {
+        let sizes = RequestSizes::default();
+        for code in 0..=255u8 {
+            let Some(status) = Status::from_code(code) else {
+                continue;
+            };
+            let error = Error::from_status(status, &sizes);
+            let outcome = matches!(status, Status::Ok | Status::NotFound | Status::Exists);
+            assert_eq!(
+                matches!(error, Error::Protocol(_)),
+                outcome,
+                "{status:?}: {error}"
+            );
+            if !outcome {
+                assert_eq!(
+                    error.closes_connection(),
+                    status.closes_connection(),
+                    "{status:?}"
+                );
+            }
+        }
+        let not_integer = Error::from_status(Status::NotInteger, &sizes);
+        assert!(matches!(not_integer, Error::NotInteger));
+        assert!(!not_integer.is_backoff() && !not_integer.is_outcome_unknown());
+        assert!(not_integer.to_string().contains("not an integer"));
+    }
+}
