@@ -20,7 +20,7 @@ const ioBufferBytes = 16 << 10
 // aLongTimeAgo is a deadline in the past: it interrupts blocked I/O at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// errUnexpectedRead: an idle connection had bytes to read. A v1 server only
+// errUnexpectedRead: an idle connection had bytes to read. A server only
 // sends unsolicited frames right before it closes (SPEC §7.3).
 var errUnexpectedRead = errors.New("blink: unexpected bytes on an idle connection")
 

@@ -59,8 +59,10 @@ type Options struct {
 	// MaxRetries is how often a call is retried on another connection after
 	// it failed without reaching the server, or after its connection closed
 	// under it (every v1 command is safe to repeat; a repeated DEL may report
-	// false). Timeouts, cancellations, protocol errors and pipelines are not
-	// retried. Default 3; negative: never.
+	// false). ADD, REPLACE, INCR and APPEND are retried only when they never
+	// reached the server: repeating them could count twice or misreport.
+	// Timeouts, cancellations, protocol errors and pipelines are not retried.
+	// Default 3; negative: never.
 	MaxRetries int
 	// MinRetryBackoff and MaxRetryBackoff bound the exponential wait before
 	// each retry. Defaults 8 ms and 512 ms.
