@@ -1,9 +1,10 @@
 // One socket to a blink-store server and everything that happens on it: the
 // HELLO 2 (+ AUTH) handshake and the version every HELLO reply negotiates
-// (version-2 commands on a version-1 connection are refused unsent), the FIFO of calls awaiting replies, frames of one
-// tick coalesced into one write and paced by 'drain', replies read through the
-// FrameDecoder while writes are pending, the idle health-check PING, the stall
-// detector for half-open peers, and the close that fails every pending call.
+// (version-2 commands on a version-1 connection are refused unsent), the FIFO
+// of calls awaiting replies, frames of one tick coalesced into one write and
+// paced by 'drain', replies read through the FrameDecoder while writes are
+// pending, the idle health-check PING, the stall detector for half-open peers,
+// and the close that fails every pending call.
 // It never reconnects: the client does.
 
 import net from "node:net";
