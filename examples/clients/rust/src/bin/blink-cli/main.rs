@@ -210,10 +210,7 @@ fn run(
         Command::Ttl { key } => match conn.ttl(key.into_encoded_bytes())? {
             None => Outcome::NotFound,
             Some(Ttl::Persistent) => write_out(out, b"none\n").map(|()| Outcome::Done)?,
-            Some(Ttl::ExpiresIn(left)) => {
-                write_out(out, format!("{}\n", left.as_millis()).as_bytes())
-                    .map(|()| Outcome::Done)?
-            }
+            Some(Ttl::ExpiresIn(left)) => print_line(out, left.as_millis())?,
         },
         Command::Stats => {
             let text: String = conn
