@@ -3,6 +3,8 @@
 # on every decode_reply case, the INCR, APPEND and SCAN body readers on every encode_reply case
 # of theirs, the request encoders on every decode_request case the library sends.
 
+# shellcheck disable=SC2154 # $stderr is set by bats' run --separate-stderr
+
 # shellcheck source=helpers.bash
 source "$BATS_TEST_DIRNAME/helpers.bash"
 
