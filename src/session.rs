@@ -101,6 +101,8 @@ pub struct Answered {
 pub struct Session {
     authenticated: bool,
     protocol: Protocol,
+    /// The binary protocol's version, as the last HELLO negotiated it.
+    blink_version: u8,
 }
 
 /// The protocol a session speaks, fixed by its first byte.
@@ -108,11 +110,8 @@ pub struct Session {
 enum Protocol {
     /// Nothing has arrived yet.
     Undecided,
-    /// The binary protocol, at the version the last HELLO negotiated.
-    Blink {
-        /// The version this connection's frames are decoded at.
-        version: u8,
-    },
+    /// The binary protocol.
+    Blink,
     /// RESP, with its own state.
     Resp(Box<resp::RespSession>),
 }
@@ -123,6 +122,7 @@ impl Session {
         Session {
             authenticated,
             protocol: Protocol::Undecided,
+            blink_version: FIRST_PROTOCOL_VERSION,
         }
     }
 
@@ -155,9 +155,7 @@ impl Session {
         if self.protocol == Protocol::Undecided {
             self.protocol = match protocol::detect(input) {
                 Detected::NeedMore => Protocol::Undecided,
-                Detected::Blink => Protocol::Blink {
-                    version: FIRST_PROTOCOL_VERSION,
-                },
+                Detected::Blink => Protocol::Blink,
                 Detected::Resp => Protocol::Resp(Box::new(resp::RespSession::new(ctx))),
             };
         }
@@ -167,13 +165,7 @@ impl Session {
                 replies: 0,
                 end: AnswerEnd::NeedMore,
             },
-            Protocol::Blink { version } => {
-                let mut version = *version;
-                let answered =
-                    self.answer_blink(&mut version, input, ctx, budget, out, now_ms, conn);
-                self.protocol = Protocol::Blink { version };
-                answered
-            }
+            Protocol::Blink => self.answer_blink(input, ctx, budget, out, now_ms, conn),
             Protocol::Resp(session) => session.answer(
                 &mut self.authenticated,
                 input,
@@ -203,18 +195,15 @@ impl Session {
                 out.extend_from_slice(message.as_bytes());
                 out.extend_from_slice(b"\r\n");
             }
-            Protocol::Undecided | Protocol::Blink { .. } => {
+            Protocol::Undecided | Protocol::Blink => {
                 command::error(ctx, status, message, out);
             }
         }
     }
 
-    /// The binary protocol's answer loop; `version` is the connection's,
-    /// which a HELLO may change.
-    #[allow(clippy::too_many_arguments)] // the loop's whole state, passed once per turn
+    /// The binary protocol's answer loop.
     fn answer_blink(
         &mut self,
-        version: &mut u8,
         input: &[u8],
         ctx: &mut Context,
         budget: AnswerBudget,
@@ -239,7 +228,7 @@ impl Session {
                 hinted_bytes =
                     consumed_bytes + start_lookups(rest, &limits, &ctx.store, max_frames);
             }
-            match protocol::decode_request_at(rest, &limits, *version) {
+            match protocol::decode_request_at(rest, &limits, self.blink_version) {
                 Decoded::NeedMore => break AnswerEnd::NeedMore,
                 Decoded::Request { request, frame_len } => {
                     if out.len() >= out_limits.wait_at(&request) {
@@ -255,7 +244,7 @@ impl Session {
                     );
                     match command::execute(request, self.authenticated, ctx, now_ms, out) {
                         Outcome::Continue => {}
-                        Outcome::Negotiated(negotiated) => *version = negotiated,
+                        Outcome::Negotiated(version) => self.blink_version = version,
                         Outcome::Authenticated => {
                             self.authenticated = true;
                             limits = *self.limits(&ctx.limits);
