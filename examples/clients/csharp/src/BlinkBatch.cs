@@ -58,6 +58,30 @@ namespace BlinkStore.Client
         /// <summary>Queues STATS.</summary>
         public Task<Dictionary<string, ulong>> StatsAsync() => Add(Commands.Stats());
 
+        /// <summary>Queues ADD without a TTL, or with <paramref name="ttl"/>: true when stored, false when the key exists.</summary>
+        public Task<bool> AddAsync(byte[] key, byte[] value, TimeSpan? ttl = null) => Add(Commands.Add(key, value, ttl));
+
+        /// <summary>Queues ADD with a TTL in milliseconds (at least 1).</summary>
+        public Task<bool> AddAsync(byte[] key, byte[] value, ulong ttlMs) => Add(Commands.Add(key, value, Commands.CheckTtlMs(ttlMs)));
+
+        /// <summary>Queues REPLACE without a TTL, or with <paramref name="ttl"/>: true when stored, false when the key is missing.</summary>
+        public Task<bool> ReplaceAsync(byte[] key, byte[] value, TimeSpan? ttl = null) => Add(Commands.Replace(key, value, ttl));
+
+        /// <summary>Queues REPLACE with a TTL in milliseconds (at least 1).</summary>
+        public Task<bool> ReplaceAsync(byte[] key, byte[] value, ulong ttlMs) => Add(Commands.Replace(key, value, Commands.CheckTtlMs(ttlMs)));
+
+        /// <summary>Queues INCR: the new value.</summary>
+        public Task<long> IncrAsync(byte[] key, long delta = 1) => Add(Commands.Incr(key, delta));
+
+        /// <summary>Queues APPEND: the value's new length.</summary>
+        public Task<long> AppendAsync(byte[] key, byte[] suffix) => Add(Commands.Append(key, suffix));
+
+        /// <summary>Queues FLUSH.</summary>
+        public Task FlushAsync() => Add(Commands.Flush());
+
+        /// <summary>Queues SCAN: one page of a walk.</summary>
+        public Task<ScanPage> ScanAsync(ulong cursor, int count, byte[] prefix) => Add(Commands.Scan(cursor, count, prefix));
+
         /// <summary>
         /// Sends every queued command and completes when all have completed; it faults with the first
         /// failure (each command's own outcome stays in its task).

@@ -11,8 +11,10 @@ using System.Threading.Tasks;
 namespace BlinkStore.Client
 {
     /// <summary>
-    /// One connection, opened with HELLO (and AUTH, pipelined, when a token is set). It is thread-safe
-    /// and pipelined: calls from any number of threads are written in turn and answered in order by a
+    /// One connection, opened with HELLO 2 (and AUTH, pipelined, when a token is set). Every HELLO reply
+    /// sets the version it speaks (<see cref="Version"/>: 2, or 1 from a version-1 server, whose
+    /// connection then refuses the version-2 commands with <see cref="BlinkUnknownCommandException"/>
+    /// before sending) and its limits. It is thread-safe and pipelined: calls from any number of threads are written in turn and answered in order by a
     /// reader thread of its own, so a batch is read while it is written (SPEC §8). Any close fails every
     /// waiting call with <see cref="BlinkConnectionException"/>; the connection is then unusable.
     /// Use <see cref="BlinkClient"/> for a pool of them.
@@ -30,6 +32,13 @@ namespace BlinkStore.Client
         volatile BlinkException closeCause; // written under pendingLock, read without it
         volatile BlinkLimits limits = BlinkLimits.Ceilings;
         volatile bool preAuth = true;
+        // The version of the last HELLO reply: a connection speaks 1 until HELLO says otherwise.
+        volatile byte version = 1;
+        // Under pendingLock: the version the requests written so far are decoded at, assuming each
+        // HELLO in flight gets the version it asked for (SPEC §10: commands MAY be pipelined behind
+        // HELLO 2; if the server answers 1, it refuses them itself), and how many HELLOs are in flight.
+        byte versionAhead = 1;
+        int hellosInFlight;
 
         BlinkConnection(Socket socket, BlinkOptions options)
         {
@@ -75,6 +84,9 @@ namespace BlinkStore.Client
         /// <summary>The limits the last HELLO reported (the protocol ceilings before it).</summary>
         public BlinkLimits Limits => limits;
 
+        /// <summary>The protocol version of the last HELLO reply: 2, or 1 from a server without the version-2 commands.</summary>
+        public int Version => version;
+
         /// <summary>Whether the connection is still open (false once closed, by either side).</summary>
         public bool IsConnected => closeCause == null;
 
@@ -84,26 +96,27 @@ namespace BlinkStore.Client
         /// <summary>Why the connection closed; null while it is open.</summary>
         internal BlinkException CloseCause => closeCause;
 
-        /// <summary>HELLO: the version and limits; they replace this connection's limits.</summary>
-        public async Task<HelloInfo> HelloAsync(CancellationToken cancel = default(CancellationToken)) =>
-            ApplyHello(await ExecuteAsync(Commands.Hello(), cancel).ConfigureAwait(false));
+        /// <summary>HELLO 2: the negotiated version and the limits; they become this connection's.</summary>
+        public Task<HelloInfo> HelloAsync(CancellationToken cancel = default(CancellationToken)) => ExecuteAsync(Commands.Hello(), cancel);
 
-        /// <summary>HELLO, blocking.</summary>
-        public HelloInfo Hello() => ApplyHello(Execute(Commands.Hello()));
+        /// <summary>
+        /// HELLO with <paramref name="version"/> (1 or 2): the connection then speaks the version of the
+        /// reply (SPEC §10), version 1 without ADD, REPLACE, INCR, APPEND, FLUSH and SCAN.
+        /// </summary>
+        public Task<HelloInfo> HelloAsync(int version, CancellationToken cancel = default(CancellationToken)) =>
+            ExecuteAsync(Commands.Hello(version), cancel);
+
+        /// <summary>HELLO 2, blocking.</summary>
+        public HelloInfo Hello() => Execute(Commands.Hello());
+
+        /// <summary>HELLO with <paramref name="version"/> (1 or 2), blocking.</summary>
+        public HelloInfo Hello(int version) => Execute(Commands.Hello(version));
 
         /// <summary>AUTH with <paramref name="token"/>; a wrong one throws <see cref="BlinkAuthFailedException"/> and closes the connection.</summary>
-        public async Task AuthAsync(byte[] token, CancellationToken cancel = default(CancellationToken))
-        {
-            await ExecuteAsync(Commands.Auth(token), cancel).ConfigureAwait(false);
-            preAuth = false;
-        }
+        public Task AuthAsync(byte[] token, CancellationToken cancel = default(CancellationToken)) => ExecuteAsync(Commands.Auth(token), cancel);
 
         /// <summary>AUTH, blocking.</summary>
-        public void Auth(byte[] token)
-        {
-            Execute(Commands.Auth(token));
-            preAuth = false;
-        }
+        public void Auth(byte[] token) => Execute(Commands.Auth(token));
 
         /// <summary>Closes the connection; calls still waiting fail with <see cref="BlinkConnectionException"/>.</summary>
         public void Dispose() => Fail(new BlinkConnectionException($"the connection to {Endpoint} was closed by the client"));
@@ -183,27 +196,19 @@ namespace BlinkStore.Client
             Task<HelloInfo> hello = batch.Add(Commands.Hello());
             Task auth = options.Token == null ? null : batch.Add(Commands.Auth(options.Token));
             Task all = batch.ExecuteAsync(cancel);
-            ApplyHello(await hello.ConfigureAwait(false));
+            await hello.ConfigureAwait(false);
             if (auth != null)
-            {
                 await auth.ConfigureAwait(false);
-                preAuth = false;
-            }
             await all.ConfigureAwait(false);
         }
 
-        HelloInfo ApplyHello(HelloInfo hello)
-        {
-            if (hello.Version != Wire.ProtocolVersion)
-            {
-                var error = new BlinkProtocolException($"the server negotiated protocol version {hello.Version}; this client speaks {Wire.ProtocolVersion}");
-                Fail(error);
-                throw error;
-            }
-            limits = hello.Limits;
-            preAuth = hello.AuthRequired;
-            return hello;
-        }
+        /// <summary>
+        /// The refusal of a request the connection's version does not have (SPEC §10, §14: the version-2
+        /// commands on a version-1 connection are not sent), or null.
+        /// </summary>
+        internal static BlinkUnknownCommandException VersionRefusal(Request request, int version) =>
+            request.SinceVersion <= version ? null : new BlinkUnknownCommandException(
+                $"{request.Op} needs protocol version {request.SinceVersion}; the connection speaks {version}: not sent", null);
 
         /// <summary>Queues and writes one request; failures land in the returned slot.</summary>
         PendingReply Send(Request request)
@@ -232,16 +237,30 @@ namespace BlinkStore.Client
             }
         }
 
-        /// <summary>Takes the request's place in the reply FIFO, then adds its bytes (write lock held).</summary>
+        /// <summary>
+        /// Takes the request's place in the reply FIFO, then adds its bytes (write lock held). A request
+        /// the connection's version lacks fails in its slot, unsent.
+        /// </summary>
         PendingReply QueueAndAdd(Request request)
         {
-            var slot = new PendingReply();
+            var slot = new PendingReply(request.Op);
             lock (pendingLock)
             {
                 if (closeCause != null)
                 {
                     slot.Fail(StatusErrors.Orphaned(closeCause));
                     return slot;
+                }
+                BlinkUnknownCommandException refusal = VersionRefusal(request, versionAhead);
+                if (refusal != null)
+                {
+                    slot.Fail(refusal);
+                    return slot;
+                }
+                if (request.Op == Opcode.Hello)
+                {
+                    versionAhead = request.Version;
+                    hellosInFlight++;
                 }
                 pending.Enqueue(slot);
             }
@@ -306,11 +325,56 @@ namespace BlinkStore.Client
                 Fail(closing ? StatusErrors.FromReply(reply) : new BlinkProtocolException("a reply arrived with no request waiting for it"));
                 return false;
             }
+            BlinkProtocolException unspoken = Learn(head.Op, reply);
+            if (unspoken != null)
+            {
+                head.Fail(unspoken);
+                Fail(unspoken); // SPEC §10: a client that does not speak the version in the reply closes
+                return false;
+            }
             head.Complete(reply);
             if (!closing)
                 return true;
             Fail(StatusErrors.FromReply(reply));
             return false;
+        }
+
+        /// <summary>
+        /// Applies what a reply teaches the connection before its caller sees it (reader thread): a HELLO
+        /// reply's version and limits, an AUTH's success. Returns the error of a HELLO reply this client
+        /// cannot speak, or null.
+        /// </summary>
+        BlinkProtocolException Learn(Opcode op, Reply reply)
+        {
+            bool ok = reply.Status == (byte)BlinkStatus.Ok;
+            if (op == Opcode.Auth && ok)
+                preAuth = false;
+            if (op != Opcode.Hello)
+                return null;
+            HelloInfo hello = default(HelloInfo);
+            BlinkProtocolException error = null;
+            if (ok)
+            {
+                try
+                {
+                    hello = Commands.ParseHello(reply);
+                    limits = hello.Limits;
+                    preAuth = hello.AuthRequired;
+                }
+                catch (BlinkProtocolException e)
+                {
+                    error = e;
+                }
+            }
+            lock (pendingLock)
+            {
+                hellosInFlight--;
+                if (ok && error == null)
+                    version = hello.Version;
+                if (hellosInFlight == 0)
+                    versionAhead = version;
+            }
+            return error;
         }
 
         /// <summary>Closes the connection once, with <paramref name="cause"/>, and fails every waiting call.</summary>

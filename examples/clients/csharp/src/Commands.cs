@@ -1,5 +1,6 @@
 // Each command once: the request it sends and how its reply becomes the caller's result
-// (SPEC §6.3, §13). Every API surface (connection, pool client, batch) goes through these.
+// (SPEC §6.3, §13), versions 1 and 2. Every API surface (connection, pool client, batch) goes
+// through these.
 using System;
 using System.Collections.Generic;
 using System.Text;
@@ -9,7 +10,7 @@ namespace BlinkStore.Client
     /// <summary>The fields of a HELLO reply (SPEC §6.3).</summary>
     public struct HelloInfo
     {
-        /// <summary>The negotiated protocol version.</summary>
+        /// <summary>The negotiated protocol version: 2, or 1 from a server without the version-2 commands.</summary>
         public byte Version;
         /// <summary>Whether this connection must still AUTH (flag bit 0).</summary>
         public bool AuthRequired;
@@ -49,6 +50,10 @@ namespace BlinkStore.Client
     {
         static readonly Func<Reply, bool> OkEmpty = r => ExpectOk(r, 0, 0) != null;
         static readonly Func<Reply, bool> Found = r => r.Status == (byte)BlinkStatus.NotFound ? false : ExpectOk(r, 0, 0) != null;
+        static readonly Func<Reply, bool> Stored = r => r.Status == (byte)BlinkStatus.Exists ? false : ExpectOk(r, 0, 0) != null;
+        static readonly Func<Reply, long> Integer = r => Wire.ReadInt64(ExpectOk(r, Wire.NumberBodyBytes, Wire.NumberBodyBytes), 0);
+        static readonly Func<Reply, long> Length = ParseLength;
+        static readonly Func<Reply, ScanPage> Page = r => Wire.DecodeScanBody(ExpectOk(r, 8, int.MaxValue));
         static readonly Func<Reply, byte[]> Value = r => r.Status == (byte)BlinkStatus.NotFound ? null : ExpectOk(r, 0, int.MaxValue);
         static readonly Func<Reply, KeyTtl?> Remaining = ParseTtl;
         static readonly Func<Reply, HelloInfo> HelloReply = ParseHello;
@@ -57,8 +62,13 @@ namespace BlinkStore.Client
         /// <summary>PING: true when the server answered OK.</summary>
         public static Command<bool> Ping() => Make(new Request { Op = Opcode.Ping }, OkEmpty);
 
-        /// <summary>HELLO with the version this client speaks.</summary>
-        public static Command<HelloInfo> Hello() => Make(new Request { Op = Opcode.Hello, Version = Wire.ProtocolVersion }, HelloReply);
+        /// <summary>HELLO with <paramref name="version"/> (1 or 2; by default the highest this client speaks).</summary>
+        public static Command<HelloInfo> Hello(int version = Wire.ProtocolVersion)
+        {
+            if (version < 1 || version > Wire.ProtocolVersion)
+                throw new ArgumentOutOfRangeException(nameof(version), version, $"this client speaks protocol versions 1 to {Wire.ProtocolVersion}");
+            return Make(new Request { Op = Opcode.Hello, Version = (byte)version }, HelloReply);
+        }
 
         /// <summary>AUTH with <paramref name="token"/>.</summary>
         public static Command<bool> Auth(byte[] token) => Make(new Request { Op = Opcode.Auth, Value = NotNull(token, nameof(token)) }, OkEmpty);
@@ -85,6 +95,43 @@ namespace BlinkStore.Client
 
         /// <summary>STATS as name → value.</summary>
         public static Command<Dictionary<string, ulong>> Stats() => Make(new Request { Op = Opcode.Stats }, StatsReply);
+
+        /// <summary>ADD with <paramref name="ttlMs"/> on the wire (0: no TTL): true when stored, false when the key exists.</summary>
+        public static Command<bool> Add(byte[] key, byte[] value, ulong ttlMs) =>
+            Make(new Request { Op = Opcode.Add, Key = NotNull(key, nameof(key)), Value = NotNull(value, nameof(value)), TtlMs = ttlMs }, Stored);
+
+        /// <summary>ADD without a TTL (null) or with a positive one.</summary>
+        public static Command<bool> Add(byte[] key, byte[] value, TimeSpan? ttl) => Add(key, value, ttl.HasValue ? ToTtlMs(ttl.Value) : 0);
+
+        /// <summary>REPLACE with <paramref name="ttlMs"/> on the wire (0: no TTL): true when stored, false when the key is missing.</summary>
+        public static Command<bool> Replace(byte[] key, byte[] value, ulong ttlMs) =>
+            Make(new Request { Op = Opcode.Replace, Key = NotNull(key, nameof(key)), Value = NotNull(value, nameof(value)), TtlMs = ttlMs }, Found);
+
+        /// <summary>REPLACE without a TTL (null) or with a positive one.</summary>
+        public static Command<bool> Replace(byte[] key, byte[] value, TimeSpan? ttl) => Replace(key, value, ttl.HasValue ? ToTtlMs(ttl.Value) : 0);
+
+        /// <summary>INCR by <paramref name="delta"/>: the new value.</summary>
+        public static Command<long> Incr(byte[] key, long delta) =>
+            Make(new Request { Op = Opcode.Incr, Key = NotNull(key, nameof(key)), Delta = delta }, Integer);
+
+        /// <summary>APPEND <paramref name="suffix"/>: the value's new length.</summary>
+        public static Command<long> Append(byte[] key, byte[] suffix) =>
+            Make(new Request { Op = Opcode.Append, Key = NotNull(key, nameof(key)), Value = NotNull(suffix, nameof(suffix)) }, Length);
+
+        /// <summary>FLUSH: true when the server answered OK.</summary>
+        public static Command<bool> Flush() => Make(new Request { Op = Opcode.Flush }, OkEmpty);
+
+        /// <summary>SCAN from <paramref name="cursor"/>, aiming at <paramref name="count"/> keys (0 to 65 535) under <paramref name="prefix"/>.</summary>
+        public static Command<ScanPage> Scan(ulong cursor, int count, byte[] prefix) =>
+            Make(new Request { Op = Opcode.Scan, Cursor = cursor, Count = CheckScanCount(count), Value = NotNull(prefix, nameof(prefix)) }, Page);
+
+        /// <summary>A SCAN count: a u16.</summary>
+        public static ushort CheckScanCount(int count)
+        {
+            if (count < 0 || count > ushort.MaxValue)
+                throw new ArgumentOutOfRangeException(nameof(count), count, "a SCAN count is 0 to 65535");
+            return (ushort)count;
+        }
 
         /// <summary>A TTL in whole milliseconds, rounded up; it must be positive (no TTL is a separate call).</summary>
         public static ulong ToTtlMs(TimeSpan ttl)
@@ -130,15 +177,29 @@ namespace BlinkStore.Client
             return KeyTtl.Expiring(Wire.ReadUInt64(body, 0));
         }
 
-        static HelloInfo ParseHello(Reply reply)
+        /// <summary>
+        /// A HELLO reply's fields; a version this client does not speak (0, or above 2) is a protocol
+        /// error, after which the connection must close (SPEC §10).
+        /// </summary>
+        public static HelloInfo ParseHello(Reply reply)
         {
             byte[] b = ExpectOk(reply, Wire.HelloBodyBytes, int.MaxValue);
+            if (b[0] < 1 || b[0] > Wire.ProtocolVersion)
+                throw new BlinkProtocolException($"the server negotiated protocol version {b[0]}; this client speaks 1 to {Wire.ProtocolVersion}");
             return new HelloInfo
             {
                 Version = b[0],
                 AuthRequired = (b[1] & 0x01) != 0,
                 Limits = new BlinkLimits(Wire.ReadUInt32(b, 2), Wire.ReadUInt32(b, 6), Wire.ReadUInt32(b, 10)),
             };
+        }
+
+        static long ParseLength(Reply reply)
+        {
+            ulong length = Wire.ReadUInt64(ExpectOk(reply, Wire.NumberBodyBytes, Wire.NumberBodyBytes), 0);
+            if (length > long.MaxValue)
+                throw new BlinkProtocolException($"an APPEND length of {length} bytes");
+            return (long)length;
         }
 
         static Dictionary<string, ulong> ParseStats(Reply reply)

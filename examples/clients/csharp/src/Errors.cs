@@ -39,7 +39,11 @@ namespace BlinkStore.Client
         public BlinkKeyTooLargeException(string message, BlinkStatus? status = null) : base(message, status) { }
     }
 
-    /// <summary>A value above max_value_bytes or past the frame limit (ERR_VALUE_TOO_LARGE, or refused locally).</summary>
+    /// <summary>
+    /// A SET, ADD or REPLACE value or an APPEND suffix above max_value_bytes or past the frame limit
+    /// (ERR_VALUE_TOO_LARGE, or refused locally); from the server also an APPEND whose result would
+    /// exceed max_value_bytes, or a SCAN page that cannot fit a reply.
+    /// </summary>
     public sealed class BlinkValueTooLargeException : BlinkRejectedException
     {
         /// <summary>Creates the exception.</summary>
@@ -60,11 +64,27 @@ namespace BlinkStore.Client
         public BlinkItemTooLargeException(string message) : base(message, BlinkStatus.ErrItemTooLarge) { }
     }
 
-    /// <summary>ERR_UNKNOWN_COMMAND: unsupported by this server.</summary>
+    /// <summary>
+    /// ERR_UNKNOWN_COMMAND: unsupported by this server; or a version-2 command on a connection that
+    /// negotiated version 1, refused before sending (<see cref="BlinkRejectedException.IsLocal"/>, SPEC §10).
+    /// </summary>
     public sealed class BlinkUnknownCommandException : BlinkRejectedException
     {
-        /// <summary>Creates the exception.</summary>
+        /// <summary>Creates the exception for the server's ERR_UNKNOWN_COMMAND.</summary>
         public BlinkUnknownCommandException(string message) : base(message, BlinkStatus.ErrUnknownCommand) { }
+
+        /// <summary>Creates the exception; a null <paramref name="status"/> is a local refusal.</summary>
+        public BlinkUnknownCommandException(string message, BlinkStatus? status) : base(message, status) { }
+    }
+
+    /// <summary>
+    /// ERR_NOT_INTEGER (v2): INCR found a value that is not a decimal integer in the signed 64-bit
+    /// range, or the result would leave it; nothing changed.
+    /// </summary>
+    public sealed class BlinkNotIntegerException : BlinkRejectedException
+    {
+        /// <summary>Creates the exception.</summary>
+        public BlinkNotIntegerException(string message) : base(message, BlinkStatus.ErrNotInteger) { }
     }
 
     /// <summary>ERR_UNSUPPORTED_VERSION: HELLO asked for a version the server refuses.</summary>
@@ -150,6 +170,8 @@ namespace BlinkStore.Client
             {
                 case BlinkStatus.Ok:
                 case BlinkStatus.NotFound:
+                case BlinkStatus.Exists:
+                case BlinkStatus.ErrNotInteger:
                 case BlinkStatus.ErrUnknownCommand:
                 case BlinkStatus.ErrKeyTooLarge:
                 case BlinkStatus.ErrValueTooLarge:
@@ -173,6 +195,7 @@ namespace BlinkStore.Client
                 case BlinkStatus.ErrKeyTooLarge: return new BlinkKeyTooLargeException(text, status);
                 case BlinkStatus.ErrValueTooLarge: return new BlinkValueTooLargeException(text, status);
                 case BlinkStatus.ErrItemTooLarge: return new BlinkItemTooLargeException(text);
+                case BlinkStatus.ErrNotInteger: return new BlinkNotIntegerException(text);
                 case BlinkStatus.ErrAuthRequired: return new BlinkAuthRequiredException(text);
                 case BlinkStatus.ErrUnsupportedVersion: return new BlinkUnsupportedVersionException(text);
                 case BlinkStatus.ErrAuthFailed: return new BlinkAuthFailedException(text);
@@ -182,7 +205,7 @@ namespace BlinkStore.Client
                 case BlinkStatus.ErrTimeout:
                 case BlinkStatus.ErrBusy:
                 case BlinkStatus.ErrShuttingDown: return new BlinkServerBusyException(text, status);
-                default: return new BlinkProtocolException($"status 0x{reply.Status:x2} undefined in v1 for this reply");
+                default: return new BlinkProtocolException($"status 0x{reply.Status:x2} is no error status of protocol version 1 or 2");
             }
         }
 

@@ -20,7 +20,7 @@ namespace BlinkStore.Client
         public uint MaxFrameBytes { get; }
         /// <summary>The largest key.</summary>
         public uint MaxKeyBytes { get; }
-        /// <summary>The largest SET value.</summary>
+        /// <summary>The largest SET, ADD or REPLACE value, APPEND suffix and APPEND result.</summary>
         public uint MaxValueBytes { get; }
 
         /// <summary>
@@ -31,15 +31,15 @@ namespace BlinkStore.Client
         {
             if (request.HasKey && request.Key.Length > MaxKeyBytes)
                 throw new BlinkKeyTooLargeException($"key of {request.Key.Length} bytes exceeds max_key_bytes {MaxKeyBytes}");
-            bool isSet = request.Op == Opcode.Set;
-            if (isSet && request.Value.Length > MaxValueBytes)
+            bool isValue = request.ValueIsStored; // a SCAN prefix is neither key nor value: only the frame limit holds it
+            if (isValue && request.Value.Length > MaxValueBytes)
                 throw new BlinkValueTooLargeException($"value of {request.Value.Length} bytes exceeds max_value_bytes {MaxValueBytes}");
             long frameLimit = preAuth ? System.Math.Min(MaxFrameBytes, Wire.PreAuthFrameBytes) : MaxFrameBytes;
             if (request.PayloadBytes <= frameLimit)
                 return;
             string what = $"a {request.Op} frame of {request.PayloadBytes} bytes exceeds the frame limit {frameLimit}" +
                           (preAuth ? " before AUTH" : "");
-            if (isSet)
+            if (isValue)
                 throw new BlinkValueTooLargeException(what);
             throw new BlinkFrameTooLargeException(what);
         }

@@ -21,6 +21,14 @@ namespace BlinkStore.Client
         /// <summary>When the request was queued (a <see cref="Stopwatch"/> timestamp).</summary>
         public readonly long QueuedAt = Stopwatch.GetTimestamp();
 
+        /// <summary>The request's opcode: the reader applies HELLO and AUTH replies before handing them over.</summary>
+        public readonly Opcode Op;
+
+        public PendingReply(Opcode op)
+        {
+            Op = op;
+        }
+
         /// <summary>The reply, or the failure's exception; valid once done.</summary>
         public Reply Result => error == null ? reply : throw error;
 

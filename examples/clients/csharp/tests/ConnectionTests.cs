@@ -34,7 +34,7 @@ namespace BlinkStore.Client.Tests
                 Assert.IsFalse(await c.ExpireAsync(key, 1000ul), "EXPIRE of a missing key: false");
                 Assert.IsNull(await c.TtlAsync(key), "TTL of a missing key: null");
                 var stats = await c.StatsAsync();
-                Assert.AreEqual(1ul, stats["protocol_version"]);
+                Assert.AreEqual(2ul, stats["protocol_version"], "the highest version the server speaks");
                 Assert.Greater(stats["cmd_get"], 0ul);
             }
         }
@@ -181,6 +181,87 @@ namespace BlinkStore.Client.Tests
             Assert.IsInstanceOf<System.Net.DnsEndPoint>(BlinkOptions.ParseEndpoint("localhost:25465"));
             Assert.IsInstanceOf<System.Net.Sockets.UnixDomainSocketEndPoint>(BlinkOptions.ParseEndpoint("unix:/tmp/b.sock"));
             Assert.Throws<ArgumentException>(() => BlinkOptions.ParseEndpoint("no-port"));
+        }
+
+        [Test]
+        public async Task Version2CommandsOnARealServer()
+        {
+            using (var server = TestServer.Start())
+            using (var c = await BlinkConnection.ConnectAsync(server.TcpOptions()))
+            {
+                Assert.AreEqual(2, c.Version, "HELLO 2 at connect");
+                Assert.IsTrue(await c.AddAsync("k", "first"));
+                Assert.IsFalse(await c.AddAsync("k", "second"), "ADD of an existing key: false, unchanged");
+                Assert.AreEqual("first", await c.GetStringAsync("k"));
+                Assert.IsTrue(c.Replace("k", "third", TimeSpan.FromMinutes(1)));
+                Assert.IsTrue(c.Ttl(Encoding.UTF8.GetBytes("k")).Value.HasTtl, "REPLACE sets the TTL as SET does");
+                Assert.IsFalse(await c.ReplaceAsync("missing", "v"), "REPLACE of a missing key: false, not created");
+                Assert.IsNull(await c.GetStringAsync("missing"));
+                Assert.AreEqual(-5, await c.IncrAsync("n", -5), "a missing key counts from 0");
+                Assert.AreEqual(long.MaxValue - 5, c.Incr("n", long.MaxValue));
+                Assert.AreEqual(long.MaxValue, c.Incr("n", 5));
+                var overflow = await Expect.Throws<BlinkNotIntegerException>(() => c.IncrAsync("n"), "an overflowing INCR");
+                Assert.AreEqual(BlinkStatus.ErrNotInteger, overflow.Status);
+                Expect.Throws<BlinkNotIntegerException>(() => c.Incr("k"), "\"third\" is no integer");
+                Assert.AreEqual(long.MaxValue.ToString(), await c.GetStringAsync("n"), "nothing changed");
+                Assert.AreEqual(3, await c.AppendAsync(Encoding.UTF8.GetBytes("s"), new byte[] { 0, 1, 2 }));
+                Assert.AreEqual(5, c.Append("s", "ab"));
+                CollectionAssert.AreEqual(new byte[] { 0, 1, 2, (byte)'a', (byte)'b' }, await c.GetAsync(Encoding.UTF8.GetBytes("s")));
+                await c.FlushAsync();
+                Assert.IsNull(await c.GetStringAsync("k"));
+                Assert.IsEmpty(c.Scan(0, 10, "").Keys, "FLUSH removed every key");
+                c.Flush();
+                Assert.IsTrue(c.IsConnected);
+            }
+        }
+
+        [Test]
+        public async Task HelloChoosesTheVersionTheConnectionSpeaks()
+        {
+            using (var server = TestServer.Start())
+            using (var c = await BlinkConnection.ConnectAsync(server.TcpOptions()))
+            {
+                Assert.AreEqual(1, (await c.HelloAsync(1)).Version);
+                Assert.AreEqual(1, c.Version);
+                var refused = await Expect.Throws<BlinkUnknownCommandException>(() => c.IncrAsync("n"), "INCR at version 1");
+                Assert.IsTrue(refused.IsLocal, "not sent at version 1");
+                Assert.IsNull(await c.GetStringAsync("n"));
+
+                // HELLO 2 pipelined with version-2 commands (SPEC §10): they are sent behind it.
+                Task<HelloInfo> hello = c.HelloAsync(2);
+                Task<long> incr = c.IncrAsync("n");
+                Assert.AreEqual(2, (await hello).Version);
+                Assert.AreEqual(1, await incr);
+                Assert.AreEqual(2, c.Version);
+
+                // HELLO 1 pipelined: the commands issued behind it are refused, those before it ran.
+                Task<long> before = c.IncrAsync("n");
+                Task<HelloInfo> down = c.HelloAsync(1);
+                Task<long> after = c.IncrAsync("n");
+                Assert.AreEqual(2, await before);
+                Assert.AreEqual(1, (await down).Version);
+                Assert.IsTrue((await Expect.Throws<BlinkUnknownCommandException>(() => after, "INCR behind HELLO 1")).IsLocal);
+                Assert.AreEqual(2, c.Hello().Version, "Hello() asks for version 2 again");
+                Assert.Throws<ArgumentOutOfRangeException>(() => c.Hello(3));
+            }
+        }
+
+        [Test]
+        public async Task Version2LimitsAreCheckedLocally()
+        {
+            using (var server = TestServer.Start(args: new[] { "--max-frame-bytes", "4096", "--max-key-bytes", "4", "--max-value-bytes", "8" }))
+            using (var c = await BlinkConnection.ConnectAsync(server.TcpOptions()))
+            {
+                foreach (Func<Task> call in new Func<Task>[] { () => c.AddAsync("12345", "v"), () => c.ReplaceAsync("12345", "v"), () => c.IncrAsync("12345"), () => c.AppendAsync("12345", "v") })
+                    Assert.IsTrue((await Expect.Throws<BlinkKeyTooLargeException>(call, "a 5-byte key")).IsLocal);
+                foreach (Func<Task> call in new Func<Task>[] { () => c.AddAsync("k", "123456789"), () => c.ReplaceAsync("k", "123456789"), () => c.AppendAsync("k", "123456789") })
+                    Assert.IsTrue((await Expect.Throws<BlinkValueTooLargeException>(call, "a 9-byte value")).IsLocal);
+                Assert.AreEqual(8, await c.AppendAsync("k", "12345678"));
+                var grown = await Expect.Throws<BlinkValueTooLargeException>(() => c.AppendAsync("k", "9"), "an APPEND past max_value_bytes");
+                Assert.IsFalse(grown.IsLocal, "the result's length is the server's to check");
+                Assert.IsEmpty((await c.ScanAsync(0, 10, "a prefix longer than a key")).Keys, "a prefix is no key");
+                Assert.IsTrue(c.IsConnected);
+            }
         }
 
         [Test]

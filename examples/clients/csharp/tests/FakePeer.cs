@@ -62,17 +62,24 @@ namespace BlinkStore.Client.Tests
             return ReadExactly(stream, (int)Wire.ReadUInt32(header, 0));
         }
 
-        /// <summary>Reads HELLO and answers it as a v1 server with <paramref name="maxFrameBytes"/>.</summary>
+        /// <summary>Reads HELLO and answers it as a version-1 server with <paramref name="maxFrameBytes"/>.</summary>
         public static void AnswerHello(Stream stream, uint maxFrameBytes = 4096)
         {
             byte[] hello = ReadFrame(stream);
             Assert.AreEqual((byte)Opcode.Hello, hello[0], "the first request is HELLO");
-            byte[] reply = { 0, 0, 0, 15, 0, 1, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0x10, 0, 0 }; // max_key 1024, max_value 1 MiB
+            byte[] reply = HelloReply(maxFrameBytes);
+            stream.Write(reply, 0, reply.Length);
+        }
+
+        /// <summary>A version-1 server's HELLO reply: no AUTH needed, max_key 1024, max_value 1 MiB, and <paramref name="maxFrameBytes"/>.</summary>
+        public static byte[] HelloReply(uint maxFrameBytes)
+        {
+            byte[] reply = { 0, 0, 0, 15, 0, 1, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0x10, 0, 0 };
             reply[7] = (byte)(maxFrameBytes >> 24);
             reply[8] = (byte)(maxFrameBytes >> 16);
             reply[9] = (byte)(maxFrameBytes >> 8);
             reply[10] = (byte)maxFrameBytes;
-            stream.Write(reply, 0, reply.Length);
+            return reply;
         }
 
         /// <summary>Answers every request with an empty OK until the client closes.</summary>

@@ -360,6 +360,65 @@ namespace BlinkStore.Client.Tests
             }
         }
 
+        [Test]
+        public async Task FaultVersion1Server()
+        {
+            var hellos = new System.Collections.Concurrent.ConcurrentQueue<byte[]>();
+            var recorded = new System.Collections.Concurrent.ConcurrentQueue<byte[]>();
+            var peer = new FakePeer((_, stream) =>
+            {
+                hellos.Enqueue(FakePeer.ReadFrame(stream));
+                byte[] hello = FakePeer.HelloReply(0x101000); // 01 00 00101000 00000400 00100000
+                stream.Write(hello, 0, hello.Length);
+                while (true)
+                {
+                    byte[] frame = FakePeer.ReadFrame(stream);
+                    if (frame[0] != (byte)Opcode.Get)
+                        recorded.Enqueue(frame);
+                    byte status = frame[0] == (byte)Opcode.Get ? (byte)BlinkStatus.NotFound : (byte)BlinkStatus.ErrUnknownCommand;
+                    stream.Write(new byte[] { 0, 0, 0, 1, status }, 0, 5);
+                }
+            });
+            using (peer)
+            using (var connection = await BlinkConnection.ConnectAsync(peer.Options()))
+            using (var client = new BlinkClient(peer.Options()))
+            {
+                Assert.AreEqual(1, connection.Version, "the version the server answered");
+                Assert.IsNull(await connection.GetAsync(Key));
+                var calls = new List<Func<Task>>
+                {
+                    () => connection.AddAsync(Key, Key),
+                    () => connection.ReplaceAsync(Key, Key, 1000ul),
+                    () => connection.IncrAsync(Key),
+                    () => connection.AppendAsync(Key, Key),
+                    () => connection.FlushAsync(),
+                    () => connection.ScanAsync(0, 10, new byte[0]),
+                    () => Task.Run(() => connection.Incr(Key, 1)),
+                    () => Task.Run(() => connection.ScanKeys("").ToList()),
+                    async () => await connection.ScanKeysAsync(new byte[0]).GetAsyncEnumerator().MoveNextAsync(),
+                    () => client.AddAsync("k", "v"),
+                };
+                foreach (var call in calls)
+                {
+                    var refused = await Expect.Throws<BlinkUnknownCommandException>(call, "a version-2 call on a version-1 connection");
+                    Assert.IsTrue(refused.IsLocal, $"refused without sending: {refused.Message}");
+                    Assert.IsTrue(connection.IsConnected);
+                }
+                var batch = connection.CreateBatch();
+                Task<long> incr = batch.IncrAsync(Key);
+                Task<byte[]> get = batch.GetAsync(Key);
+                await Task.WhenAny(batch.ExecuteAsync());
+                Assert.IsTrue((await Expect.Throws<BlinkUnknownCommandException>(() => incr, "INCR in a batch")).IsLocal);
+                Assert.IsNull(await get, "the rest of the batch runs");
+                Assert.IsNull(await connection.GetAsync(Key), "the connection stays usable");
+                Assert.IsNull(await client.GetStringAsync("k"));
+                Assert.IsEmpty(recorded, "frames the fake received besides HELLO and GET");
+                Assert.AreEqual(2, hellos.Count, "the connection's and the pool's");
+                foreach (byte[] hello in hellos)
+                    CollectionAssert.AreEqual(new byte[] { (byte)Opcode.Hello, 2 }, hello, "the client asks for version 2");
+            }
+        }
+
         static bool Succeeds(Action call)
         {
             try
