@@ -1,8 +1,11 @@
 // The API over one connection: both transports, TTLs as full u64, strings as UTF-8, STATS as a
 // dictionary, the handshake with a token, local argument checks, and batches.
 using System;
+using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using System.Text;
+using System.Text.RegularExpressions;
 using System.Threading.Tasks;
 using NUnit.Framework;
 
@@ -269,7 +272,7 @@ namespace BlinkStore.Client.Tests
         {
             using (var server = TestServer.Start())
             {
-                string exe = System.IO.Path.Combine(AppDomain.CurrentDomain.BaseDirectory, "Quickstart.exe");
+                string exe = Path.Combine(AppDomain.CurrentDomain.BaseDirectory, "Quickstart.exe");
                 var info = new System.Diagnostics.ProcessStartInfo("mono", $"\"{exe}\" {server.TcpAddress}") { UseShellExecute = false, RedirectStandardOutput = true };
                 using (var process = System.Diagnostics.Process.Start(info))
                 {
@@ -277,8 +280,38 @@ namespace BlinkStore.Client.Tests
                     Assert.IsTrue(process.WaitForExit(30000));
                     Assert.AreEqual(0, process.ExitCode, output);
                     StringAssert.Contains("greeting=hello, blink", output);
+                    StringAssert.Contains("lock taken", output);
+                    StringAssert.Contains("not an integer: ErrNotInteger", output);
+                    StringAssert.Contains("scanned session:42", output);
+                    StringAssert.Contains("replaced=False visits=1, then 0 log=8", output);
+                    StringAssert.DoesNotContain("still locked", output);
                 }
             }
+        }
+
+        [Test]
+        public void TheReadmeShowsTheQuickstartAsItIs()
+        {
+            string client = Path.Combine(Vectors.RepoRoot, "examples", "clients", "csharp");
+            string source = File.ReadAllText(Path.Combine(client, "examples", "Quickstart", "Quickstart.cs"));
+            string readme = File.ReadAllText(Path.Combine(client, "README.md"));
+            var names = new List<string>();
+            foreach (Match m in Regex.Matches(
+                         source, @"// snippet:([a-z0-9-]+)\n(.*?)\n\s*// end", RegexOptions.Singleline))
+            {
+                names.Add(m.Groups[1].Value);
+                string snippet = Dedent(m.Groups[2].Value);
+                StringAssert.Contains("```csharp\n" + snippet + "\n```", readme, $"the README lacks the snippet {m.Groups[1].Value}");
+            }
+            CollectionAssert.AreEqual(new[] { "connect", "basics", "version-2" }, names);
+        }
+
+        /// <summary>The lines without their common leading spaces.</summary>
+        static string Dedent(string block)
+        {
+            string[] lines = block.Split('\n');
+            int indent = lines.Where(l => l.Trim().Length > 0).Min(l => l.Length - l.TrimStart(' ').Length);
+            return string.Join("\n", lines.Select(l => l.Trim().Length == 0 ? "" : l.Substring(indent)));
         }
     }
 }
