@@ -10,9 +10,10 @@ import java.util.Optional;
  * whether it must still AUTH, and whether it is still usable. Opening it sends {@code HELLO 2},
  * pipelined with AUTH when a token is configured (SPEC §14); a version-1 server answers with
  * version 1, and the version-2 commands then fail with an {@link UnknownCommandException} without
- * being sent. Every key and value is checked against the limits before anything is written. Replies map to results and exceptions as SPEC §13 says; a closing
- * status, a timeout or an invalid frame closes the connection and fails every call still
- * waiting with a {@link ConnectionLostException} (SPEC §8).
+ * being sent. Every key and value is checked against the limits before anything is written.
+ * Replies map to results and exceptions as SPEC §13 says; a closing status, a timeout or an
+ * invalid frame closes the connection and fails every call still waiting with a {@link
+ * ConnectionLostException} (SPEC §8).
  *
  * <p>Not thread-safe: use it from one thread at a time (a {@link BlinkPool} gives each borrower
  * its own). Close it with try-with-resources:
