@@ -51,3 +51,14 @@ if [[ -n ${1-} ]]; then
   echo "$(BLINK_UNIX_SOCKET=$1 blink_get greeting) (over the Unix socket)"
 fi
 # ANCHOR_END: unix
+
+# ANCHOR: version_2
+if blink_add -t 30000 lock:report "$$"; then  # stored only if the key is new: exit 1 if it exists
+  echo "lock taken"
+fi
+blink_incr visits                             # 1: a missing counter starts from 0
+blink_incr visits 10                          # 11 (a negative delta decrements)
+blink_append log "started;"                   # 8: the value's new length
+blink_set user:1 alice && blink_set user:2 bob
+blink_scan --prefix user: | sort              # user:1, user:2: every key under the prefix, once
+# ANCHOR_END: version_2

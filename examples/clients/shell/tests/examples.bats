@@ -61,6 +61,8 @@ runs() { wc -l <"$COUNTER"; }
   [[ ${lines[2]} == "blob round-tripped" ]]
   [[ ${lines[3]} == "user:7 is not cached" ]]
   [[ ${lines[4]} == "hello, world (over the Unix socket)" ]]
+  [[ ${lines[5]} == "lock taken" && ${lines[6]} == 1 && ${lines[7]} == 11 && ${lines[8]} == 8 ]]
+  [[ ${lines[9]} == user:1 && ${lines[10]} == user:2 && ${#lines[@]} == 11 ]]
   run -0 blink_ttl session:42
   [[ -z $output ]]
 }
@@ -73,7 +75,7 @@ runs() { wc -l <"$COUNTER"; }
       <(awk -v m="<!-- include: $marker -->" '$0 == m {f = 1; next} f && /^```/ {if (b) exit; b = 1; next} b {print}' "$readme")
     count=$((count + 1))
   done < <(sed -n 's/^<!-- include: \(.*\) -->$/\1/p' "$readme")
-  ((count == 6))
+  ((count == 7))
 }
 
 @test "cache-command.sh runs the command once per TTL and returns its exact bytes" {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # The conformance kit's fault cases that apply to every client (faults.json, "applies":
-# "all"), each test named after its id, plus every SPEC §13 status through a fake peer.
+# "all"), each test named after its id, plus every SPEC §13 status through a fake peer, and
+# a version-1 server (the kit's pipelined-client case, as it applies to one call per connection).
 
 # shellcheck disable=SC2154 # $stderr is set by bats' run --separate-stderr
 # shellcheck source=helpers.bash
@@ -121,19 +122,63 @@ peer_saw_close() { grep -q '^closed$' "$FAKE_LOG"; }
     83 3 ERR_KEY_TOO_LARGE 84 3 ERR_VALUE_TOO_LARGE 85 3 ERR_ITEM_TOO_LARGE
     86 4 ERR_AUTH_REQUIRED 87 4 ERR_AUTH_FAILED 88 8 ERR_UNSUPPORTED_VERSION
     89 5 ERR_TOO_MANY_CONNECTIONS 8a 6 ERR_TIMEOUT 8b 5 ERR_BUSY 8c 5 ERR_SHUTTING_DOWN
-    8d 8 PROTOCOL 42 8 PROTOCOL
+    8d 8 PROTOCOL 42 8 PROTOCOL 02 8 PROTOCOL
   )
   set -- "${table[@]}"
   while (($#)); do
     code=$1 want=$2 name=$3
     shift 3
-    # The status, then the message "oops".
+    # The status, then the message "oops". The peer is a version-1 server, which has no
+    # ERR_NOT_INTEGER (0x8d) or EXISTS (0x02): at version 1 they are unknown statuses.
     start_fake_peer answer 1052672 "00000005${code}6f6f7073"
     BLINK_TCP=$FAKE_TCP run --separate-stderr blink_get k
     [[ $status == "$want" && $stderr == "blink: get: $name: "*oops ]] ||
       { echo "status 0x$code: exit $status, stderr $stderr" >&2; return 1; }
     stop_fake_peer
   done
+}
+
+@test "at version 2, ERR_NOT_INTEGER exits 9, and EXISTS is an outcome of add alone" {
+  start_fake_peer --version 2 answer 1052672 000000058d6f6f7073
+  BLINK_TCP=$FAKE_TCP run -"$BLINK_EXIT_NOT_INTEGER" --separate-stderr blink_incr k
+  [[ $stderr == "blink: incr: ERR_NOT_INTEGER: oops" ]]
+  stop_fake_peer
+  start_fake_peer --version 2 answer 1052672 0000000102
+  BLINK_TCP=$FAKE_TCP run -"$BLINK_EXIT_EXISTS" --separate-stderr blink_add k v
+  [[ -z $stderr ]]
+  BLINK_TCP=$FAKE_TCP run -"$BLINK_EXIT_PROTOCOL" --separate-stderr blink_replace k v
+  [[ $stderr == "blink: replace: PROTOCOL: unexpected EXISTS (status 0x02) to replace" ]]
+}
+
+@test "version-2 replies of the wrong size are protocol errors" {
+  local reply
+  # INCR with a 4-byte body; SCAN with a key running past its body.
+  for reply in 000000050000000001 0000000c0000000000000000000000056b; do
+    start_fake_peer --version 2 answer 1052672 "$reply"
+    BLINK_TCP=$FAKE_TCP run -"$BLINK_EXIT_PROTOCOL" --separate-stderr blink_incr k
+    [[ -z $output && $stderr == "blink: incr: PROTOCOL: "* ]]
+    BLINK_TCP=$FAKE_TCP run -"$BLINK_EXIT_PROTOCOL" --separate-stderr blink_scan --cursor 0
+    [[ -z $output && $stderr == "blink: scan: PROTOCOL: "* ]]
+    stop_fake_peer
+  done
+}
+
+@test "a version-1 server: the version-2 commands exit 8 without sending anything; GET works" {
+  # A peer that answers HELLO 2 with version 1, and its one request with NOT_FOUND.
+  start_fake_peer answer 1052672 0000000101
+  export BLINK_TCP=$FAKE_TCP
+  local command name
+  for command in "blink_add k v" "blink_replace k v" "blink_incr k" "blink_append k v" blink_flush blink_scan; do
+    name=${command%% *} name=${name#blink_}
+    # shellcheck disable=SC2086 # the command and its arguments are words
+    run -"$BLINK_EXIT_PROTOCOL" --separate-stderr $command
+    [[ $stderr == "blink: $name: ERR_UNKNOWN_COMMAND: the connection negotiated protocol version 1"*"(not sent)" ]] ||
+      { echo "$command: $stderr" >&2; return 1; }
+  done
+  run -"$BLINK_EXIT_NOT_FOUND" blink_get k
+  # The peer serves one connection at a time, so by the GET's reply it has seen every
+  # earlier one: the GET is the only request it received.
+  [[ $(grep '^request ' "$FAKE_LOG") == "request 00000004100001""6b" ]]
 }
 
 @test "an OK reply with a body where none belongs is a protocol error" {

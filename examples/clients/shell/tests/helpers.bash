@@ -50,6 +50,30 @@ start_server() {
   printf -v "${name}_UNIX" '%s' "${BASH_REMATCH[2]}"
 }
 
+# seed_keys HOST:PORT PREFIX N: SETs the keys PREFIX0 .. PREFIX<N-1> (value "v") in one
+# pipelined write from python3, for the SCAN walks: thousands of blink_set calls would take
+# a minute. Version-1 SET frames, so no HELLO is needed.
+seed_keys() {
+  python3 - "$@" <<'EOF'
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+prefix, count = sys.argv[2].encode(), int(sys.argv[3])
+frames = bytearray()
+for i in range(count):
+    key = prefix + str(i).encode()
+    frames += (12 + len(key)).to_bytes(4, "big") + b"\x11" + bytes(8) + len(key).to_bytes(2, "big") + key + b"v"
+replies = b""
+with socket.create_connection((host, int(port)), timeout=10) as conn:
+    conn.sendall(frames)
+    while len(replies) < 5 * count:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        replies += chunk
+sys.exit(replies != bytes.fromhex("00000001 00") * count)
+EOF
+}
+
 # stop_server NAME: SIGTERM, then wait for it to exit.
 stop_server() {
   local pid_var=${1}_PID
