@@ -102,7 +102,6 @@ _BLINK_SCAN_COUNT_DEFAULT=1000
 # timeout(1) exits 124 when it sent TERM, 137 when the child needed the KILL as well.
 _BLINK_TIMEOUT_EXITS=" 124 137 "
 
-# Status names and exit codes, indexed by status code (SPEC §6.2).
 # Status names and exit codes, indexed by status code (SPEC §6.2). EXISTS and ERR_NOT_INTEGER
 # exist only on a connection at version 2 (_BLINK_V2_STATUSES); at version 1 they are unknown.
 _BLINK_STATUS_NAME=(

@@ -22,9 +22,9 @@ _U64_MAX: Final = (1 << 64) - 1
 _I64_MIN: Final = -(1 << 63)
 _I64_MAX: Final = (1 << 63) - 1
 _U16_MAX: Final = 0xFFFF
-#: SCAN's default `count`: a hint of keys per page (SPEC §5.2). A page is bounded work on the
-#: server (count / 8 slices of its index) and at most max_frame_bytes, so 100 costs a few
-#: microseconds there and keeps a walk of a large store to a page per hundred keys.
+#: SCAN's default `count`: a hint of keys per page (SPEC §5.2). The server bounds each page's
+#: work (count / 8 slices of its index) and size (max_frame_bytes); 100 keeps a walk to about
+#: one round trip per hundred keys.
 SCAN_COUNT_DEFAULT: Final = 100
 
 

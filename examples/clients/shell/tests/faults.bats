@@ -150,6 +150,17 @@ peer_saw_close() { grep -q '^closed$' "$FAKE_LOG"; }
   [[ $stderr == "blink: replace: PROTOCOL: unexpected EXISTS (status 0x02) to replace" ]]
 }
 
+@test "a HELLO reply with a version not asked for, or not spoken, is a protocol error" {
+  start_fake_peer --version 2 answer 1052672 0000000100
+  BLINK_TCP=$FAKE_TCP BLINK_PROTOCOL_VERSION=1 run -"$BLINK_EXIT_PROTOCOL" --separate-stderr blink_ping
+  [[ $stderr == "blink: ping: PROTOCOL: server negotiated protocol version 2 in reply to HELLO 1; this client speaks 1 and 2" ]]
+  await peer_saw_close
+  stop_fake_peer
+  start_fake_peer --version 3 answer 1052672 0000000100
+  BLINK_TCP=$FAKE_TCP run -"$BLINK_EXIT_PROTOCOL" --separate-stderr blink_ping
+  [[ $stderr == "blink: ping: PROTOCOL: server negotiated protocol version 3 in reply to HELLO 2"* ]]
+}
+
 @test "version-2 replies of the wrong size are protocol errors" {
   local reply
   # INCR with a 4-byte body; SCAN with a key running past its body.
