@@ -8,18 +8,8 @@
 #![no_main]
 
 use blink_store::protocol::Limits;
-use blink_store::protocol::resp::{Decoded, RespLimits, decode_command};
+use blink_store::protocol::resp::{Decoded, RespLimits, decode_command, encode_command as encode};
 use libfuzzer_sys::fuzz_target;
-
-fn encode(args: &[&[u8]]) -> Vec<u8> {
-    let mut wire = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        wire.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        wire.extend_from_slice(arg);
-        wire.extend_from_slice(b"\r\n");
-    }
-    wire
-}
 
 fuzz_target!(|data: &[u8]| {
     let limits = Limits {
@@ -28,19 +18,31 @@ fuzz_target!(|data: &[u8]| {
         max_value_bytes: 1024,
     };
     for authenticated in [true, false] {
-        let blink = if authenticated { limits } else { limits.pre_auth() };
+        let blink = if authenticated {
+            limits
+        } else {
+            limits.pre_auth()
+        };
         let resp_limits = RespLimits::new(&blink, authenticated);
         let mut scratch = Vec::new();
-        let Decoded::Command { args, len } = decode_command(data, &resp_limits, &mut scratch) else {
+        let Decoded::Command { args, len } = decode_command(data, &resp_limits, &mut scratch)
+        else {
             continue;
         };
         assert!(len <= data.len());
-        assert!(len <= resp_limits.max_request_bytes.max(blink_store::protocol::resp::MAX_INLINE_BYTES));
+        assert!(
+            len <= resp_limits
+                .max_request_bytes
+                .max(blink_store::protocol::resp::MAX_INLINE_BYTES)
+        );
         let args: Vec<&[u8]> = args.collect();
         assert!(!args.is_empty());
         assert!(args.len() <= resp_limits.max_args);
         if data[0] == b'*' {
-            assert!(args.iter().all(|arg| arg.len() <= resp_limits.max_bulk_bytes));
+            assert!(
+                args.iter()
+                    .all(|arg| arg.len() <= resp_limits.max_bulk_bytes)
+            );
             assert_eq!(encode(&args), &data[..len], "re-encodes to its bytes");
         }
         // A strict prefix is never a different complete request.

@@ -397,6 +397,7 @@ mod tests {
         use proptest::prelude::*;
 
         use super::*;
+        use crate::protocol::resp::encode_command as command;
 
         const KEYS: [&str; 4] = ["a", "b", "key:000000000001", "n"];
 
@@ -427,16 +428,6 @@ mod tests {
             ]
         }
 
-        fn command(parts: &[&[u8]]) -> Vec<u8> {
-            let mut out = format!("*{}\r\n", parts.len()).into_bytes();
-            for part in parts {
-                out.extend_from_slice(format!("${}\r\n", part.len()).as_bytes());
-                out.extend_from_slice(part);
-                out.extend_from_slice(b"\r\n");
-            }
-            out
-        }
-
         fn encode(op: &Op) -> Vec<u8> {
             let value = vec![b'7'; 300];
             let key = |k: usize| KEYS[k].as_bytes();
@@ -447,7 +438,11 @@ mod tests {
                 Op::Incr(k) => command(&[b"INCR", key(k)]),
                 Op::Append(k) => command(&[b"APPEND", key(k), b"1"]),
                 Op::Exists(k) => command(&[b"EXISTS", key(k), b"a"]),
-                Op::Reauth => [command(&[b"RESET"]), command(&[b"AUTH", b"t"])].concat(),
+                Op::Reauth => [
+                    command::<&[u8]>(&[b"RESET"]),
+                    command::<&[u8]>(&[b"AUTH", b"t"]),
+                ]
+                .concat(),
                 Op::Inline(k) => format!("GET {}\r\n", KEYS[k]).into_bytes(),
             }
         }
@@ -464,7 +459,7 @@ mod tests {
                 let mut batch_ctx = Context::for_tests(cap_bytes, Limits::DEFAULT, token());
                 let mut one_ctx = Context::for_tests(cap_bytes, Limits::DEFAULT, token());
                 let (mut batch, mut one) = (Session::new(false), Session::new(false));
-                let mut wire = command(&[b"AUTH", b"t"]);
+                let mut wire = command::<&[u8]>(&[b"AUTH", b"t"]);
                 let mut one_out = Vec::new();
                 one.answer(&wire, &mut one_ctx, UNBOUNDED, &mut one_out, 0, 0);
                 for op in &ops {

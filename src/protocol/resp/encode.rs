@@ -157,6 +157,20 @@ impl Reply<'_> {
     }
 }
 
+/// A client's multibulk request: the command and its arguments as an
+/// array of bulk strings (for tests and fuzzing, which play the client).
+#[cfg(any(test, fuzzing))]
+pub fn encode_command<A: AsRef<[u8]>>(args: &[A]) -> Vec<u8> {
+    let mut wire = format!("*{}\r\n", args.len()).into_bytes();
+    for arg in args {
+        let arg = arg.as_ref();
+        wire.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        wire.extend_from_slice(arg);
+        wire.extend_from_slice(b"\r\n");
+    }
+    wire
+}
+
 /// Appends `value` in decimal.
 fn push_decimal(value: i64, out: &mut Vec<u8>) {
     if value < 0 {

@@ -31,6 +31,8 @@ mod proptests;
 
 pub use args::Args;
 pub use decode::{Decoded, ProtocolError, decode_command, decode_multibulk, parse_integer};
+#[cfg(any(test, fuzzing))]
+pub use encode::encode_command;
 pub use encode::{BULK_FRAMING_MAX_BYTES, Reply, Version};
 
 /// The size limits the RESP decoder enforces, derived from the Blink

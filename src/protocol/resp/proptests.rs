@@ -4,18 +4,8 @@
 
 use proptest::prelude::*;
 
-use super::{Decoded, RespLimits, decode_command};
+use super::{Decoded, RespLimits, decode_command, encode_command as encode};
 use crate::protocol::Limits;
-
-fn encode(args: &[Vec<u8>]) -> Vec<u8> {
-    let mut wire = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        wire.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        wire.extend_from_slice(arg);
-        wire.extend_from_slice(b"\r\n");
-    }
-    wire
-}
 
 fn limits() -> RespLimits {
     RespLimits::new(&Limits::DEFAULT, true)
