@@ -204,16 +204,26 @@ fn many_slow_readers_never_push_buffers_past_the_budget() {
         })
         .collect();
     let mut peak_bytes = 0;
+    // With the budget held by the readers, the observer's own STATS may be
+    // refused too (ERR_BUSY, then a close): that is the budget at work.
+    let mut refused_stats = 0;
     let mut stats = server.tcp();
     wait_until("every slow reader is gone", || {
-        let text = stats.stats();
+        let (status, body) = stats.call(&Request::Stats);
+        if status == Status::Busy as u8 {
+            refused_stats += 1;
+            stats = server.tcp();
+            return false;
+        }
+        assert_eq!(status, OK);
+        let text = String::from_utf8(body).unwrap();
         peak_bytes = peak_bytes.max(common::stat(&text, "buffer_bytes"));
         assert!(peak_bytes <= budget_bytes, "buffers {peak_bytes} > budget");
         common::stat(&text, "connections_current") == 1
     });
     assert!(
-        peak_bytes > budget_bytes / 2,
-        "the test pressed the budget: {peak_bytes}"
+        peak_bytes > budget_bytes / 2 || refused_stats > 0,
+        "the test pressed the budget: {peak_bytes} bytes at the peak, no STATS refused"
     );
     for reader in readers {
         reader.join().unwrap();
