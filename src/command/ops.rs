@@ -6,7 +6,7 @@
 
 use std::num::NonZeroU64;
 
-use crate::protocol::resp::parse_integer;
+use crate::protocol::resp::{I64_DECIMAL_MAX_BYTES, format_decimal, parse_integer};
 use crate::store::{SetError, Store};
 
 /// Scan steps one page takes per 8 keys asked for: a step is one home
@@ -16,9 +16,6 @@ const KEYS_PER_SCAN_STEP: usize = 8;
 /// Scan steps one page takes at most, whatever it finds (SPEC §5.2): the
 /// bound on the work of one request.
 pub const SCAN_MAX_STEPS: usize = 1024;
-
-/// The longest value INCR reads as a number (`-9223372036854775808`).
-const INTEGER_MAX_BYTES: usize = 20;
 
 /// Why an operation stored nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,7 +58,7 @@ pub fn incr(
     now_ms: u64,
 ) -> Result<i64, OpError> {
     let current = match store.peek(key, now_ms) {
-        Some(entry) if entry.value.len() > INTEGER_MAX_BYTES => None,
+        Some(entry) if entry.value.len() > I64_DECIMAL_MAX_BYTES => None,
         Some(entry) => parse_integer(entry.value),
         None => Some(0),
     };
@@ -69,8 +66,8 @@ pub fn incr(
         .ok_or(OpError::NotAnInteger)?
         .checked_add(delta)
         .ok_or(OpError::Overflow)?;
-    let mut digits = itoa_buffer();
-    let digits = format_i64(next, &mut digits);
+    let mut digits = [0; I64_DECIMAL_MAX_BYTES];
+    let digits = format_decimal(next, &mut digits);
     if digits.len() > max_value_bytes {
         return Err(OpError::ValueTooLarge);
     }
@@ -158,44 +155,12 @@ pub fn scan_page(
     Some(page)
 }
 
-/// A buffer for [`format_i64`]: the longest `i64` in decimal.
-fn itoa_buffer() -> [u8; INTEGER_MAX_BYTES] {
-    [0; INTEGER_MAX_BYTES]
-}
-
-/// `value` in decimal, written into the end of `buf` without allocating.
-fn format_i64(value: i64, buf: &mut [u8; INTEGER_MAX_BYTES]) -> &[u8] {
-    let mut magnitude = value.unsigned_abs();
-    let mut start = buf.len();
-    loop {
-        start -= 1;
-        buf[start] = b'0' + (magnitude % 10) as u8;
-        magnitude /= 10;
-        if magnitude == 0 {
-            break;
-        }
-    }
-    if value < 0 {
-        start -= 1;
-        buf[start] = b'-';
-    }
-    &buf[start..]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const NOW_MS: u64 = 1_000;
     const NO_LIMIT: usize = usize::MAX;
-
-    #[test]
-    fn integers_format_as_decimal() {
-        for value in [0, 7, -7, 10, i64::MAX, i64::MIN, -1_000_000] {
-            let mut buf = itoa_buffer();
-            assert_eq!(format_i64(value, &mut buf), value.to_string().as_bytes());
-        }
-    }
 
     #[test]
     fn incr_counts_from_zero_keeps_the_ttl_and_refuses_non_integers() {

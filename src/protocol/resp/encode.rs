@@ -173,12 +173,27 @@ pub fn encode_command<A: AsRef<[u8]>>(args: &[A]) -> Vec<u8> {
 
 /// Appends `value` in decimal.
 fn push_decimal(value: i64, out: &mut Vec<u8>) {
-    if value < 0 {
-        out.push(b'-');
-    }
-    let mut digits = [0u8; 20];
-    let len = decimal(value.unsigned_abs(), &mut digits);
-    out.extend_from_slice(&digits[..len]);
+    let mut digits = [0u8; I64_DECIMAL_MAX_BYTES];
+    out.extend_from_slice(format_decimal(value, &mut digits));
+}
+
+/// The longest `i64` in decimal: `-9223372036854775808`.
+pub const I64_DECIMAL_MAX_BYTES: usize = 20;
+
+/// `value` in decimal, written into `buf` without allocating (RESP's
+/// integers, and INCR's stored counters in both protocols).
+///
+/// ```
+/// use blink_store::protocol::resp::format_decimal;
+/// let mut buf = [0; 20];
+/// assert_eq!(format_decimal(-42, &mut buf), b"-42");
+/// assert_eq!(format_decimal(i64::MIN, &mut buf), i64::MIN.to_string().as_bytes());
+/// ```
+pub fn format_decimal(value: i64, buf: &mut [u8; I64_DECIMAL_MAX_BYTES]) -> &[u8] {
+    let sign_bytes = usize::from(value < 0);
+    buf[0] = b'-';
+    let digits = decimal(value.unsigned_abs(), &mut buf[sign_bytes..]);
+    &buf[..sign_bytes + digits]
 }
 
 /// Writes `value`'s decimal digits at the start of `buf` (20 bytes, the
@@ -222,6 +237,28 @@ mod tests {
             out: &mut out,
         });
         out
+    }
+
+    #[test]
+    fn integers_format_as_decimal() {
+        let mut buf = [0; I64_DECIMAL_MAX_BYTES];
+        for value in [
+            0,
+            7,
+            -7,
+            10,
+            99,
+            -100,
+            1_000,
+            i64::MAX,
+            i64::MIN,
+            -1_000_000,
+        ] {
+            assert_eq!(
+                format_decimal(value, &mut buf),
+                value.to_string().as_bytes()
+            );
+        }
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub use args::Args;
 pub use decode::{Decoded, ProtocolError, decode_command, decode_multibulk, parse_integer};
 #[cfg(any(test, fuzzing))]
 pub use encode::encode_command;
-pub use encode::{BULK_FRAMING_MAX_BYTES, Reply, Version};
+pub use encode::{BULK_FRAMING_MAX_BYTES, I64_DECIMAL_MAX_BYTES, Reply, Version, format_decimal};
 
 /// The size limits the RESP decoder enforces, derived from the Blink
 /// limits so that both protocols buffer the same at most.
