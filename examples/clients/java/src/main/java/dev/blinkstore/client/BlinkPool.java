@@ -25,11 +25,12 @@ import java.util.logging.Logger;
  * <ul>
  *   <li>at most {@code maxConnections} open, idle or borrowed; a borrow waits at most
  *       {@code borrowTimeout}, then fails with {@link PoolExhaustedException};
- *   <li>before reuse, an idle connection must be within its lifetime and idle time, pass a
- *       non-blocking liveness read, and answer PING if it sat idle past {@code pingAfterIdle};
+ *   <li>before reuse, an idle connection must be within its lifetime, pass a non-blocking
+ *       liveness read, and answer PING if nothing was heard on it for {@code pingAfterIdle};
  *   <li>a connection that broke while borrowed is closed on return, never reused;
- *   <li>a housekeeper thread retires old and surplus idle connections, PINGs the others to keep
- *       them alive, opens connections up to {@code minIdle}, and reports leaks;
+ *   <li>a housekeeper thread retires old connections and surplus ones unused for
+ *       {@code maxIdleTime} (its keepalive PINGs are not use), PINGs the others to keep them
+ *       alive, opens connections up to {@code minIdle}, and reports leaks;
  *   <li>connects back off exponentially with jitter after failures ({@link ReconnectBackoff}).
  * </ul>
  *
@@ -276,21 +277,23 @@ public final class BlinkPool implements BlinkCommands, AutoCloseable {
         }
     }
 
-    /** The checks before reuse: lifetime, idle time, liveness, and PING after a long idle. */
+    /**
+     * The checks before reuse: lifetime, liveness, and PING after a long silence. Idle time is
+     * not one: it only shrinks the pool (the housekeeper's job), and a borrower is better served
+     * by a connection that answers PING than by a new one.
+     */
     private boolean stillUsable(PoolEntry entry) {
         long now = System.nanoTime();
-        long idleNanos = entry.idleNanos(now);
-        if (entry.pastLifetime(now) || idleNanos >= config.maxIdleTime().toNanos()
-                || !entry.connection().isIdleAndOpen()) {
+        if (entry.pastLifetime(now) || !entry.connection().isIdleAndOpen()) {
             return false;
         }
-        return idleNanos < config.pingAfterIdle().toNanos() || answersPing(entry);
+        return entry.silentNanos(now) < config.pingAfterIdle().toNanos() || answersPing(entry);
     }
 
     private static boolean answersPing(PoolEntry entry) {
         try {
             entry.connection().ping();
-            entry.markUsed(System.nanoTime());
+            entry.markHeard(System.nanoTime());
             return true;
         } catch (BlinkException e) {
             LOG.log(Level.FINE, "an idle connection failed its PING", e);
@@ -384,8 +387,8 @@ public final class BlinkPool implements BlinkCommands, AutoCloseable {
     }
 
     /**
-     * Removes from the idle list the entries past their lifetime and the surplus past
-     * {@code maxIdleTime} (returned, to close), and those idle past {@code pingAfterIdle} (into
+     * Removes from the idle list the entries past their lifetime and the surplus unused for
+     * {@code maxIdleTime} (returned, to close), and those silent for {@code pingAfterIdle} (into
      * {@code toPing}, still counted in {@code total}).
      */
     private List<PoolEntry> takeRetiredAndStale(List<PoolEntry> toPing) {
@@ -393,15 +396,17 @@ public final class BlinkPool implements BlinkCommands, AutoCloseable {
         long now = System.nanoTime();
         lock.lock();
         try {
+            int idleLeft = idle.size(); // the idle connections not retired, including those to PING
             for (Iterator<PoolEntry> it = idle.iterator(); it.hasNext(); ) { // oldest first
                 PoolEntry entry = it.next();
-                long idleNanos = entry.idleNanos(now);
-                boolean surplus = idle.size() > config.minIdle() && idleNanos >= config.maxIdleTime().toNanos();
+                boolean surplus = idleLeft > config.minIdle()
+                        && entry.idleNanos(now) >= config.maxIdleTime().toNanos();
                 if (entry.pastLifetime(now) || surplus) {
                     it.remove();
+                    idleLeft--;
                     total--;
                     retired.add(entry);
-                } else if (idleNanos >= config.pingAfterIdle().toNanos()) {
+                } else if (entry.silentNanos(now) >= config.pingAfterIdle().toNanos()) {
                     it.remove();
                     toPing.add(entry);
                 }

@@ -13,10 +13,11 @@ import java.util.Optional;
  *     latency (at most {@code maxConnections})
  * @param borrowTimeout the longest a borrower waits for a free connection before
  *     {@link PoolExhaustedException}: never wait forever
- * @param pingAfterIdle an idle connection unused this long is checked with PING before reuse
- *     and kept alive by the housekeeper: a connection that died silently while idle
- * @param maxIdleTime idle connections beyond {@code minIdle} are closed after this long: keep
- *     it below the server's {@code --idle-timeout-ms}
+ * @param pingAfterIdle an idle connection nothing was heard on for this long is checked with
+ *     PING before reuse and kept alive by the housekeeper: a connection that died silently while
+ *     idle, and the server's {@code --idle-timeout-ms} (keep it below)
+ * @param maxIdleTime idle connections beyond {@code minIdle} that no borrower used for this long
+ *     are closed (keepalive PINGs are not use): a pool that grew for a burst shrinks again
  * @param maxLifetime every connection is retired after this long (minus up to 2.5% jitter, so
  *     they do not all reconnect at once): stale routes, servers replaced behind an address
  * @param leakDetectionThreshold a connection borrowed longer than this is logged with the
