@@ -43,6 +43,11 @@ trap cleanup EXIT
 
 log() { printf '%s\n' "$*" >&2; }
 
+# shellcheck source=/dev/null
+. "$EXAMPLES/clients/conformance/kit.sh" # kit_install
+# shellcheck disable=SC2034 # read by kit_install
+KIT_NAME=examples
+
 # check NAME COMMAND...: runs COMMAND; counts and prints the outcome.
 check() {
   local name=$1
@@ -84,19 +89,22 @@ setup_blink() {
 
 setup_py() {
   local dir=$EXAMPLES/backend_py
-  [[ -x $dir/.venv/bin/python ]] || python3 -m venv "$dir/.venv" || return 1
+  [[ -x $dir/.venv/bin/python ]] || python3 -m venv "$dir/.venv" ||
+    { kit_install python3-venv && python3 -m venv "$dir/.venv"; } || return 1
   # Relative requirement paths are relative to the working directory.
   (cd "$dir" && .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt) >&2
 }
 
 setup_js() {
   local dir=$EXAMPLES/backend_js
+  command -v npm >/dev/null || kit_install nodejs npm || return 1
   # npm ci rebuilds better-sqlite3 from source (minutes): only when the lock file changed.
   [[ $dir/node_modules/.package-lock.json -nt $dir/package-lock.json ]] && return 0
   (cd "$dir" && npm ci --no-audit --no-fund) >&2
 }
 
 setup_go() {
+  command -v go >/dev/null || kit_install golang-go || return 1
   (cd "$EXAMPLES/backend_go" && GOFLAGS=-mod=mod GOPROXY=off go build -o "$WORK/backend-go" ../backend_app.go) >&2
 }
 
@@ -287,7 +295,7 @@ test_shared() {
 
 main() {
   APPS=("${@:-${ALL_APPS[@]}}")
-  command -v jq >/dev/null || { log "jq is needed (apt-get install -y jq)"; exit 1; }
+  command -v jq >/dev/null || kit_install jq || { log "jq is needed (apt-get install -y jq)"; exit 1; }
   check "setup: blink-store" setup_blink || { echo "examples: $passed passed, $failed failed"; exit 1; }
   local app ready=()
   for app in "${APPS[@]}"; do

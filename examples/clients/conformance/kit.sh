@@ -4,7 +4,8 @@
 #   kit_check LABEL CMD...  run one check, count it as passed or failed
 #   kit_finish              print the summary line and exit (non-zero on any failure)
 #   kit_abort LABEL         count LABEL as failed and finish now (nothing after it can run)
-#   kit_install PACKAGE...  apt-get install as root (apt-get update first), or fail loudly
+#   kit_install PACKAGE...  apt-get install as root, or through sudo when it needs no
+#                           password (apt-get update once per run), or fail loudly
 #   kit_server_bin          export BLINK_STORE_BIN: as given, else the repository's
 #                           release build, built with cargo when missing
 # shellcheck shell=bash
@@ -39,11 +40,19 @@ kit_abort() {
 }
 
 kit_install() {
+	local as_root=()
 	if [ "$(id -u)" -ne 0 ]; then
-		echo "${KIT_NAME:-client}: $* missing, and installing needs root" >&2
-		return 1
+		if ! command -v sudo >/dev/null || ! sudo -n true 2>/dev/null; then
+			echo "${KIT_NAME:-client}: $* missing, and installing needs root or sudo without a password" >&2
+			return 1
+		fi
+		as_root=(sudo -n)
 	fi
-	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"
+	if [ -z "${KIT_APT_UPDATED:-}" ]; then
+		"${as_root[@]}" apt-get update -qq || return 1
+		export KIT_APT_UPDATED=1 # the suites this one starts inherit it
+	fi
+	"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
 }
 
 kit_server_bin() {

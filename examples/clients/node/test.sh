@@ -15,17 +15,17 @@ fail_setup() {
   exit 1
 }
 
+# shellcheck source=/dev/null
+. "$here/../conformance/kit.sh"
+
 # The toolchain: Debian's nodejs (20 or later) and npm.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  if [ "$(id -u)" -ne 0 ]; then fail_setup "node and npm are missing and this is not root"; fi
-  apt-get update && apt-get install -y nodejs npm || fail_setup "cannot install nodejs and npm"
+  kit_install nodejs npm || fail_setup "cannot install nodejs and npm"
 fi
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 [ "$node_major" -ge 20 ] || fail_setup "node $node_major is too old; blink-client needs 20 or later"
 
 # The server binary, per the kit.
-# shellcheck source=/dev/null
-. "$here/../conformance/kit.sh"
 kit_server_bin || fail_setup "no blink-store binary (build failed?)"
 
 cd "$here" || fail_setup "cannot enter $here"

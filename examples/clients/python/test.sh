@@ -28,8 +28,7 @@ kit_server_bin || die "no blink-store binary (build failed?)"
 
 pip_install() {
     if ! "$PYTHON" -m pip --version >/dev/null 2>&1; then
-        [[ "$(id -u)" == 0 ]] || die "pip is missing; install python3-pip"
-        apt-get update && apt-get install -y python3-pip || die "cannot install python3-pip"
+        kit_install python3-pip || die "cannot install python3-pip"
     fi
     "$PYTHON" -m pip install --quiet "$@" \
         || "$PYTHON" -m pip install --quiet --break-system-packages "$@" \

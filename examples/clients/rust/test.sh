@@ -29,15 +29,12 @@ finish() {
     exit
 }
 
-if ! command -v cargo >/dev/null; then
-    if [ "$(id -u)" -eq 0 ]; then
-        apt-get update && apt-get install -y cargo rustfmt rust-clippy
-    fi
-    command -v cargo >/dev/null || { echo "rust: cargo not found and cannot be installed" >&2; failed=1; finish; }
-fi
-
 # shellcheck source=/dev/null
 . "$here/../conformance/kit.sh"
+
+if ! command -v cargo >/dev/null; then
+    kit_install cargo rustfmt rust-clippy || { echo "rust: cargo not found and cannot be installed" >&2; failed=1; finish; }
+fi
 kit_server_bin || { failed=1; finish; }
 
 gate rustfmt cargo fmt -p blink-client -- --check

@@ -7,25 +7,17 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-# install_missing COMMAND PACKAGE...: apt-get installs the packages when COMMAND is absent.
-apt_updated=0
-install_missing() {
-  local command=$1
-  shift
-  command -v "$command" >/dev/null && return 0
-  if ((apt_updated == 0)); then
-    apt-get update -qq
-    apt_updated=1
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
-install_missing bats bats
-install_missing shellcheck shellcheck
-install_missing socat socat
-install_missing python3 python3
-
 # shellcheck source=/dev/null
 . "$here/../conformance/kit.sh"
+# shellcheck disable=SC2034 # read by kit_install
+KIT_NAME=shell
+missing=()
+for tool in bats shellcheck socat python3; do
+  command -v "$tool" >/dev/null || missing+=("$tool") # each package is named as its command
+done
+if ((${#missing[@]})); then
+  kit_install "${missing[@]}" >/dev/null
+fi
 kit_server_bin || exit 1
 
 passed=0 failed=0 not_run=0
