@@ -165,15 +165,18 @@ class ConnectionPool:
 
     @contextmanager
     def client(self) -> Iterator[Client]:
-        """Check a connection out for the `with` block; it goes back (or, if broken, away) after.
+        """Check a connection out for the `with` block; it goes back after, or away if it broke
+        or the block took it to another protocol version with `hello` (the next caller expects
+        the version the pool negotiated).
 
         The Client is the caller's alone inside the block and must not be kept past it.
         """
         connection = self._checkout()
+        lent_at_version = connection.session.version
         try:
             yield Client.from_connection(connection)
         finally:
-            self._checkin(connection)
+            self._checkin(connection, lent_at_version)
 
     def close(self) -> None:
         """Close the idle connections now and the checked-out ones when they come back."""
@@ -374,7 +377,7 @@ class ConnectionPool:
             return False
         return True
 
-    def _checkin(self, connection: Connection) -> None:
+    def _checkin(self, connection: Connection, lent_at_version: int) -> None:
         with self._cond:
             if connection not in self._in_use:  # checked out before a fork: the parent's socket
                 connection.close()
@@ -384,7 +387,7 @@ class ConnectionPool:
             if connection.closed:
                 self._broken += 1
                 self._closed_count += 1
-            elif self._closed:
+            elif self._closed or connection.session.version != lent_at_version:
                 self._closed_count += 1
             elif not self._expired_now(connection):
                 kept = True

@@ -55,6 +55,19 @@ class Pool(ServerTestCase):
         self.assertTrue(first.closed)
         self.assertEqual(pool.metrics().connections_closed, 1)
 
+    def test_a_connection_returned_at_another_version_is_closed_not_reused(self) -> None:
+        pool = self.pool()
+        with pool.client() as client:
+            self.assertEqual(client.hello(1).version, 1)
+            downgraded = client.connection
+        self.assertTrue(downgraded.closed)
+        metrics = pool.metrics()
+        self.assertEqual((metrics.idle, metrics.connections_closed, metrics.connections_broken), (0, 1, 0))
+        with pool.client() as client:
+            self.assertIsNot(client.connection, downgraded)
+            self.assertEqual(client.protocol_version, 2)
+            self.assertEqual(client.incr("n", 1), 1)
+
     def test_min_idle_connections_are_opened_at_creation(self) -> None:
         total_before = self.server.stats()["connections_total"]  # counts this STATS connection too
         pool = self.pool(max_size=4, min_idle=2)

@@ -3,7 +3,10 @@
 //! - **Bounded acquire**: [`Pool::get`] waits at most the acquire timeout
 //!   for a connection, then fails with [`Error::PoolTimeout`]; never forever.
 //! - **RAII return**: the [`PooledConnection`] guard returns its connection
-//!   on drop; a broken one is discarded instead, and its slot freed.
+//!   on drop; a broken one is discarded instead, and its slot freed, as is
+//!   one whose protocol version the borrower changed with
+//!   [`Connection::hello`] (the next borrower expects what the pool
+//!   negotiated).
 //! - **Validation before reuse**: an idle connection past its max idle time
 //!   or max lifetime (jittered, so a pool's connections do not all expire
 //!   together) is closed; otherwise a non-blocking peek rules out EOF and
@@ -67,7 +70,8 @@ pub struct PoolMetrics {
     pub connections_created: u64,
     /// Connect attempts that failed.
     pub connect_failures: u64,
-    /// Connections closed for any reason (expired, failed check, broken).
+    /// Connections closed for any reason (expired, failed check, broken,
+    /// returned at another protocol version).
     pub connections_closed: u64,
     /// Of those, connections found broken (returned broken, or failed the
     /// liveness check).
@@ -272,6 +276,7 @@ impl Pool {
     fn lend(&self, conn: Connection, retire_at: Instant) -> PooledConnection {
         bump(&self.shared.counters.acquires);
         PooledConnection {
+            lent_at_version: conn.server_info().version,
             conn: Some(conn),
             retire_at,
             shared: Arc::clone(&self.shared),
@@ -324,12 +329,14 @@ impl Shared {
 }
 
 /// A connection lent by a [`Pool`]; it derefs to [`Connection`] and goes
-/// back to the pool when dropped, unless it broke, in which case it is
-/// closed and its slot freed for a new one.
+/// back to the pool when dropped, unless it broke or now speaks another
+/// protocol version than when it was lent, in which case it is closed and
+/// its slot freed for a new one.
 #[derive(Debug)]
 pub struct PooledConnection {
     conn: Option<Connection>,
     retire_at: Instant,
+    lent_at_version: u8,
     shared: Arc<Shared>,
 }
 
@@ -350,8 +357,11 @@ impl DerefMut for PooledConnection {
 impl Drop for PooledConnection {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
-        if conn.is_broken() {
-            bump(&self.shared.counters.connections_broken);
+        let broken = conn.is_broken();
+        if broken || conn.server_info().version != self.lent_at_version {
+            if broken {
+                bump(&self.shared.counters.connections_broken);
+            }
             bump(&self.shared.counters.connections_closed);
             drop(conn);
             drop(self.shared.release_slot());

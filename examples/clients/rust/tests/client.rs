@@ -359,6 +359,27 @@ fn the_pool_returns_reuses_and_discards() {
 }
 
 #[test]
+fn a_connection_returned_at_another_version_is_closed_not_reused() {
+    let server = Server::start(&[]);
+    let pool = Pool::new(server.tcp_config(), PoolConfig::default());
+    {
+        let mut conn = pool.get().expect("conn");
+        assert_eq!(conn.hello(1).expect("HELLO 1").version, 1);
+    }
+    let metrics = pool.metrics();
+    assert_eq!(
+        (metrics.idle, metrics.open, metrics.connections_closed),
+        (0, 0, 1),
+        "closed on return"
+    );
+    assert_eq!(metrics.connections_broken, 0, "not broken: changed");
+    let mut conn = pool.get().expect("a new connection");
+    assert_eq!(conn.server_info().version, 2);
+    assert_eq!(conn.incr("n", 1).expect("INCR, a version-2 command"), 1);
+    assert_eq!(pool.metrics().connections_created, 2);
+}
+
+#[test]
 fn the_pool_retires_idle_and_old_connections_and_pings_after_idle() {
     let server = Server::start(&[]);
     let short = Duration::from_millis(50);

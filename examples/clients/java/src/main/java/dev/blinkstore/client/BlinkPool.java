@@ -27,7 +27,8 @@ import java.util.logging.Logger;
  *       {@code borrowTimeout}, then fails with {@link PoolExhaustedException};
  *   <li>before reuse, an idle connection must be within its lifetime, pass a non-blocking
  *       liveness read, and answer PING if nothing was heard on it for {@code pingAfterIdle};
- *   <li>a connection that broke while borrowed is closed on return, never reused;
+ *   <li>a connection that broke while borrowed, or that a borrower took to another protocol
+ *       version with HELLO, is closed on return, never reused;
  *   <li>a housekeeper thread retires old connections and surplus ones unused for
  *       {@code maxIdleTime} (its keepalive PINGs are not use), PINGs the others to keep them
  *       alive, opens connections up to {@code minIdle}, and reports leaks;
@@ -301,7 +302,10 @@ public final class BlinkPool implements BlinkCommands, AutoCloseable {
         }
     }
 
-    /** Takes back a borrowed entry: idle again if still usable, closed otherwise. */
+    /**
+     * Takes back a borrowed entry: idle again if still usable and at the version it was opened
+     * with, closed otherwise.
+     */
     void giveBack(PoolEntry entry, LeakDetector.Lease lease) {
         leaks.returned(lease);
         BlinkConnection connection = entry.connection();
@@ -312,7 +316,7 @@ public final class BlinkPool implements BlinkCommands, AutoCloseable {
         lock.lock();
         try {
             leased--;
-            keep = connection.isOpen() && !closed;
+            keep = connection.isOpen() && !closed && entry.atOpenedVersion();
             if (keep) {
                 entry.markUsed(System.nanoTime());
                 offer(entry);

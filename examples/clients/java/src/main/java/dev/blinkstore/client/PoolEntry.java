@@ -6,16 +6,19 @@ package dev.blinkstore.client;
  * when the server last answered on it (its silence, which decides a PING). A keepalive PING
  * ends the silence but not the idleness, so a kept-alive surplus connection still retires. The
  * two times are written only under the pool's lock or by the one thread that holds the entry.
+ * It also keeps the protocol version the pool negotiated, which every borrower may expect.
  */
 final class PoolEntry {
     private final BlinkConnection connection;
     private final long retireAtNanos;
+    private final int openedAtVersion;
     private long lastUsedNanos;
     private long lastHeardNanos;
 
     PoolEntry(BlinkConnection connection, long createdNanos, long lifetimeNanos) {
         this.connection = connection;
         this.retireAtNanos = createdNanos + lifetimeNanos;
+        this.openedAtVersion = connection.version();
         this.lastUsedNanos = createdNanos;
         this.lastHeardNanos = createdNanos;
     }
@@ -26,6 +29,11 @@ final class PoolEntry {
 
     boolean pastLifetime(long nowNanos) {
         return nowNanos - retireAtNanos >= 0;
+    }
+
+    /** Whether it still speaks the version it was opened with (a borrower may send HELLO). */
+    boolean atOpenedVersion() {
+        return connection.version() == openedAtVersion;
     }
 
     long idleNanos(long nowNanos) {

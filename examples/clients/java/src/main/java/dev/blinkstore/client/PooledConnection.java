@@ -4,8 +4,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A connection borrowed from a {@link BlinkPool}: use it from one thread, then close it to give
- * it back, with try-with-resources. A connection that broke while borrowed is closed on return,
- * never handed out again. Using it after {@link #close()} throws {@link IllegalStateException}.
+ * it back, with try-with-resources. A connection that broke while borrowed, or that the borrower
+ * took to another protocol version ({@code call(Command.hello(1))}), is closed on return, never
+ * handed out again. Using it after {@link #close()} throws {@link IllegalStateException}.
  *
  * <pre>{@code
  * try (PooledConnection connection = pool.borrow()) {

@@ -242,6 +242,24 @@ class PoolTest {
     }
 
     @Test
+    void aConnectionReturnedAtAnotherVersionIsClosedNotReused() throws Exception {
+        try (BlinkServer server = BlinkServer.start();
+                BlinkPool pool = BlinkPool.create(server.tcpConfig().build(), quickPool().build())) {
+            try (PooledConnection connection = pool.borrow()) {
+                assertEquals(1, connection.call(Command.hello(1)).version());
+            }
+            assertEquals(0, pool.metrics().total(), "closed on return");
+            assertEquals(1, pool.metrics().destroyed());
+            try (PooledConnection connection = pool.borrow()) {
+                assertEquals(2, connection.version());
+                assertEquals(1, connection.incr("n", 1));
+            }
+            assertEquals(2, pool.metrics().created());
+            assertEquals(1, pool.metrics().idle(), "a connection at the pool's version is kept");
+        }
+    }
+
+    @Test
     void aReturnedLeaseCannotBeUsedOrReturnedTwice() throws Exception {
         try (BlinkServer server = BlinkServer.start()) {
             BlinkPool pool = BlinkPool.create(server.tcpConfig().build(), quickPool().build());
