@@ -16,7 +16,7 @@ for tool in bats shellcheck socat python3; do
   command -v "$tool" >/dev/null || missing+=("$tool") # each package is named as its command
 done
 if ((${#missing[@]})); then
-  kit_install "${missing[@]}" >/dev/null
+  kit_install "${missing[@]}" >/dev/null || { echo "shell: 0 passed, 1 failed"; exit 1; }
 fi
 kit_server_bin || exit 1
 

@@ -165,10 +165,10 @@ class ConnectionPool:
 
     @contextmanager
     def client(self) -> Iterator[Client]:
-        """Check a connection out for the `with` block; it goes back after, or away if it broke
-        or the block took it to another protocol version with `hello` (the next caller expects
-        the version the pool negotiated).
+        """Check a connection out for the `with` block, and return it to the pool after.
 
+        A connection that broke, or that the block took to another protocol version with
+        `hello`, is closed instead: the next caller expects the version the pool negotiated.
         The Client is the caller's alone inside the block and must not be kept past it.
         """
         connection = self._checkout()
